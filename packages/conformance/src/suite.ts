@@ -1,0 +1,45 @@
+import { capabilities } from '@nectar/core';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import { cancelCases } from './cases/cancel.js';
+import { undeclaredCapabilityCase } from './cases/capabilities.js';
+import { destinationCases } from './cases/destinations.js';
+import { httpCapabilityCases, isHttpFixture } from './cases/http.js';
+import { disposeTlsMaterial } from './fixtures/tls.js';
+import { inputCases } from './cases/input.js';
+import { iterationCases } from './cases/iteration.js';
+import { lifecycleCases } from './cases/lifecycle.js';
+import { speedCases } from './cases/speed.js';
+import { type ConformanceOptions, SuiteContext } from './context.js';
+
+/**
+ * Registers the conformance suite with vitest. Call it at the top level of a test file:
+ * the downloader's `supports` decides which capability cases run; a capability it does not
+ * declare shows as a skipped case with the reason, and using it is checked to fail clearly.
+ */
+export function runConformanceSuite(options: ConformanceOptions): void {
+  const ctx = new SuiteContext(options);
+  describe(`${options.name} conformance`, () => {
+    beforeAll(() => options.fixture.start());
+    afterAll(async () => {
+      await options.fixture.stop();
+      await disposeTlsMaterial();
+    });
+    afterEach(() => ctx.cleanup());
+
+    describe('lifecycle', () => lifecycleCases(ctx));
+    describe('destinations', () => destinationCases(ctx));
+    describe('cancel', () => cancelCases(ctx));
+    describe('iteration and concurrency', () => iterationCases(ctx));
+    describe('speed limit', () => speedCases(ctx));
+    describe('bad input', () => inputCases(ctx));
+    describe('capabilities', () => {
+      for (const capability of capabilities) {
+        if (ctx.has(capability)) continue;
+        it.skip(`${capability}: not declared in supports, so its cases are skipped`, () => {});
+        undeclaredCapabilityCase(ctx, capability);
+      }
+      const { fixture } = options;
+      if (isHttpFixture(fixture)) httpCapabilityCases(ctx, fixture);
+    });
+  });
+}

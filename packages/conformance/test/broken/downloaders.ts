@@ -1,0 +1,56 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { DownloaderConfig, type DownloadEventListener, type DownloadReport, type TransferJob } from '@nectar/core';
+import { ReferenceDownloader } from '../support/reference-downloader.js';
+
+/** Delivers downloadStarted after the first progress event. */
+class WrongEventOrder extends ReferenceDownloader {
+  constructor(config?: DownloaderConfig, listener: DownloadEventListener = {}) {
+    const pending = new Set<DownloadReport>();
+    super(config, {
+      ...listener,
+      downloadStarted: (r) => void pending.add(r),
+      downloadProgress: (r) => {
+        listener.downloadProgress?.(r);
+        if (pending.delete(r)) listener.downloadStarted?.(r);
+      },
+    });
+  }
+}
+
+/** Writes straight to the destination path, so a failure leaves half a file behind. */
+class LeavesPartialFiles extends ReferenceDownloader {
+  protected override async transfer(job: TransferJob): Promise<void> {
+    if (typeof job.request.destination === 'string') {
+      const direct = createWriteStream(job.request.destination);
+      direct.write('partial');
+      await new Promise((resolve) => direct.end(resolve));
+    }
+    return super.transfer(job);
+  }
+}
+
+/** Replaces the config's maxConcurrent with its own. */
+class IgnoresMaxConcurrent extends ReferenceDownloader {
+  constructor(config: DownloaderConfig = new DownloaderConfig(), listener?: DownloadEventListener) {
+    super(new DownloaderConfig({ ...config, maxConcurrent: 1000 }), listener);
+  }
+}
+
+/** Pipes into the caller's stream itself, which ends it. */
+class ClosesTheStream extends ReferenceDownloader {
+  protected override async transfer(job: TransferJob): Promise<void> {
+    await super.transfer(job);
+    const destination = job.request.destination;
+    if (typeof destination !== 'string') await pipeline(async function* () {}, destination);
+  }
+}
+
+export const broken = {
+  'wrong-event-order': WrongEventOrder,
+  'leaves-partial-files': LeavesPartialFiles,
+  'ignores-max-concurrent': IgnoresMaxConcurrent,
+  'closes-the-stream': ClosesTheStream,
+} as const;
+
+export type BrokenName = keyof typeof broken;

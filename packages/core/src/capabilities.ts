@@ -1,0 +1,64 @@
+import type { ResolvedConfig } from './config.js';
+import type { DownloadRequest } from './request.js';
+
+/** What a backend honours; the conformance suite and the base class both read it. */
+export type Capability =
+  | 'headers'
+  | 'basicAuth'
+  | 'proxy'
+  | 'httpsProxy'
+  | 'tls'
+  | 'clientCert'
+  | 'maxSpeed'
+  | 'streamDestination'
+  | 'resume'
+  | 'redirects';
+
+export type Supports = Readonly<Record<Capability, boolean>>;
+
+export const capabilities: readonly Capability[] = [
+  'headers',
+  'basicAuth',
+  'proxy',
+  'httpsProxy',
+  'tls',
+  'clientCert',
+  'maxSpeed',
+  'streamDestination',
+  'resume',
+  'redirects',
+];
+
+/** A manifest with every capability set to `value`, to spread and override. */
+export function supportsAll(value: boolean): Supports {
+  return Object.fromEntries(capabilities.map((c) => [c, value])) as Record<Capability, boolean>;
+}
+
+export interface UsedCapability {
+  capability: Capability;
+  /** The config or request field that asks for it. */
+  field: string;
+}
+
+/** The capabilities a request asks for through its own fields and the config's non-default ones. */
+export function usedCapabilities(config: ResolvedConfig, request: DownloadRequest): UsedCapability[] {
+  const used: UsedCapability[] = [];
+  const use = (capability: Capability, field: string, when: boolean) => {
+    if (when) used.push({ capability, field });
+  };
+  use('headers', 'config.headers', Object.keys(config.headers ?? {}).length > 0);
+  use('headers', 'request.headers', Object.keys(request.headers).length > 0);
+  use('basicAuth', 'config.basicAuthUsername', config.basicAuthUsername !== undefined);
+  use('proxy', 'config.proxyUrl', config.proxyUrl !== undefined);
+  use('httpsProxy', 'config.proxyUrl', config.proxyUrl?.startsWith('https:') === true);
+  use('tls', 'config.sslValidation', config.sslValidation === false);
+  use('tls', 'config.sslCaCert', config.sslCaCert !== undefined);
+  use('tls', 'config.sslCaCertPath', config.sslCaCertPath !== undefined);
+  use('clientCert', 'config.sslClientCert', config.sslClientCert !== undefined);
+  use('clientCert', 'config.sslClientCertPath', config.sslClientCertPath !== undefined);
+  use('maxSpeed', 'config.maxSpeed', config.maxSpeed !== undefined);
+  use('streamDestination', 'request.destination', typeof request.destination !== 'string');
+  use('resume', 'config.keepPartial', config.keepPartial);
+  use('redirects', 'config.trustRedirects', config.trustRedirects);
+  return used;
+}

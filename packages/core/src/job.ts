@@ -1,0 +1,58 @@
+import type { Writable } from 'node:stream';
+import type { ResolvedConfig } from './config.js';
+import type { ProxySettings } from './proxy.js';
+import type { DownloadRequest } from './request.js';
+import type { TlsMaterial } from './tls.js';
+
+/** What a backend learned from the server, told to core as soon as it is known. */
+export interface TransferResponse {
+  /** The whole file's size, or null when unknown (chunked, or an encoding that changes the length). */
+  totalBytes: number | null;
+  /** Protocol headers: their arrival fires `downloadHeaders`. Omit for protocols without headers. */
+  headers?: Readonly<Record<string, string | string[] | undefined>>;
+  status?: number;
+  /** The URL that answered, after redirects. */
+  finalUrl?: string;
+  /**
+   * When the job asked to resume (`offset > 0`): true if the body continues at `offset`, false if
+   * it is the whole file again (core then empties the destination before any byte is written).
+   */
+  resumed?: boolean;
+  /** ETag or Last-Modified that lets a later attempt resume safely (HTTP If-Range). */
+  validator?: string | null;
+}
+
+/**
+ * One attempt at one request, as handed to `Downloader.transfer()`. Core has already merged the
+ * headers, loaded the TLS material and opened the destination; the backend only moves bytes:
+ * it calls `responded()` once it knows the size, then pipes the body into `sink`.
+ */
+export interface TransferJob {
+  readonly request: DownloadRequest;
+  /** The URL of this attempt: the request's, or one of its mirrors. */
+  readonly url: URL;
+  readonly config: ResolvedConfig;
+  /** Lower-cased, merged from defaults, config and request, with basic auth; for HTTP backends. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The config's basic-auth credentials, for protocols that log in another way (SFTP). */
+  readonly credentials: { readonly username: string; readonly password: string } | null;
+  readonly tls: TlsMaterial;
+  readonly proxy: ProxySettings | null;
+  /** Aborted on cancel, on the request's own signal, and on a whole-request timeout. */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Resume from this byte (0: the whole file). A backend that cannot resume answers `resumed: false`. */
+  readonly offset: number;
+  /** The validator of the earlier attempt, to send as If-Range with the range. */
+  readonly validator: string | null;
+  /** Pipe the body here: it limits speed, counts bytes and writes to the destination. */
+  readonly sink: Writable;
+  /** The part file, for a backend that writes the file itself (then it calls `progressed`). */
+  readonly tempPath: string | null;
+  responded(response: TransferResponse): Promise<void>;
+  /** For a backend writing `tempPath` itself: `bytes` more are on disk. */
+  progressed(bytes: number): void;
+  /** For a backend writing `tempPath` itself: wait for the shared speed limit before `bytes`. */
+  throttle(bytes: number): Promise<void>;
+}

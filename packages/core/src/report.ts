@@ -1,0 +1,65 @@
+import type { Destination, DownloadRequest } from './request.js';
+
+export type DownloadState = 'waiting' | 'downloading' | 'succeeded' | 'failed' | 'canceled';
+
+export const terminalStates: ReadonlySet<DownloadState> = new Set(['succeeded', 'failed', 'canceled']);
+
+/** The JSON form of a report: Dates as ISO strings, a stream destination named, not serialised. */
+export interface DownloadReportJSON<D = unknown> {
+  url: string;
+  destination: string;
+  data: D;
+  state: DownloadState;
+  totalBytes: number | null;
+  bytesDownloaded: number;
+  startTime: string | null;
+  finishTime: string | null;
+  errorReport: Record<string, unknown>;
+  finalUrl: string | null;
+  attempts: number;
+}
+
+/**
+ * One per request, created and updated by the downloader; listeners receive the same object
+ * each time, so it always shows the latest state.
+ */
+export class DownloadReport<D = unknown> {
+  readonly url: string;
+  readonly destination: Destination;
+  readonly data: D;
+  state: DownloadState = 'waiting';
+  /** null when the size is unknown (chunked, or an encoding that changes the length). */
+  totalBytes: number | null = null;
+  /** Bytes written to the destination (in the current attempt). */
+  bytesDownloaded = 0;
+  startTime: Date | null = null;
+  finishTime: Date | null = null;
+  /** Empty unless `state` is 'failed': at least `message` and `code`; `status` for HTTP. */
+  errorReport: Record<string, unknown> = {};
+  /** The URL that served the file, after redirects and mirrors; null until it is known. */
+  finalUrl: string | null = null;
+  /** Attempts made so far (retries included); 0 until the transfer begins. */
+  attempts = 0;
+
+  constructor(request: Pick<DownloadRequest<D>, 'url' | 'destination' | 'data'>) {
+    this.url = request.url;
+    this.destination = request.destination;
+    this.data = request.data;
+  }
+
+  toJSON(): DownloadReportJSON<D> {
+    return {
+      url: this.url,
+      destination: typeof this.destination === 'string' ? this.destination : '[stream]',
+      data: this.data,
+      state: this.state,
+      totalBytes: this.totalBytes,
+      bytesDownloaded: this.bytesDownloaded,
+      startTime: this.startTime?.toISOString() ?? null,
+      finishTime: this.finishTime?.toISOString() ?? null,
+      errorReport: this.errorReport,
+      finalUrl: this.finalUrl,
+      attempts: this.attempts,
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { DownloaderConfig, NectarArgumentError, withDefaults } from '../src/index.js';
+
+describe('DownloaderConfig', () => {
+  it('keeps the spec fields and any unknown key, readable', () => {
+    const config = new DownloaderConfig({ maxConcurrent: 3, basicAuthUsername: 'u', basicAuthPassword: '', myOwnField: { deep: true } });
+    expect(config.maxConcurrent).toBe(3);
+    expect(config.basicAuthPassword).toBe('');
+    expect(config.myOwnField).toEqual({ deep: true });
+    expect(config.get('myOwnField')).toEqual({ deep: true });
+    expect(config.get('absent', 7)).toBe(7);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('fills in the documented defaults', () => {
+    const resolved = withDefaults(new DownloaderConfig());
+    expect(resolved).toMatchObject({ maxConcurrent: 8, sslValidation: true, retries: 3, connectTimeout: 10_000, bodyTimeout: 30_000, maxRedirects: 20 });
+    expect(resolved.redirectHeaders).toEqual(['accept', 'user-agent']);
+  });
+
+  const invalid: Array<[Record<string, unknown>, RegExp]> = [
+    [{ maxConcurrent: -1 }, /config\.maxConcurrent must be a positive integer, got -1/],
+    [{ maxConcurrent: 1.5 }, /maxConcurrent/],
+    [{ maxSpeed: Number.NaN }, /config\.maxSpeed must be a positive number/],
+    [{ maxSpeed: 0 }, /maxSpeed/],
+    [{ proxyUrl: 'socks5://proxy' }, /config\.proxyUrl must be http:\/\/host or https:\/\/host/],
+    [{ proxyUrl: 'not a url' }, /proxyUrl/],
+    [{ proxyUrl: 'http://p', proxyPort: 70000 }, /config\.proxyPort must be a port number/],
+    [{ proxyPort: 8080 }, /config\.proxyPort needs config\.proxyUrl/],
+    [{ sslCaCert: 'PEM', sslCaCertPath: '/ca.pem' }, /sslCaCert and config\.sslCaCertPath are mutually exclusive/],
+    [{ sslClientCert: 'a', sslClientCertPath: 'b' }, /sslClientCert and config\.sslClientCertPath/],
+    [{ sslClientKey: 'k' }, /config\.sslClientKey needs config\.sslClientCert or config\.sslClientCertPath/],
+    [{ basicAuthPassword: 'p' }, /basicAuthPassword needs config\.basicAuthUsername/],
+    [{ sslValidation: 'no' }, /config\.sslValidation must be true or false/],
+    [{ headers: { 'bad header': 'x' } }, /not a valid header name/],
+    [{ headers: { ok: 1 } }, /headers\.ok must be a string/],
+    [{ sslCaMode: 'merge' }, /'replace' or 'extend'/],
+  ];
+  for (const [options, message] of invalid) {
+    it(`rejects ${JSON.stringify(options)} naming the field`, () => {
+      const make = () => new DownloaderConfig(options);
+      expect(make).toThrow(NectarArgumentError);
+      expect(make).toThrow(message);
+    });
+  }
+
+  it('rejects a config that is not an object', () => {
+    expect(() => new DownloaderConfig(null as never)).toThrow(/config must be an object/);
+  });
+});
