@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * One byte budget shared by every transfer of a downloader. Each chunk reserves the next slot of
  * a virtual schedule at `bytesPerSecond` (a GCRA), so concurrent transfers share the rate fairly
- * in arrival order and an idle period earns no burst beyond one chunk.
+ * in arrival order and an idle period earns no burst. A chunk waits until its slot *ends*: with
+ * large chunks (a 1 MiB file read) releasing at the start would run a whole chunk ahead.
  */
 export class SpeedLimiter {
   readonly bytesPerSecond: number;
@@ -18,9 +19,8 @@ export class SpeedLimiter {
   /** Milliseconds the caller must wait before sending `bytes`; the slot is reserved. */
   reserve(bytes: number): number {
     const now = performance.now();
-    const start = Math.max(this.#nextFree, now);
-    this.#nextFree = start + bytes / this.#bytesPerMs;
-    return start - now;
+    this.#nextFree = Math.max(this.#nextFree, now) + bytes / this.#bytesPerMs;
+    return this.#nextFree - now;
   }
 
   /** Waits for the slot of `bytes`; rejects with an AbortError if the signal aborts first. */

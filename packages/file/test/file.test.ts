@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DownloaderConfig, DownloadRequest, defaultRegistry } from '@nectar/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileDownloader } from '../src/index.js';
+
+let folder: string;
+let source: string;
+const body = randomBytes(100_000);
+
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'nectar-file-'));
+  source = join(folder, 'source.bin');
+  await writeFile(source, body);
+});
+afterEach(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+async function fetchOne(config: Record<string, unknown>, url: string, dest = join(folder, 'out')) {
+  const downloader = new FileDownloader(new DownloaderConfig({ retries: 0, ...config }));
+  try {
+    const [report] = await downloader.download([new DownloadRequest(url, dest)]);
+    return report!;
+  } finally {
+    await downloader.close();
+  }
+}
+
+describe('FileDownloader', () => {
+  it('makes the destination a hard link or a symbolic link when asked', async () => {
+    const hard = await fetchOne({ fileMode: 'hardlink' }, pathToFileURL(source).href, join(folder, 'hard'));
+    const soft = await fetchOne({ fileMode: 'symlink' }, pathToFileURL(source).href, join(folder, 'soft'));
+    expect([hard.state, soft.state]).toEqual(['succeeded', 'succeeded']);
+    expect((await stat(join(folder, 'hard'))).ino).toBe((await stat(source)).ino);
+    expect((await lstat(join(folder, 'soft'))).isSymbolicLink()).toBe(true);
+    expect(await readlink(join(folder, 'soft'))).toBe(source);
+    expect(await readFile(join(folder, 'soft'))).toEqual(body);
+    expect(hard.bytesDownloaded).toBe(body.length);
+  });
+
+  it('copies large files through the sink and small ones with copyFile, byte for byte', async () => {
+    const large = join(folder, 'large.bin');
+    const largeBody = randomBytes(6 * 1024 * 1024);
+    await writeFile(large, largeBody);
+    const reports = await Promise.all([fetchOne({}, pathToFileURL(large).href, join(folder, 'l')), fetchOne({}, pathToFileURL(source).href, join(folder, 's'))]);
+    expect(reports.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
+    // toEqual walks a Buffer element by element: far too slow for megabytes.
+    expect((await readFile(join(folder, 'l'))).equals(largeBody)).toBe(true);
+    expect(await readFile(join(folder, 's'))).toEqual(body);
+  });
+
+  it('fails a directory, an unreadable file and another host with a clear errorReport', async () => {
+    await mkdir(join(folder, 'dir'));
+    const secret = join(folder, 'secret');
+    await writeFile(secret, 'x');
+    await chmod(secret, 0o000);
+    const dir = await fetchOne({}, pathToFileURL(join(folder, 'dir')).href, join(folder, 'a'));
+    const remote = await fetchOne({}, 'file://elsewhere.example/etc/hosts', join(folder, 'c'));
+    expect(dir.errorReport).toMatchObject({ code: 'NECTAR_NOT_FOUND' });
+    expect(String(dir.errorReport.message)).toContain('is a directory');
+    expect(remote.errorReport.message).toMatch(/only local files/);
+    // root reads anything, so the permission case only means something for other users.
+    if (process.getuid?.() !== 0) {
+      const denied = await fetchOne({}, pathToFileURL(secret).href, join(folder, 'b'));
+      expect(denied.errorReport).toMatchObject({ code: 'NECTAR_PERMISSION' });
+    }
+  });
+
+  it('rejects an unknown fileMode at construction', () => {
+    expect(() => new FileDownloader(new DownloaderConfig({ fileMode: 'reflink' }))).toThrow(/config\.fileMode must be/);
+  });
+
+  it('is what the default registry loads for file: URLs', async () => {
+    const downloader = defaultRegistry.create(new DownloaderConfig());
+    const [report] = await downloader.download([new DownloadRequest(pathToFileURL(source).href, join(folder, 'via-registry'))]);
+    await downloader.close();
+    expect(report?.state).toBe('succeeded');
+    expect(await readFile(join(folder, 'via-registry'))).toEqual(body);
+  });
+});
