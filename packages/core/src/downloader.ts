@@ -1,5 +1,5 @@
 import { type Supports, usedCapabilities } from './capabilities.js';
-import { DownloaderConfig, type ResolvedConfig, withDefaults } from './config.js';
+import { DownloaderConfig, type DownloaderConfigInput, type ResolvedConfig, withDefaults } from './config.js';
 import { type DownloadEventListener, emit } from './events.js';
 import { NectarArgumentError, NectarError, toNectarError } from './errors.js';
 import type { TransferJob } from './job.js';
@@ -56,14 +56,14 @@ export abstract class Downloader {
   #tls: Promise<TlsMaterial> | undefined;
   #proxy: ProxySettings | null | undefined;
 
-  constructor(config: DownloaderConfig = new DownloaderConfig(), listener: DownloadEventListener = noListener) {
-    if (!(config instanceof DownloaderConfig)) config = new DownloaderConfig(config);
+  constructor(config: DownloaderConfig | DownloaderConfigInput = new DownloaderConfig(), listener: DownloadEventListener = noListener) {
+    const resolved = config instanceof DownloaderConfig ? config : new DownloaderConfig(config);
     if (typeof listener !== 'object' || listener === null) {
       throw new NectarArgumentError(`listener must be an object with download* methods, got ${describe(listener)}`);
     }
-    this.config = config;
+    this.config = resolved;
     this.listener = listener;
-    this.settings = withDefaults(config);
+    this.settings = withDefaults(resolved);
     this.#limits = {
       concurrency: new ConcurrencyLimit(this.settings.maxConcurrent),
       speed: this.settings.maxSpeed === undefined ? null : new SpeedLimiter(this.settings.maxSpeed),

@@ -58,3 +58,11 @@ describe('status errors', () => {
     expect(httpStatusError(401, 'Unauthorized', 'http://me:secret@h/').message).not.toContain('secret');
   });
 });
+
+describe('credentials in the URL', () => {
+  it('become basic auth, winning over the config', () => {
+    const config = settings({ basicAuthUsername: 'config', basicAuthPassword: 'x' });
+    const headers = requestHeaders(config, new DownloadRequest('https://me:p%40ss@h/f', '/tmp/f'));
+    expect(headers.authorization).toBe(`Basic ${btoa('me:p@ss')}`);
+  });
+});

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   Downloader,
   type DownloaderConfig,
+  type DownloaderConfigInput,
   type DownloadEventListener,
   NectarArgumentError,
   NectarError,
@@ -30,7 +31,7 @@ export class FileDownloader extends Downloader {
   readonly supports: Supports = { ...supportsAll(false), maxSpeed: true, streamDestination: true, resume: true };
   readonly mode: FileMode;
 
-  constructor(config?: DownloaderConfig, listener?: DownloadEventListener) {
+  constructor(config?: DownloaderConfig | DownloaderConfigInput, listener?: DownloadEventListener) {
     super(config, listener);
     const mode = this.config.get<unknown>('fileMode', 'copy');
     if (!modes.includes(mode as FileMode)) {

@@ -31,8 +31,11 @@ export function requestHeaders(config: ResolvedConfig, request: DownloadRequest)
     config.headers,
     request.headers,
   );
-  if (config.basicAuthUsername !== undefined && headers.authorization === undefined) {
-    headers.authorization = basicAuthorization(config.basicAuthUsername, config.basicAuthPassword ?? '');
+  if (headers.authorization === undefined) {
+    // Credentials in the URL are the most specific, as with curl; then the config's.
+    const url = new URL(request.url);
+    if (url.username !== '') headers.authorization = basicAuthorization(decodeURIComponent(url.username), decodeURIComponent(url.password));
+    else if (config.basicAuthUsername !== undefined) headers.authorization = basicAuthorization(config.basicAuthUsername, config.basicAuthPassword ?? '');
   }
   return headers;
 }

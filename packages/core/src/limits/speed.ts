@@ -17,8 +17,7 @@ export class SpeedLimiter {
   }
 
   /** Milliseconds the caller must wait before sending `bytes`; the slot is reserved. */
-  reserve(bytes: number): number {
-    const now = performance.now();
+  reserve(bytes: number, now = performance.now()): number {
     this.#nextFree = Math.max(this.#nextFree, now) + bytes / this.#bytesPerMs;
     return this.#nextFree - now;
   }

@@ -1,0 +1,71 @@
+import type { ConnectionOptions } from 'node:tls';
+import type { ProxySettings, ResolvedConfig, TlsMaterial } from '@nectar/core';
+import { Agent, type Dispatcher, EnvHttpProxyAgent, Pool, ProxyAgent } from 'undici';
+
+/** What one downloader's connection pool is built from; the same for all its requests. */
+export interface DispatcherSettings {
+  readonly config: ResolvedConfig;
+  readonly tls: TlsMaterial;
+  readonly proxy: ProxySettings | null;
+}
+
+/** The environment variables that name a proxy, in the spellings undici reads. */
+const proxyVariables = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'];
+
+/** Whether the environment names a proxy (NO_PROXY alone only narrows one that is named). */
+export function environmentNamesProxy(env: NodeJS.ProcessEnv = process.env): boolean {
+  return proxyVariables.some((name) => (env[name] ?? '') !== '');
+}
+
+/**
+ * The undici dispatcher of one downloader: an Agent keeps a keep-alive pool per origin, a
+ * ProxyAgent sends everything through the configured proxy, and, when the config names no proxy
+ * but HTTP_PROXY/HTTPS_PROXY do, an EnvHttpProxyAgent applies them with NO_PROXY.
+ */
+export function createDispatcher(settings: DispatcherSettings): Dispatcher {
+  const { config, proxy } = settings;
+  if (proxy !== null) return new ProxyAgent({ ...proxyOptions(settings), uri: proxy.url.href, token: proxy.authorization });
+  if (environmentNamesProxy()) return new EnvHttpProxyAgent(proxyOptions(settings));
+  return new Agent({ ...poolOptions(config), connect: targetTls(settings) });
+}
+
+/** Timeouts live on each per-origin pool: undici's own header and idle-body timers. */
+function poolOptions(config: ResolvedConfig): Pool.Options {
+  return { headersTimeout: config.headersTimeout, bodyTimeout: config.bodyTimeout, connectTimeout: config.connectTimeout };
+}
+
+/** TLS towards the server that holds the file: trust, client certificate, connect timeout. */
+function targetTls({ config, tls }: DispatcherSettings): ConnectionOptions & { timeout: number } {
+  const options: ConnectionOptions & { timeout: number } = { rejectUnauthorized: tls.rejectUnauthorized, timeout: config.connectTimeout };
+  if (tls.ca !== undefined) options.ca = tls.ca;
+  if (tls.cert !== undefined) options.cert = tls.cert;
+  if (tls.key !== undefined) options.key = tls.key;
+  if (tls.passphrase !== undefined) options.passphrase = tls.passphrase;
+  return options;
+}
+
+/**
+ * TLS towards an https proxy: the same trust as the target (one CA config, like the test CA that
+ * signs both), but never the client certificate, which identifies us to the target only.
+ */
+function proxyTls({ config, tls }: DispatcherSettings): ConnectionOptions & { timeout: number } {
+  const options: ConnectionOptions & { timeout: number } = { rejectUnauthorized: tls.rejectUnauthorized, timeout: config.connectTimeout };
+  if (tls.ca !== undefined) options.ca = tls.ca;
+  return options;
+}
+
+function proxyOptions(settings: DispatcherSettings): Omit<ProxyAgent.Options, 'uri'> {
+  const pool = poolOptions(settings.config);
+  return {
+    ...pool,
+    connect: targetTls(settings),
+    requestTls: targetTls(settings),
+    proxyTls: proxyTls(settings),
+    // Plain http through an http proxy goes as absolute-form requests, as curl and browsers send
+    // it: many proxies only allow CONNECT to port 443. https (and any https proxy) tunnels.
+    proxyTunnel: false,
+    // undici builds the forwarding pool of an http proxy from `connect` alone; this factory puts
+    // our timeouts on it too (and on every tunnelled pool, which gets them anyway).
+    factory: (origin: string | URL, options: object) => new Pool(origin, { ...pool, ...options }),
+  };
+}
