@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { cancelCases } from './cases/cancel.js';
 import { undeclaredCapabilityCase } from './cases/capabilities.js';
 import { destinationCases } from './cases/destinations.js';
+import { faultCases } from './cases/faults.js';
 import { httpCapabilityCases, isHttpFixture } from './cases/http.js';
 import { disposeTlsMaterial } from './fixtures/tls.js';
 import { inputCases } from './cases/input.js';
@@ -38,8 +39,11 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         it.skip(`${capability}: not declared in supports, so its cases are skipped`, () => {});
         undeclaredCapabilityCase(ctx, capability);
       }
-      const { fixture } = options;
-      if (isHttpFixture(fixture)) httpCapabilityCases(ctx, fixture);
+      if (isHttpFixture(options.fixture)) httpCapabilityCases(ctx, options.fixture);
     });
+    if (isHttpFixture(options.fixture)) {
+      const http = options.fixture;
+      describe('faults', () => faultCases(ctx, http));
+    }
   });
 }

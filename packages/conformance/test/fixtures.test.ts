@@ -3,6 +3,7 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, type Dispatcher, ProxyAgent, request } from 'undici';
@@ -286,6 +287,112 @@ describe('httpFixture over http', () => {
   });
 });
 
+describe('httpFixture faults', () => {
+  const fixture = httpFixture();
+  const agent = new Agent();
+  let fileUrl = '';
+
+  beforeAll(async () => {
+    await fixture.start();
+    fileUrl = await fixture.publish('a.bin', FILE);
+  });
+  afterAll(async () => {
+    await agent.close();
+    await fixture.stop();
+  });
+  afterEach(() => fixture.reset());
+
+  /** The status of a request, or the code of the error it failed with, head or body. */
+  async function outcome(url: string): Promise<number | string> {
+    try {
+      const res = await request(url, { dispatcher: agent });
+      const read = await readUntilError(res.body);
+      return read.error === undefined ? res.statusCode : errorCode(read.error);
+    } catch (error) {
+      return errorCode(error);
+    }
+  }
+
+  it('applies faults to the first times=K requests of a URL, afresh after reset()', async () => {
+    const url = `${fileUrl}?status=503&retry-after=1&times=2`;
+    const first = await fetchWith(agent, url);
+    expect(first.status).toBe(503);
+    expect(first.headers['retry-after']).toBe('1');
+    expect((await fetchWith(agent, url)).status).toBe(503);
+    const third = await fetchWith(agent, url);
+    expect(third.status).toBe(200);
+    expect(third.body.equals(FILE)).toBe(true);
+    // Another query is another URL, with its own count.
+    expect((await fetchWith(agent, `${fileUrl}?status=500&times=1`)).status).toBe(500);
+    fixture.reset();
+    expect((await fetchWith(agent, url)).status).toBe(503);
+  });
+
+  it('drops once with drop=N&times=1, then serves the rest to a Range request', async () => {
+    const url = `${fileUrl}?drop=5000&times=1`;
+    const res = await request(url, { dispatcher: agent });
+    const chunks: Buffer[] = [];
+    const error = await collectUntilError(res.body, chunks);
+    expect(error).toMatchObject({ code: 'UND_ERR_SOCKET' });
+    const head = Buffer.concat(chunks);
+    expect(head.length).toBe(5000);
+    const rest = await fetchWith(agent, url, { headers: { Range: `bytes=${head.length}-` } });
+    expect(rest.status).toBe(206);
+    expect(rest.headers['content-range']).toBe(`bytes 5000-${FILE.length - 1}/${FILE.length}`);
+    expect(Buffer.concat([head, rest.body]).equals(FILE)).toBe(true);
+  });
+
+  it('fails every flap=K-th request with a 503, or a reset with flapmode=reset', async () => {
+    const statuses: (number | string)[] = [];
+    for (let i = 0; i < 6; i += 1) statuses.push(await outcome(`${fileUrl}?flap=3`));
+    expect(statuses).toEqual([200, 200, 503, 200, 200, 503]);
+    const resets: (number | string)[] = [];
+    for (let i = 0; i < 4; i += 1) resets.push(await outcome(`${fileUrl}?flap=2&flapmode=reset`));
+    expect(resets).toEqual([200, 'ECONNRESET', 200, 'ECONNRESET']);
+  });
+
+  it('resets the connection after reset=N bytes', async () => {
+    const res = await request(`${fileUrl}?reset=1000`, { dispatcher: agent });
+    expect(res.headers['content-length']).toBe(String(FILE.length));
+    const read = await readUntilError(res.body);
+    expect(read.bytes).toBe(1000);
+    expect(errorCode(read.error)).toBe('ECONNRESET');
+    expect(fixture.stats.bytesSent).toBe(1000);
+  });
+
+  it('sends extra=N bytes past the Content-Length, then closes', async () => {
+    const raw = await rawGet(fixture.port, '/files/a.bin?extra=10');
+    const [head = '', ...rest] = raw.toString('latin1').split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(head).toContain(`Content-Length: ${FILE.length}`);
+    const body = Buffer.from(rest.join('\r\n\r\n'), 'latin1');
+    expect(body.length).toBe(FILE.length + 10);
+    expect(body.subarray(0, FILE.length).equals(FILE)).toBe(true);
+    expect(body.subarray(FILE.length).toString()).toBe('*'.repeat(10));
+    // undici reads the declared length and never sees the rest: the connection is closed.
+    const res = await fetchWith(agent, `${fileUrl}?extra=10`);
+    expect(res.body.equals(FILE)).toBe(true);
+    await waitFor(() => fixture.stats.inFlight === 0);
+  });
+
+  it('answers malformed=1 with a head no parser accepts', async () => {
+    // undici 7 leaves `code` unset on its HTTPParserError; llhttp's reason is in the message.
+    await expect(fetchWith(agent, `${fileUrl}?malformed=1`)).rejects.toMatchObject({
+      name: 'HTTPParserError',
+      message: expect.stringContaining('Invalid header token'),
+    });
+    const raw = await rawGet(fixture.port, '/files/a.bin?malformed=1');
+    expect(raw.toString('latin1')).toContain('\r\nContent-Type application/octet-stream\r\n');
+  });
+
+  it('names combinations of faults that cannot both hold', async () => {
+    for (const query of ['flap=2&drop=10', 'flapmode=reset', 'reset=1&drop=1', 'extra=1&chunked=1']) {
+      const res = await fetchWith(agent, `${fileUrl}?${query}`);
+      expect(res.status, query).toBe(400);
+    }
+  });
+});
+
 describe('httpFixture over https', () => {
   const fixture = httpFixture({ tls: true });
   const strict = new Agent();
@@ -533,6 +640,31 @@ function loopbackV4(
 ): void {
   if ('all' in options && options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
   else callback(null, '127.0.0.1', 4);
+}
+
+/** Collects a body's chunks into `chunks` until it ends or fails; returns the failure. */
+async function collectUntilError(body: AsyncIterable<Uint8Array>, chunks: Buffer[]): Promise<unknown> {
+  try {
+    for await (const chunk of body) chunks.push(Buffer.from(chunk));
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** An error's `code`, or a text that shows in an assertion what failed without one. */
+function errorCode(error: unknown): string {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  return code ?? `no code: ${String(error)}`;
+}
+
+/** A GET on a raw socket, returning every byte the server sent until it closed. */
+async function rawGet(port: number, target: string): Promise<Buffer> {
+  const socket = connect(port, '127.0.0.1');
+  socket.end(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NectarError, toNectarError } from './errors.js';
 
@@ -13,16 +13,38 @@ export interface DestinationWriter {
   /** Bytes already in the destination: what a resume continues from. */
   readonly size: number;
   write(chunks: readonly Uint8Array[]): Promise<void>;
+  /** The validator a kept part file was saved with: a new run resumes with it. */
+  readonly resumeValidator: string | null;
   /** Drops what was written so the next attempt starts from byte 0; impossible for a stream that got bytes. */
   restart(): Promise<void>;
   /** Account for bytes a backend wrote to tempPath itself. */
   grew(bytes: number): void;
   commit(options: { fsync: boolean }): Promise<void>;
-  abandon(): Promise<void>;
+  /** Gives up; `keep` (with a validator) leaves the part file and its sidecar for a later run. */
+  abandon(keep?: { validator: string }): Promise<void>;
 }
 
 export function partPath(destination: string): string {
   return join(dirname(destination), `.${basename(destination)}.nectar-part`);
+}
+
+/** Beside a kept part file: what it is a part of, so that a later run only resumes the same thing. */
+interface PartSidecar {
+  url: string;
+  validator: string;
+}
+
+function sidecarPath(destination: string): string {
+  return `${partPath(destination)}.json`;
+}
+
+async function readSidecar(destination: string): Promise<PartSidecar | null> {
+  try {
+    const sidecar = JSON.parse(await readFile(sidecarPath(destination), 'utf8')) as Partial<PartSidecar>;
+    return typeof sidecar.url === 'string' && typeof sidecar.validator === 'string' ? { url: sidecar.url, validator: sidecar.validator } : null;
+  } catch {
+    return null;
+  }
 }
 
 function destinationError(path: string, error: unknown, what: string): NectarError {
@@ -33,19 +55,29 @@ function destinationError(path: string, error: unknown, what: string): NectarErr
   });
 }
 
+export interface AtomicFileOptions {
+  /** The URL being downloaded: a kept part file is resumed only for the same one. */
+  url?: string;
+}
+
 export class AtomicFile implements DestinationWriter {
   readonly destination: string;
   readonly tempPath: string;
+  readonly resumeValidator: string | null;
+  readonly #url: string | undefined;
   #handle: FileHandle;
-  #size = 0;
+  #size: number;
 
-  private constructor(destination: string, handle: FileHandle) {
+  private constructor(destination: string, handle: FileHandle, url: string | undefined, size = 0, validator: string | null = null) {
     this.destination = destination;
+    this.#url = url;
     this.tempPath = partPath(destination);
     this.#handle = handle;
+    this.#size = size;
+    this.resumeValidator = validator;
   }
 
-  static async open(destination: string): Promise<AtomicFile> {
+  static async open(destination: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
     const existing = await stat(destination).catch(() => null);
     if (existing?.isDirectory()) {
       throw new NectarError('NECTAR_DESTINATION', `destination ${destination} is a directory; give a file path`, {
@@ -55,9 +87,11 @@ export class AtomicFile implements DestinationWriter {
     const temp = partPath(destination);
     try {
       // Exclusive: two writers on one part file would interleave bytes.
-      return new AtomicFile(destination, await open(temp, 'wx'));
+      return new AtomicFile(destination, await open(temp, 'wx'), options.url);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        const kept = await AtomicFile.#reopen(destination, options);
+        if (kept !== null) return kept;
         throw new NectarError(
           'NECTAR_DESTINATION',
           `${temp} already exists: another download is writing ${destination}, or a killed one left it (remove it to start afresh)`,
@@ -66,6 +100,23 @@ export class AtomicFile implements DestinationWriter {
       }
       throw destinationError(destination, error, 'write to');
     }
+  }
+
+  /**
+   * A part file with a sidecar was kept by an earlier run (keepPartial), not written by one in
+   * flight: reuse it — to resume if it is the same URL, else from scratch.
+   */
+  static async #reopen(destination: string, options: AtomicFileOptions): Promise<AtomicFile | null> {
+    const sidecar = await readSidecar(destination);
+    if (sidecar === null) return null;
+    await unlink(sidecarPath(destination)).catch(() => {});
+    const handle = await open(partPath(destination), 'r+');
+    if (sidecar.url !== options.url) {
+      await handle.truncate(0);
+      return new AtomicFile(destination, handle, options.url);
+    }
+    const { size } = await handle.stat();
+    return new AtomicFile(destination, handle, options.url, size, sidecar.validator);
   }
 
   get size(): number {
@@ -96,14 +147,20 @@ export class AtomicFile implements DestinationWriter {
       await this.#handle.close();
       await rename(this.tempPath, this.destination);
       if (fsync) await syncFolder(dirname(this.destination));
+      await unlink(sidecarPath(this.destination)).catch(() => {});
     } catch (error) {
       await this.abandon();
       throw destinationError(this.destination, error, 'move the finished file to');
     }
   }
 
-  async abandon(): Promise<void> {
+  async abandon(keep?: { validator: string }): Promise<void> {
     await this.#handle.close().catch(() => {});
+    if (keep !== undefined && this.#size > 0 && this.#url !== undefined) {
+      const sidecar: PartSidecar = { url: this.#url, validator: keep.validator };
+      await writeFile(sidecarPath(this.destination), JSON.stringify(sidecar)).catch(() => {});
+      return;
+    }
     await unlink(this.tempPath).catch(() => {});
   }
 }
@@ -120,6 +177,7 @@ async function syncFolder(path: string): Promise<void> {
 /** A caller's writable: written with backpressure, watched for errors, never ended. */
 export class StreamDestination implements DestinationWriter {
   readonly tempPath = null;
+  readonly resumeValidator = null;
   readonly #stream: NodeJS.WritableStream;
   #size = 0;
   #error: Error | null = null;

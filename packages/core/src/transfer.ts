@@ -40,25 +40,39 @@ interface Progress {
 
 /** Opens the destination, runs the attempts (retries, then mirrors), verifies and commits. */
 export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
-  await ctx.route(new URL(ctx.request.url));
-  const { destination } = ctx.request;
-  const writer = typeof destination === 'string' ? await AtomicFile.open(destination) : new StreamDestination(destination);
+  const { request, settings } = ctx;
+  await ctx.route(new URL(request.url));
+  const { destination } = request;
+  const writer = typeof destination === 'string' ? await AtomicFile.open(destination, { url: request.url }) : new StreamDestination(destination);
+  const state: Progress = { writer, hash: null, wroteDirectly: false, validator: writer.resumeValidator, lastEmit: 0 };
   try {
-    await attemptAll(ctx, writer);
-    await writer.commit({ fsync: ctx.settings.fsync });
+    state.hash = await seededHash(request, writer);
+    ctx.report.bytesDownloaded = writer.size;
+    await attemptAll(ctx, state);
+    await writer.commit({ fsync: settings.fsync });
   } catch (error) {
-    await writer.abandon();
+    const keep = settings.keepPartial && state.validator !== null ? { validator: state.validator } : undefined;
+    await writer.abandon(keep);
     throw error;
   }
 }
 
-async function attemptAll<D>(ctx: TransferContext<D>, writer: DestinationWriter): Promise<void> {
+/** A digest must cover the bytes a kept part file already holds, before new ones arrive. */
+async function seededHash(request: DownloadRequest, writer: DestinationWriter): Promise<Hash | null> {
+  const hash = newHash(request);
+  if (hash === null || writer.size === 0 || writer.tempPath === null) return hash;
+  for await (const chunk of createReadStream(writer.tempPath, { end: writer.size - 1 })) hash.update(chunk as Buffer);
+  return hash;
+}
+
+async function attemptAll<D>(ctx: TransferContext<D>, state: Progress): Promise<void> {
   const { request, settings, signal } = ctx;
-  const state: Progress = { writer, hash: newHash(request), wroteDirectly: false, validator: null, lastEmit: 0 };
   let lastError: NectarError | undefined;
   for (const url of [request.url, ...request.mirrors]) {
-    if (url !== request.url) await restart(ctx, state);
-    state.validator = null;
+    if (url !== request.url) {
+      await restart(ctx, state);
+      state.validator = null;
+    }
     for (let retry = 0; ; retry++) {
       try {
         await attempt(ctx, state, new URL(url));

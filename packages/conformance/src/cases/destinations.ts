@@ -73,6 +73,20 @@ export function destinationCases(ctx: SuiteContext): void {
     expect(await ctx.leftovers(join(folder, 'a-dir'))).toEqual([]);
   });
 
+  it('fails a destination in a folder it cannot write to, naming it', async () => {
+    const file = await ctx.publish(100);
+    const folder = await ctx.folder();
+    const locked = join(folder, 'locked');
+    await mkdir(locked, { mode: 0o555 });
+    // root writes anywhere it has a mode bit for, but not into sysfs.
+    const target = process.getuid?.() === 0 ? '/sys/nectar-conformance-readonly' : join(locked, 'f');
+    const [report] = await ctx.downloader().download([new DownloadRequest(file.url, target)]);
+    expect(report?.state).toBe('failed');
+    expect(report?.errorReport.code).toBe('NECTAR_DESTINATION');
+    expect(String(report?.errorReport.message)).toContain(target);
+    expect(await ctx.leftovers(locked)).toEqual([]);
+  });
+
   it('fails the second of two requests in flight with the same destination', async (t) => {
     const slow = await ctx.slow(128 * 1024, 0.5);
     if (slow === null) return t.skip('needs fixture.slowUrl or the maxSpeed capability');

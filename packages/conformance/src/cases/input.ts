@@ -11,6 +11,7 @@ export function inputCases(ctx: SuiteContext): void {
       await expect(downloader.download(bad as never)).rejects.toMatchObject({ code: 'NECTAR_INVALID_ARGUMENT' });
     }
     await expect(downloader.download([], { signal: 'nope' } as never)).rejects.toBeInstanceOf(NectarError);
+    await expect(downloader.stream(42 as never).next()).rejects.toMatchObject({ code: 'NECTAR_INVALID_ARGUMENT' });
   });
 
   it('fails invalid items of the list with a report that names the problem', async () => {
