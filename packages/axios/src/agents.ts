@@ -1,0 +1,100 @@
+import { Agent as HttpAgent, type ClientRequest } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
+import type { ProxySettings, TlsMaterial } from '@nectar/core';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+
+/** The node:http agents of one downloader: one for http targets, one for https targets. */
+export interface Agents {
+  readonly http: HttpAgent;
+  readonly https: HttpAgent;
+  /** Closes every socket, in use or kept alive. */
+  destroy(): void;
+}
+
+export interface AgentSettings {
+  readonly tls: TlsMaterial;
+  readonly proxy: ProxySettings | null;
+}
+
+/**
+ * Keep-alive agents carrying the config's TLS material. With a proxy, http targets go as
+ * absolute-form requests to it (as curl sends them: many proxies allow CONNECT to 443 only) and
+ * https targets through a CONNECT tunnel; an https proxy is itself reached over TLS.
+ */
+export function createAgents(settings: AgentSettings): Agents {
+  const { proxy } = settings;
+  // A connection to the proxy still waiting for its CONNECT answer belongs to no agent's pool
+  // yet, so destroy() would miss it; this signal reaches it.
+  const closing = new AbortController();
+  const agents =
+    proxy === null
+      ? { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ...targetTls(settings.tls) }) }
+      : {
+          http: forwardingAgent(proxy, proxyOptions(proxy, settings.tls, closing.signal)),
+          https: new TunnelAgent(proxy.url, proxyOptions(proxy, settings.tls, closing.signal), targetTls(settings.tls)),
+        };
+  return {
+    ...agents,
+    destroy() {
+      closing.abort();
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+  };
+}
+
+/** TLS towards the server that holds the file: trust and the client certificate. */
+function targetTls(tls: TlsMaterial): ConnectionOptions {
+  const options: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized };
+  if (tls.ca !== undefined) options.ca = tls.ca;
+  if (tls.cert !== undefined) options.cert = tls.cert;
+  if (tls.key !== undefined) options.key = tls.key;
+  if (tls.passphrase !== undefined) options.passphrase = tls.passphrase;
+  return options;
+}
+
+/**
+ * The connection to the proxy: keep-alive, its credentials as Proxy-Authorization (core took
+ * them out of the URL), and, for an https proxy, the same trust as the target but never the
+ * client certificate, which identifies us to the target only.
+ */
+function proxyOptions(proxy: ProxySettings, tls: TlsMaterial, signal: AbortSignal) {
+  const trust: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized };
+  if (tls.ca !== undefined) trust.ca = tls.ca;
+  return {
+    keepAlive: true,
+    signal,
+    ...trust,
+    headers: proxy.authorization === undefined ? {} : { 'Proxy-Authorization': proxy.authorization },
+  };
+}
+
+function forwardingAgent(proxy: ProxySettings, options: ProxyOptions): HttpAgent {
+  const agent = new HttpProxyAgent(proxy.url, options);
+  // node:http checks an agent's protocol; agent-base would guess it from the call stack.
+  agent.protocol = 'http:';
+  return agent;
+}
+
+type ProxyOptions = ReturnType<typeof proxyOptions>;
+type ConnectOptions = Parameters<HttpsProxyAgent<string>['connect']>[1];
+
+/**
+ * https-proxy-agent builds the TLS connection to the target from the request's options, which
+ * axios fills without any TLS field; this adds the config's CA and client certificate.
+ */
+class TunnelAgent extends HttpsProxyAgent<string> {
+  readonly #targetTls: ConnectionOptions;
+
+  constructor(proxy: URL, options: ProxyOptions, tls: ConnectionOptions) {
+    super(proxy, options);
+    this.#targetTls = tls;
+    this.protocol = 'https:';
+  }
+
+  override connect(req: ClientRequest, options: ConnectOptions) {
+    return super.connect(req, { ...options, ...this.#targetTls } as ConnectOptions);
+  }
+}
