@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { type Supports, usedCapabilities } from './capabilities.js';
 import { DownloaderConfig, type DownloaderConfigInput, type ResolvedConfig, withDefaults } from './config.js';
 import { type DownloadEventListener, emit } from './events.js';
@@ -49,7 +50,7 @@ export abstract class Downloader {
   /** The config with defaults filled in. */
   protected readonly settings: ResolvedConfig;
   readonly #limits: SharedLimits;
-  #cancel = new AbortController();
+  #cancel = unlimited(new AbortController());
   #closed = false;
   readonly #runs = new Set<Promise<void>>();
   readonly #claimed = new Set<string>();
@@ -106,6 +107,7 @@ export abstract class Downloader {
   async *stream<D = unknown>(requests: RequestSource<D>, options: DownloadOptions = {}): AsyncGenerator<DownloadReport<D>, void, undefined> {
     const stop = new AbortController();
     const signal = AbortSignal.any([this.#signal(options), stop.signal]);
+    setMaxListeners(0, signal);
     const settled: DownloadReport<D>[] = [];
     let wake: (() => void) | undefined;
     let done = false;
@@ -160,7 +162,7 @@ export abstract class Downloader {
   /** Cancels every download()/stream() in progress on this instance; the instance stays usable. */
   cancel(): void {
     const previous = this.#cancel;
-    this.#cancel = new AbortController();
+    this.#cancel = unlimited(new AbortController());
     previous.abort(new NectarError('NECTAR_CANCELED', 'canceled by cancel()'));
   }
 
@@ -186,7 +188,9 @@ export abstract class Downloader {
     if (!(options.signal instanceof AbortSignal)) {
       throw new NectarArgumentError(`options.signal must be an AbortSignal, got ${describe(options.signal)}`);
     }
-    return AbortSignal.any([this.#cancel.signal, options.signal]);
+    const signal = AbortSignal.any([this.#cancel.signal, options.signal]);
+    setMaxListeners(0, signal);
+    return signal;
   }
 
   async #track(run: Promise<void>): Promise<void> {
@@ -324,6 +328,12 @@ export abstract class Downloader {
       }
     }
   }
+}
+
+/** Every request in flight listens on its run's signal: the default cap of 10 listeners is too low. */
+function unlimited(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function iterate<T>(source: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> | Iterator<T> {

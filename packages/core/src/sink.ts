@@ -16,6 +16,7 @@ export interface SinkOptions {
  */
 export class TransferSink extends Writable {
   readonly #options: SinkOptions;
+  #pending: Promise<void> = Promise.resolve();
 
   constructor(options: SinkOptions) {
     // A large buffer lets _writev batch socket chunks into one write() system call.
@@ -27,7 +28,7 @@ export class TransferSink extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#put([chunk], chunk.byteLength).then(() => callback(), callback);
+    this.#track(this.#put([chunk], chunk.byteLength), callback);
   }
 
   override _writev(entries: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
@@ -36,13 +37,30 @@ export class TransferSink extends Writable {
       bytes += e.chunk.byteLength;
       return e.chunk;
     });
-    this.#put(chunks, bytes).then(() => callback(), callback);
+    this.#track(this.#put(chunks, bytes), callback);
+  }
+
+  /**
+   * Resolves once no write is under way. A write that began before the sink was destroyed still
+   * lands on disk; the next attempt must wait for it before it decides where to resume.
+   */
+  settled(): Promise<void> {
+    return this.#pending;
+  }
+
+  #track(put: Promise<void>, callback: (error?: Error | null) => void): void {
+    this.#pending = put.then(
+      () => callback(),
+      (error: Error) => callback(error),
+    );
   }
 
   async #put(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
     const { writer, limiter, signal, onBytes } = this.#options;
     if (limiter !== null) await limiter.take(bytes, signal);
     signal.throwIfAborted();
+    // Waiting for the limiter may have outlived the attempt.
+    if (this.destroyed) throw new Error('the transfer ended before this chunk was written');
     await writer.write(chunks);
     onBytes(chunks, bytes);
   }

@@ -182,6 +182,7 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
     await finished(sink);
   } catch (error) {
     sink.destroy();
+    await sink.settled();
     if (timeout?.signal.aborted && !ctx.signal.aborted) {
       throw new NectarError('NECTAR_TIMEOUT', `${url.href} took longer than config.requestTimeout (${settings.requestTimeout} ms)`, {
         retryable: true,

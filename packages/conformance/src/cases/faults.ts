@@ -154,6 +154,15 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
       await expectWholeOrNothing(report, dest, folder, file.body);
     });
 
+    it('resumes correctly under maxSpeed, where writes were still waiting when the body broke', async (t) => {
+      if (!ctx.has('maxSpeed')) return t.skip('maxSpeed is not declared');
+      const file = await ctx.publish(300_000);
+      const { report, dest, folder } = await fetchOne(file, 'drop=150000&times=1', { maxSpeed: 1_500_000 });
+      expect(report.state, JSON.stringify(report.errorReport)).toBe('succeeded');
+      expect(report.attempts).toBe(2);
+      await expectWholeOrNothing(report, dest, folder, file.body);
+    });
+
     it('keeps the part file with keepPartial and resumes it in a later run', async () => {
       const file = await ctx.publish(150_000);
       const folder = await ctx.folder();

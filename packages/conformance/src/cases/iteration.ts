@@ -32,7 +32,9 @@ export function iterationCases(ctx: SuiteContext): void {
     expect(worstLead).toBeLessThanOrEqual(maxConcurrent);
     expect(pulled).toBeLessThanOrEqual(40 + maxConcurrent);
     expect(reports.length).toBe(pulled);
-    expect(reports.slice(0, 40).every((r) => r.state === 'succeeded')).toBe(true);
+    // Over several connections request 39 may still be in flight when request 40 completes.
+    expect(reports.filter((r) => r.state === 'succeeded').length).toBeGreaterThanOrEqual(40);
+    expect(reports.every((r) => r.state === 'succeeded' || r.state === 'canceled')).toBe(true);
   });
 
   it('never has more than maxConcurrent requests in flight, and does use them', async (t) => {
