@@ -5,5 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // The soak test measures the heap after a full collection.
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
   },
 });
