@@ -9,13 +9,13 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { ConformanceFixture } from '@nectar/conformance';
+import { type ConformanceFixture, releasedPort } from '@nectar/conformance';
 import { type KeyPair, generateKeyPair } from './fixture/keys.js';
 import { findProgram } from './fixture/programs.js';
 import { SshdProcess } from './fixture/sshd.js';
 import { sshdConfig } from './fixture/sshd-config.js';
 import { type PasswordUser, createPasswordUser, passwordLoginUnavailable, removePasswordUser } from './fixture/system-user.js';
-import { establishedConnections, freePort } from './fixture/tcp.js';
+import { establishedConnections } from './fixture/tcp.js';
 
 export type { PasswordUser } from './fixture/system-user.js';
 
@@ -174,7 +174,7 @@ class OpenSshFixture implements SftpFixture {
       await rm(this.#folder, { recursive: true, force: true });
       throw error;
     }
-    this.#unreachablePort = await freePort();
+    this.#unreachablePort = await releasedPort();
   }
 
   async stop(): Promise<void> {
@@ -240,7 +240,7 @@ class OpenSshFixture implements SftpFixture {
     await writeFile(authorizedKeysPath, `${clientKey.publicLine}\n${encryptedKey.publicLine}\n`, { mode: 0o600 });
     await ensurePrivilegeSeparationFolder();
     for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
+      const port = await releasedPort();
       const passwordUser = this.passwordLoginUnavailable === null ? await createPasswordUser(`nectar-sftp-${port}`) : null;
       const configPath = join(etc, 'sshd_config');
       const users = passwordUser === null ? [this.username] : [this.username, passwordUser.username];
@@ -254,7 +254,7 @@ class OpenSshFixture implements SftpFixture {
         return { root, port, sshd, clientKey, encryptedKey, hostKey, clientKeyText, knownHostsPath, passwordUser };
       } catch (error) {
         if (passwordUser !== null) await removePasswordUser(passwordUser.username);
-        // Another process may take the port between freePort() and sshd's bind.
+        // Another process may take the port between releasedPort() and sshd's bind.
         if (attempt >= bindAttempts || !/Address already in use/.test(String(error))) throw error;
       }
     }
