@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
-import type { ProxySettings, TlsMaterial } from '@nectar/core';
+import { type ProxySettings, type TlsMaterial, proxyTlsOptions, targetTlsOptions } from '@nectar/core';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 
@@ -30,10 +30,10 @@ export function createAgents(settings: AgentSettings): Agents {
   const closing = new AbortController();
   const agents =
     proxy === null
-      ? { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ...targetTls(settings.tls) }) }
+      ? { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ...targetTlsOptions(settings.tls) }) }
       : {
           http: forwardingAgent(proxy, proxyOptions(proxy, settings.tls, closing.signal)),
-          https: new TunnelAgent(proxy.url, proxyOptions(proxy, settings.tls, closing.signal), targetTls(settings.tls)),
+          https: new TunnelAgent(proxy.url, proxyOptions(proxy, settings.tls, closing.signal), targetTlsOptions(settings.tls)),
         };
   return {
     ...agents,
@@ -45,28 +45,16 @@ export function createAgents(settings: AgentSettings): Agents {
   };
 }
 
-/** TLS towards the server that holds the file: trust and the client certificate. */
-function targetTls(tls: TlsMaterial): ConnectionOptions {
-  const options: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized };
-  if (tls.ca !== undefined) options.ca = tls.ca;
-  if (tls.cert !== undefined) options.cert = tls.cert;
-  if (tls.key !== undefined) options.key = tls.key;
-  if (tls.passphrase !== undefined) options.passphrase = tls.passphrase;
-  return options;
-}
-
 /**
  * The connection to the proxy: keep-alive, its credentials as Proxy-Authorization (core took
  * them out of the URL), and, for an https proxy, the same trust as the target but never the
  * client certificate, which identifies us to the target only.
  */
 function proxyOptions(proxy: ProxySettings, tls: TlsMaterial, signal: AbortSignal) {
-  const trust: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized };
-  if (tls.ca !== undefined) trust.ca = tls.ca;
   return {
     keepAlive: true,
     signal,
-    ...trust,
+    ...proxyTlsOptions(tls),
     headers: proxy.authorization === undefined ? {} : { 'Proxy-Authorization': proxy.authorization },
   };
 }

@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { AxiosInstance, AxiosResponse } from 'axios';
@@ -6,22 +5,29 @@ import {
   Downloader,
   type DownloaderConfig,
   type DownloadEventListener,
+  type FailureContext,
   NectarArgumentError,
-  NectarError,
   RedirectTracker,
+  type ResponseHeaders,
   type Supports,
   type TransferJob,
-  httpStatusError,
+  contentCodings,
+  failureContext,
+  contentLength,
+  headerValue,
+  interpretResponse,
   isRedirect,
-  redactUrl,
+  rangeHeaders,
   supportsAll,
+  undecodableError,
+  unwantedBodyLimit,
 } from '@nectar/core';
 import { type Agents, createAgents } from './agents.js';
 import { watchBodyIdle } from './body-timeout.js';
-import { type FailureContext, proxyRefusal, transferError } from './errors.js';
+import { transferError } from './errors.js';
 import { RequestWatch } from './request-watch.js';
 import { type Hop, defaultClient, hopConfig } from './request-options.js';
-import { type ResponseHeaders, announcedSize, contentLength, headerValue, isEncoded, parseContentRange, plainHeaders, resumeValidator } from './response.js';
+import { plainHeaders } from './response.js';
 
 export interface AxiosDownloaderOptions {
   /**
@@ -36,9 +42,6 @@ interface Answered extends Hop {
   readonly response: AxiosResponse<Readable>;
   readonly responseHeaders: ResponseHeaders;
 }
-
-/** How much of an unwanted body (a redirect's, an error page) is read to keep the socket alive. */
-const discardLimit = 64 * 1024;
 
 /**
  * Nectar's HTTP(S) downloader on axios, for applications that already use it. Each hop is one
@@ -61,9 +64,9 @@ export class AxiosDownloader extends Downloader {
   }
 
   protected async transfer(job: TransferJob): Promise<void> {
-    const context: FailureContext = { url: job.url, proxy: job.proxy?.url ?? null };
+    const context = failureContext(job);
     try {
-      await receive(job, await this.#follow(job, context), context);
+      await receive(job, await this.#follow(job, context));
     } catch (error) {
       // A cancel or a whole-request timeout: core recognises its own abort and reports it.
       if (job.signal.aborted) throw error;
@@ -86,11 +89,11 @@ export class AxiosDownloader extends Downloader {
   async #follow(job: TransferJob, context: FailureContext): Promise<Answered> {
     const tracker = new RedirectTracker(job.url, job.config);
     let url = job.url;
-    let headers = requestHeaders(job);
+    let headers = { ...job.headers, ...rangeHeaders(job) };
     for (;;) {
       context.url = url;
-      const crossOrigin = !job.config.trustRedirects && url.origin !== job.url.origin;
-      const answered = await this.#get(job, { url, headers, crossOrigin, watch: new RequestWatch(job.config, url, job.signal) });
+      const hop = { url, headers, crossOrigin: tracker.crossOrigin(url), watch: new RequestWatch(job.config, url, job.signal) };
+      const answered = await this.#get(job, hop);
       const { status } = answered.response;
       if (!isRedirect(status)) return answered;
       await discard(job, answered);
@@ -110,45 +113,28 @@ export class AxiosDownloader extends Downloader {
   }
 }
 
-/** core's merged headers, plus the range of a resume. */
-function requestHeaders(job: TransferJob): Record<string, string> {
-  const headers = { ...job.headers };
-  const offset = resumeOffset(job);
-  if (offset > 0) {
-    headers.range = `bytes=${offset}-`;
-    if (job.validator !== null) headers['if-range'] = job.validator;
-  }
-  return headers;
-}
-
-/**
- * Decoded bytes on disk cannot be matched to a byte range of the encoded body, so a download
- * that decompresses always starts over.
- */
-function resumeOffset(job: TransferJob): number {
-  return job.config.decompress ? 0 : job.offset;
-}
-
 /** Checks the final response, tells core what it learned, and streams the body into the sink. */
-async function receive(job: TransferJob, answered: Answered, context: FailureContext): Promise<void> {
-  const { response, responseHeaders: headers, url } = answered;
+async function receive(job: TransferJob, answered: Answered): Promise<void> {
+  const { response, responseHeaders: headers, url, watch } = answered;
   const body = response.data;
   try {
-    if (response.status === 416 && (await alreadyComplete(job, answered))) return;
-    if (response.status < 200 || response.status >= 300) {
+    const outcome = interpretResponse(job, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+      url,
+      contentEncoding: watch.contentEncoding,
+      // https-proxy-agent replays a refused CONNECT's answer to the HTTP parser as the target's.
+      tunnelRefused: watch.connectStatus !== undefined && watch.connectStatus !== 200,
+    });
+    if (outcome.kind !== 'body') {
       await discard(job, answered);
-      throw statusError(job, answered, context);
+      if (outcome.kind === 'refused') throw outcome.error;
+      await job.responded(outcome.response);
+      return;
     }
     checkDecoded(job, headers, url);
-    await job.responded({
-      status: response.status,
-      headers,
-      finalUrl: url.href,
-      // Decoded bytes have no announced length; bytes written as sent keep Content-Length.
-      totalBytes: job.config.decompress && isEncoded(answered.watch.contentEncoding) ? null : announcedSize(response.status, headers),
-      resumed: response.status === 206 && checkRange(job, headers, url),
-      validator: resumeValidator(headers),
-    });
+    await job.responded(outcome.response);
   } catch (error) {
     body.destroy();
     throw error;
@@ -162,43 +148,10 @@ async function receive(job: TransferJob, answered: Answered, context: FailureCon
   }
 }
 
-function statusError(job: TransferJob, { response, responseHeaders: headers, url, watch }: Answered, context: FailureContext): NectarError {
-  const statusText = response.statusText || (STATUS_CODES[response.status] ?? '');
-  const refusedTunnel = watch.connectStatus !== undefined && watch.connectStatus !== 200;
-  if (job.proxy !== null && (response.status === 407 || refusedTunnel)) return proxyRefusal(response.status, statusText, context);
-  return httpStatusError(response.status, statusText, url, headers);
-}
-
 /** axios leaves a coding it cannot decode in place; writing those bytes would be a silent lie. */
 function checkDecoded(job: TransferJob, headers: ResponseHeaders, url: URL): void {
   const coding = headers['content-encoding'];
-  if (!job.config.decompress || !isEncoded(coding)) return;
-  throw new NectarError('NECTAR_NOT_SUPPORTED', `${redactUrl(url)} is sent with Content-Encoding ${String(coding)}, which config.decompress cannot decode`, {
-    details: { url: redactUrl(url), contentEncoding: coding },
-  });
-}
-
-/** A 206 must continue exactly where the part file ends; any other range would corrupt it. */
-function checkRange(job: TransferJob, headers: ResponseHeaders, url: URL): true {
-  const value = headerValue(headers, 'content-range');
-  const offset = resumeOffset(job);
-  if (parseContentRange(value)?.start === offset) return true;
-  throw new NectarError('NECTAR_RESUME', `${redactUrl(url)} answered a resume from byte ${offset} with Content-Range ${value ?? '(none)'}`, {
-    details: { url: redactUrl(url), offset, contentRange: value },
-  });
-}
-
-/**
- * A 416 to `bytes=<offset>-` whose `Content-Range: bytes *\/<size>` equals the offset means the
- * earlier attempt already got every byte: nothing is left to fetch.
- */
-async function alreadyComplete(job: TransferJob, answered: Answered): Promise<boolean> {
-  const offset = resumeOffset(job);
-  const range = parseContentRange(headerValue(answered.responseHeaders, 'content-range'));
-  if (offset === 0 || range?.size !== offset) return false;
-  await discard(job, answered);
-  await job.responded({ status: 416, headers: answered.responseHeaders, finalUrl: answered.url.href, totalBytes: offset, resumed: true, validator: job.validator });
-  return true;
+  if (job.config.decompress && contentCodings(coding).length > 0) throw undecodableError(url, String(coding));
 }
 
 /**
@@ -208,7 +161,7 @@ async function alreadyComplete(job: TransferJob, answered: Answered): Promise<bo
 async function discard(job: TransferJob, { response, responseHeaders: headers, url }: Answered): Promise<void> {
   const body = response.data;
   const length = contentLength(headers);
-  if (length === null || length > discardLimit) {
+  if (length === null || length > unwantedBodyLimit) {
     body.destroy();
     return;
   }

@@ -2,11 +2,36 @@ export { type Capability, type Supports, type UsedCapability, capabilities, supp
 export { DownloaderConfig, type DownloaderConfigInput, type DownloaderConfigOptions, type ResolvedConfig, defaults, withDefaults } from './config.js';
 export { AtomicFile, type DestinationWriter, StreamDestination, partPath } from './destination.js';
 export { type DownloadOptions, Downloader, type RequestLike, type RequestSource, type Route, type SharedLimits } from './downloader.js';
-export { type NectarErrorCode, NectarArgumentError, NectarError, type NectarErrorOptions, isNectarError, toNectarError } from './errors.js';
+export {
+  type ErrorCodeClass,
+  type NectarErrorCode,
+  NectarArgumentError,
+  NectarError,
+  type NectarErrorOptions,
+  classifyErrorCode,
+  errorCodeOf,
+  isNectarError,
+  toNectarError,
+} from './errors.js';
 export { type DownloadEvent, type DownloadEventListener, emit } from './events.js';
+export { proxyTlsOptions, targetTlsOptions } from './http/connection-tls.js';
+export { contentCodings, undecodableError } from './http/content-coding.js';
+export { type FailureContext, failureContext, failurePlace, transportError } from './http/failure.js';
+export { type AnsweredJob, type FinalResponse, type ResponseOutcome, interpretResponse } from './http/final-response.js';
 export { basicAuthorization, mergeHeaders, requestHeaders } from './http/headers.js';
 export { RedirectTracker, type RedirectHop, isRedirect } from './http/redirects.js';
-export { httpStatusError, parseRetryAfter } from './http/status.js';
+export {
+  type ContentRange,
+  type ResponseHeaders,
+  announcedSize,
+  contentLength,
+  headerValue,
+  parseContentRange,
+  resumeValidator,
+  unwantedBodyLimit,
+} from './http/response.js';
+export { type ResumeJob, checkResumedRange, completedBefore, rangeHeaders, resumeOffset } from './http/resume.js';
+export { httpStatusError, parseRetryAfter, proxyError } from './http/status.js';
 export type { TransferJob, TransferResponse } from './job.js';
 export { ConcurrencyLimit } from './limits/concurrency.js';
 export { SpeedLimiter } from './limits/speed.js';

@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { NectarError, redactUrl } from '@nectar/core';
+import { undecodableError } from '@nectar/core';
 
 const decoders: Readonly<Record<string, () => Transform>> = {
   gzip: createGunzip,
@@ -17,11 +17,7 @@ const decoders: Readonly<Record<string, () => Transform>> = {
 export function contentDecoders(codings: readonly string[], url: URL): Transform[] {
   return [...codings].reverse().map((coding) => {
     const decoder = decoders[coding];
-    if (decoder === undefined) {
-      throw new NectarError('NECTAR_NOT_SUPPORTED', `${redactUrl(url)} is sent with Content-Encoding ${coding}, which config.decompress cannot decode`, {
-        details: { url: redactUrl(url), contentEncoding: coding },
-      });
-    }
+    if (decoder === undefined) throw undecodableError(url, coding);
     return decoder();
   });
 }

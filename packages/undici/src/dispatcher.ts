@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import type { ProxySettings, ResolvedConfig, TlsMaterial } from '@nectar/core';
+import { type ProxySettings, type ResolvedConfig, type TlsMaterial, proxyTlsOptions, targetTlsOptions } from '@nectar/core';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, Pool, ProxyAgent } from 'undici';
 
 /** What one downloader's connection pool is built from; the same for all its requests. */
@@ -34,24 +34,13 @@ function poolOptions(config: ResolvedConfig): Pool.Options {
   return { headersTimeout: config.headersTimeout, bodyTimeout: config.bodyTimeout, connectTimeout: config.connectTimeout };
 }
 
-/** TLS towards the server that holds the file: trust, client certificate, connect timeout. */
+/** core's TLS options, with the connect timeout undici takes beside them. */
 function targetTls({ config, tls }: DispatcherSettings): ConnectionOptions & { timeout: number } {
-  const options: ConnectionOptions & { timeout: number } = { rejectUnauthorized: tls.rejectUnauthorized, timeout: config.connectTimeout };
-  if (tls.ca !== undefined) options.ca = tls.ca;
-  if (tls.cert !== undefined) options.cert = tls.cert;
-  if (tls.key !== undefined) options.key = tls.key;
-  if (tls.passphrase !== undefined) options.passphrase = tls.passphrase;
-  return options;
+  return { ...targetTlsOptions(tls), timeout: config.connectTimeout };
 }
 
-/**
- * TLS towards an https proxy: the same trust as the target (one CA config, like the test CA that
- * signs both), but never the client certificate, which identifies us to the target only.
- */
 function proxyTls({ config, tls }: DispatcherSettings): ConnectionOptions & { timeout: number } {
-  const options: ConnectionOptions & { timeout: number } = { rejectUnauthorized: tls.rejectUnauthorized, timeout: config.connectTimeout };
-  if (tls.ca !== undefined) options.ca = tls.ca;
-  return options;
+  return { ...proxyTlsOptions(tls), timeout: config.connectTimeout };
 }
 
 function proxyOptions(settings: DispatcherSettings): Omit<ProxyAgent.Options, 'uri'> {

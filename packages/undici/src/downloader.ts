@@ -1,27 +1,26 @@
-import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   Downloader,
-  NectarError,
+  type FailureContext,
   RedirectTracker,
   type Supports,
   type TransferJob,
-  httpStatusError,
+  contentCodings,
+  failureContext,
+  headerValue,
+  interpretResponse,
   isRedirect,
-  redactUrl,
+  rangeHeaders,
   supportsAll,
+  unwantedBodyLimit,
 } from '@nectar/core';
 import type { Dispatcher } from 'undici';
 import { contentDecoders } from './content-decoding.js';
 import { createDispatcher } from './dispatcher.js';
-import { type FailureContext, proxyAuthError, transferError } from './errors.js';
-import { type IncomingHttpHeaders, contentCodings, contentLength, headerValue, parseContentRange, resumeValidator } from './response.js';
+import { transferError } from './errors.js';
 
 type Response = Dispatcher.ResponseData;
-
-/** How much of an unwanted body (a redirect's, an error page) is read to keep the socket alive. */
-const discardLimit = 64 * 1024;
 
 /**
  * Nectar's HTTP(S) downloader on undici: keep-alive pools per origin, proxies through undici's
@@ -34,10 +33,10 @@ export class UndiciDownloader extends Downloader {
   #dispatcher: Dispatcher | undefined;
 
   protected async transfer(job: TransferJob): Promise<void> {
-    const context = { url: job.url, proxy: job.proxy?.url ?? null };
+    const context = failureContext(job);
     try {
       const { response, url } = await this.#follow(job, context);
-      await receive(job, response, url, context);
+      await receive(job, response, url);
     } catch (error) {
       // A cancel or a whole-request timeout: core recognises its own abort and reports it.
       if (job.signal.aborted) throw error;
@@ -58,10 +57,10 @@ export class UndiciDownloader extends Downloader {
   }
 
   /** GETs the URL, following redirects by core's rule, until a response that is not one. */
-  async #follow(job: TransferJob, context: { url: URL }): Promise<{ response: Response; url: URL }> {
+  async #follow(job: TransferJob, context: FailureContext): Promise<{ response: Response; url: URL }> {
     const tracker = new RedirectTracker(job.url, job.config);
     let url = job.url;
-    let headers = requestHeaders(job);
+    let headers = { ...job.headers, ...rangeHeaders(job) };
     for (;;) {
       context.url = url;
       const response = await this.#pool(job).request({
@@ -81,29 +80,10 @@ export class UndiciDownloader extends Downloader {
   }
 }
 
-/** core's merged headers, plus the range of a resume. */
-function requestHeaders(job: TransferJob): Record<string, string> {
-  const headers = { ...job.headers };
-  const offset = resumeOffset(job);
-  if (offset > 0) {
-    headers.range = `bytes=${offset}-`;
-    if (job.validator !== null) headers['if-range'] = job.validator;
-  }
-  return headers;
-}
-
-/**
- * Decoded bytes on disk cannot be matched to a byte range of the encoded body, so a download
- * that decompresses always starts over.
- */
-function resumeOffset(job: TransferJob): number {
-  return job.config.decompress ? 0 : job.offset;
-}
-
 /** Checks the final response, tells core what it learned, and streams the body into the sink. */
-async function receive(job: TransferJob, response: Response, url: URL, context: FailureContext): Promise<void> {
+async function receive(job: TransferJob, response: Response, url: URL): Promise<void> {
   try {
-    await accept(job, response, url, context);
+    await accept(job, response, url);
   } catch (error) {
     // A body nobody reads keeps its connection busy and the server sending bytes that go nowhere.
     response.body.destroy();
@@ -111,58 +91,20 @@ async function receive(job: TransferJob, response: Response, url: URL, context: 
   }
 }
 
-async function accept(job: TransferJob, response: Response, url: URL, context: FailureContext): Promise<void> {
-  const { statusCode, headers, body } = response;
-  if (statusCode === 416 && (await alreadyComplete(job, response, url))) return;
-  if (statusCode < 200 || statusCode >= 300) {
+async function accept(job: TransferJob, { statusCode: status, statusText, headers, body }: Response, url: URL): Promise<void> {
+  const outcome = interpretResponse(job, { status, statusText, headers, url });
+  if (outcome.kind !== 'body') {
     await discard(body);
-    if (statusCode === 407) throw proxyAuthError(context);
-    throw httpStatusError(statusCode, response.statusText || (STATUS_CODES[statusCode] ?? ''), url, headers);
+    if (outcome.kind === 'refused') throw outcome.error;
+    await job.responded(outcome.response);
+    return;
   }
-  const decoders = job.config.decompress ? contentDecoders(contentCodings(headers), url) : [];
-  const resumed = statusCode === 206 && checkRange(job, headers, url);
-  await job.responded({
-    status: statusCode,
-    headers,
-    finalUrl: url.href,
-    // Decoded bytes have no announced length.
-    totalBytes: decoders.length > 0 ? null : totalBytes(statusCode, headers),
-    resumed,
-    validator: resumeValidator(headers),
-  });
+  const decoders = job.config.decompress ? contentDecoders(contentCodings(headers['content-encoding']), url) : [];
+  await job.responded(outcome.response);
   await pipeline([body, ...decoders, job.sink] as [Readable, ...NodeJS.ReadWriteStream[], NodeJS.WritableStream]);
-}
-
-/** The whole file's size: Content-Length of a 200, the size in Content-Range of a 206. */
-function totalBytes(status: number, headers: IncomingHttpHeaders): number | null {
-  if (status === 206) return parseContentRange(headerValue(headers, 'content-range'))?.size ?? null;
-  return contentLength(headers);
-}
-
-/** A 206 must continue exactly where the part file ends; any other range would corrupt it. */
-function checkRange(job: TransferJob, headers: IncomingHttpHeaders, url: URL): true {
-  const range = parseContentRange(headerValue(headers, 'content-range'));
-  const offset = resumeOffset(job);
-  if (range?.start === offset) return true;
-  throw new NectarError('NECTAR_RESUME', `${redactUrl(url)} answered a resume from byte ${offset} with Content-Range ${headerValue(headers, 'content-range') ?? '(none)'}`, {
-    details: { url: redactUrl(url), offset, contentRange: headerValue(headers, 'content-range') },
-  });
-}
-
-/**
- * A 416 to `bytes=<offset>-` whose `Content-Range: bytes *\/<size>` equals the offset means the
- * earlier attempt already got every byte: nothing is left to fetch.
- */
-async function alreadyComplete(job: TransferJob, response: Response, url: URL): Promise<boolean> {
-  const offset = resumeOffset(job);
-  const range = parseContentRange(headerValue(response.headers, 'content-range'));
-  if (offset === 0 || range?.size !== offset) return false;
-  await discard(response.body);
-  await job.responded({ status: 416, headers: response.headers, finalUrl: url.href, totalBytes: offset, resumed: true, validator: job.validator });
-  return true;
 }
 
 /** Reads a little of an unwanted body so that its connection can be reused, else closes it. */
 async function discard(body: Response['body']): Promise<void> {
-  await body.dump({ limit: discardLimit }).catch(() => {});
+  await body.dump({ limit: unwantedBodyLimit }).catch(() => {});
 }

@@ -36,6 +36,15 @@ export class RedirectTracker {
     return this.#hops;
   }
 
+  /**
+   * Whether a request to `url` falls under the cross-origin rule: another origin than the
+   * start's, with trustRedirects off. For a transport that adds headers of its own (defaults of
+   * a client instance), which must then be dropped too.
+   */
+  crossOrigin(url: URL): boolean {
+    return !this.#config.trustRedirects && url.origin !== this.#origin;
+  }
+
   /** The next request to make after a redirect response, or a NectarError saying why not. */
   follow(from: URL, status: number, location: string | undefined, method: string, headers: Record<string, string>): RedirectHop {
     if (location === undefined || location === '') {
@@ -65,7 +74,7 @@ export class RedirectTracker {
   }
 
   #headersFor(url: URL, headers: Record<string, string>): Record<string, string> {
-    if (this.#config.trustRedirects || url.origin === this.#origin) return { ...headers };
+    if (!this.crossOrigin(url)) return { ...headers };
     const keep = new Set(this.#config.redirectHeaders.map((h) => h.toLowerCase()));
     const kept: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers)) {

@@ -1,5 +1,6 @@
 import { NectarError } from '../errors.js';
 import { redactUrl } from '../redact.js';
+import { type FailureContext, failurePlace } from './failure.js';
 
 const transientStatus = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -25,5 +26,20 @@ export function httpStatusError(
   return new NectarError('NECTAR_HTTP_STATUS', `${status} ${statusText} from ${redactUrl(url)}`.replace('  ', ' '), {
     retryable: transientStatus.has(status),
     details,
+  });
+}
+
+/**
+ * The error for a proxy that refused us: a 407 (it wants other credentials than
+ * config.proxyUsername/proxyPassword), or another answer to CONNECT or to a forwarded request.
+ */
+export function proxyError(status: number, statusText: string, context: FailureContext, cause?: unknown): NectarError {
+  const what =
+    status === 407 ? 'the proxy asks for other credentials (407); check config.proxyUsername and config.proxyPassword' : `the proxy refused the request with ${status}`;
+  return new NectarError('NECTAR_PROXY', `${failurePlace(context)}: ${what}`, {
+    // A gateway error may be the target's passing trouble; a 407 or 403 will not change.
+    retryable: status === 502 || status === 503 || status === 504,
+    cause,
+    details: { status, statusText, url: redactUrl(context.url), proxy: context.proxy && redactUrl(context.proxy) },
   });
 }

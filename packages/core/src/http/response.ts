@@ -1,8 +1,14 @@
-/** Response headers as undici parses them: lower-cased names, repeated ones as arrays. */
-export type IncomingHttpHeaders = Readonly<Record<string, string | string[] | undefined>>;
+/** Response headers as Node's HTTP clients parse them: lower-cased names, repeated ones as arrays. */
+export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/**
+ * How much of an unwanted body (a redirect's, an error page) is worth reading so that its
+ * keep-alive connection serves the next request; beyond it, dropping the connection is cheaper.
+ */
+export const unwantedBodyLimit = 64 * 1024;
 
 /** A header that may repeat, as its first value. */
-export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+export function headerValue(headers: ResponseHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -26,29 +32,25 @@ export function parseContentRange(value: string | undefined): ContentRange | und
 }
 
 /** Content-Length as a byte count, or null when absent (chunked) or malformed. */
-export function contentLength(headers: IncomingHttpHeaders): number | null {
+export function contentLength(headers: ResponseHeaders): number | null {
   const value = headerValue(headers, 'content-length');
   if (value === undefined || !/^\s*\d+\s*$/.test(value)) return null;
   const length = Number(value);
   return Number.isSafeInteger(length) ? length : null;
 }
 
+/** The whole file's size: Content-Length of a 200, the size in Content-Range of a 206. */
+export function announcedSize(status: number, headers: ResponseHeaders): number | null {
+  if (status === 206) return parseContentRange(headerValue(headers, 'content-range'))?.size ?? null;
+  return contentLength(headers);
+}
+
 /**
  * What lets a later attempt resume safely with If-Range: a strong ETag, else Last-Modified.
  * A weak ETag never matches in If-Range (RFC 9110 §13.1.5), so it is worthless here.
  */
-export function resumeValidator(headers: IncomingHttpHeaders): string | null {
+export function resumeValidator(headers: ResponseHeaders): string | null {
   const etag = headerValue(headers, 'etag');
   if (etag?.startsWith('"')) return etag;
   return headerValue(headers, 'last-modified') ?? null;
-}
-
-/** The content codings applied to the body, outermost last, without `identity`. */
-export function contentCodings(headers: IncomingHttpHeaders): string[] {
-  const value = headers['content-encoding'];
-  const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
-  return joined
-    .split(',')
-    .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding !== '' && coding !== 'identity');
 }

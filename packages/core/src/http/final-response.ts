@@ -1,0 +1,70 @@
+import { STATUS_CODES } from 'node:http';
+import type { NectarError } from '../errors.js';
+import type { TransferJob, TransferResponse } from '../job.js';
+import { contentCodings } from './content-coding.js';
+import { type ResponseHeaders, announcedSize, resumeValidator } from './response.js';
+import { type ResumeJob, checkResumedRange, completedBefore, resumeOffset } from './resume.js';
+import { httpStatusError, proxyError } from './status.js';
+
+/** The final response of an HTTP transfer (redirects followed), as a backend received it. */
+export interface FinalResponse {
+  readonly status: number;
+  /** The reason phrase as sent; when empty (HTTP/2, a terse server) the standard one is used. */
+  readonly statusText?: string;
+  readonly headers: ResponseHeaders;
+  /** The URL that answered. */
+  readonly url: URL;
+  /**
+   * Content-Encoding as the server sent it, for a transport that deletes it from `headers` while
+   * decoding (axios). Default: the one in `headers`.
+   */
+  readonly contentEncoding?: string | string[] | undefined;
+  /** The proxy answered CONNECT with something else than 200, replayed as this response. */
+  readonly tunnelRefused?: boolean;
+}
+
+/**
+ * What to do with a final response:
+ * - `body`: tell core `response`, then pipe the body into the sink;
+ * - `complete`: a resume found nothing left to fetch; drain the body, tell core `response`, done;
+ * - `refused`: not a success; drain the body and throw `error`.
+ */
+export type ResponseOutcome =
+  | { readonly kind: 'body'; readonly response: TransferResponse }
+  | { readonly kind: 'complete'; readonly response: TransferResponse }
+  | { readonly kind: 'refused'; readonly error: NectarError };
+
+/** The job as far as the answer to it depends on it. */
+export type AnsweredJob = ResumeJob & Pick<TransferJob, 'proxy'>;
+
+/**
+ * The one reading of a final response every HTTP backend shares: statuses, the resume checks
+ * (416 after a complete download, a 206 that must start at the offset) and the size to report.
+ * Throws NECTAR_RESUME for a 206 that does not continue the part file.
+ */
+export function interpretResponse(job: AnsweredJob, answer: FinalResponse): ResponseOutcome {
+  const { status, headers, url } = answer;
+  if (status === 416 && completedBefore(job, headers)) {
+    const response = { status, headers, finalUrl: url.href, totalBytes: resumeOffset(job), resumed: true, validator: job.validator };
+    return { kind: 'complete', response };
+  }
+  if (status < 200 || status >= 300) return { kind: 'refused', error: statusError(job, answer) };
+  const decoded = job.config.decompress && contentCodings(answer.contentEncoding ?? headers['content-encoding']).length > 0;
+  const response: TransferResponse = {
+    status,
+    headers,
+    finalUrl: url.href,
+    // Decoded bytes have no announced length.
+    totalBytes: decoded ? null : announcedSize(status, headers),
+    resumed: status === 206 && checkResumedRange(job, headers, url),
+    validator: resumeValidator(headers),
+  };
+  return { kind: 'body', response };
+}
+
+/** 407 is a proxy's answer by definition (RFC 9110 §15.5.8), whether or not the config names one. */
+function statusError(job: AnsweredJob, { status, statusText, headers, url, tunnelRefused }: FinalResponse): NectarError {
+  const text = statusText || (STATUS_CODES[status] ?? '');
+  if (status === 407 || tunnelRefused === true) return proxyError(status, text, { url, proxy: job.proxy?.url ?? null });
+  return httpStatusError(status, text, url, headers);
+}
