@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { type FileHandle, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NectarError, toNectarError } from './errors.js';
 
@@ -78,12 +78,8 @@ export class AtomicFile implements DestinationWriter {
   }
 
   static async open(destination: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
-    const existing = await stat(destination).catch(() => null);
-    if (existing?.isDirectory()) {
-      throw new NectarError('NECTAR_DESTINATION', `destination ${destination} is a directory; give a file path`, {
-        details: { destination },
-      });
-    }
+    // No stat() of the destination first: on the common path it fails with ENOENT, and that
+    // error (with its stack) costs more than the rest of opening. A folder is caught at rename.
     const temp = partPath(destination);
     try {
       // Exclusive: two writers on one part file would interleave bytes.
@@ -147,9 +143,14 @@ export class AtomicFile implements DestinationWriter {
       await this.#handle.close();
       await rename(this.tempPath, this.destination);
       if (fsync) await syncFolder(dirname(this.destination));
-      await unlink(sidecarPath(this.destination)).catch(() => {});
     } catch (error) {
       await this.abandon();
+      if ((error as NodeJS.ErrnoException).code === 'EISDIR') {
+        throw new NectarError('NECTAR_DESTINATION', `destination ${this.destination} is a directory; give a file path`, {
+          cause: error,
+          details: { destination: this.destination },
+        });
+      }
       throw destinationError(this.destination, error, 'move the finished file to');
     }
   }

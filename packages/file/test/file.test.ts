@@ -44,7 +44,7 @@ describe('FileDownloader', () => {
 
   it('copies large files through the sink and small ones with copyFile, byte for byte', async () => {
     const large = join(folder, 'large.bin');
-    const largeBody = randomBytes(6 * 1024 * 1024);
+    const largeBody = randomBytes(40 * 1024 * 1024);
     await writeFile(large, largeBody);
     const reports = await Promise.all([fetchOne({}, pathToFileURL(large).href, join(folder, 'l')), fetchOne({}, pathToFileURL(source).href, join(folder, 's'))]);
     expect(reports.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);

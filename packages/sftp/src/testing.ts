@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type ConformanceFixture, releasedPort } from '@nectar/conformance';
+import { type ConformanceFixture, releasedPort } from '@nectar/conformance/fixtures';
 import { type KeyPair, generateKeyPair } from './fixture/keys.js';
 import { findProgram } from './fixture/programs.js';
 import { SshdProcess } from './fixture/sshd.js';

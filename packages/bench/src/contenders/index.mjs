@@ -1,0 +1,29 @@
+// Every contender, in the order they run within a round and appear in the table.
+import { aria2c } from './aria2c.mjs';
+import { axiosPlainLoop, nectarAxios } from './axios.mjs';
+import { cp } from './cp.mjs';
+import { curl } from './curl.mjs';
+import { nectarFile } from './file.mjs';
+import { opensshSftp } from './openssh-sftp.mjs';
+import { nectarSftp } from './sftp.mjs';
+import { undiciInProcess, undiciThreaded } from './undici.mjs';
+import { wget } from './wget.mjs';
+
+export const contenders = [
+  curl,
+  undiciThreaded,
+  undiciInProcess,
+  nectarAxios,
+  axiosPlainLoop,
+  aria2c,
+  wget,
+  cp,
+  nectarFile,
+  opensshSftp,
+  nectarSftp,
+];
+
+/** The contenders that can run `workload` (by transport and file set). */
+export function contendersFor(workload) {
+  return contenders.filter((c) => c.transports.includes(workload.transport) && (c.sets ?? [workload.set.name]).includes(workload.set.name));
+}

@@ -1,0 +1,31 @@
+// What every Nectar contender shares: it runs src/nectar-client.mjs with one backend and config.
+import { fileURLToPath } from 'node:url';
+import { backendUnavailable } from '../backends.mjs';
+
+const CLIENT = fileURLToPath(new URL('../nectar-client.mjs', import.meta.url));
+
+/**
+ * A contender that runs `backend` over `transports`; `config(workload, inputs)` gives the config
+ * fields beyond maxConcurrent (TLS trust, SSH keys, threads).
+ */
+export function nectarContender({ id, name, backend, transports, config = () => ({}) }) {
+  return {
+    id,
+    name,
+    family: 'nectar',
+    transports,
+    backend,
+    unavailable: () => backendUnavailable(backend),
+    /** The config fields this contender downloads with: also what the probes use. */
+    fields(workload, inputs) {
+      return { maxConcurrent: inputs.concurrency, ...inputs.trust, ...config(workload, inputs) };
+    },
+    command(workload, inputs) {
+      const fields = this.fields(workload, inputs);
+      return {
+        program: process.execPath,
+        args: [CLIENT, '--backend', backend, '--list', inputs.urlList, '--dest', inputs.dest, '--config', JSON.stringify(fields)],
+      };
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { parseArgs } from 'node:util';
+
+/** A mistake on the command line: exit status 2, with the usage printed. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Every option of `nectar get`, as util.parseArgs reads it. */
+const options = {
+  output: { type: 'string', short: 'o' },
+  directory: { type: 'string', short: 'd' },
+  'input-file': { type: 'string', short: 'i' },
+  backend: { type: 'string' },
+  'max-concurrent': { type: 'string', short: 'j' },
+  'limit-rate': { type: 'string' },
+  user: { type: 'string', short: 'u' },
+  header: { type: 'string', short: 'H', multiple: true },
+  'user-agent': { type: 'string', short: 'A' },
+  proxy: { type: 'string', short: 'x' },
+  'proxy-user': { type: 'string' },
+  insecure: { type: 'boolean', short: 'k' },
+  cacert: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  timeout: { type: 'string', short: 'm' },
+  'idle-timeout': { type: 'string' },
+  retry: { type: 'string' },
+  'retry-delay': { type: 'string' },
+  'max-redirs': { type: 'string' },
+  'location-trusted': { type: 'boolean' },
+  compressed: { type: 'boolean' },
+  'max-filesize': { type: 'string' },
+  checksum: { type: 'string' },
+  mirror: { type: 'string', multiple: true },
+  continue: { type: 'boolean', short: 'c' },
+  force: { type: 'boolean', short: 'f' },
+  'skip-existing': { type: 'boolean', short: 'n' },
+  'content-disposition': { type: 'boolean', short: 'J' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+type Parsed = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
+
+/** The option values, keyed by their long names. */
+export type GetOptions = Parsed['values'];
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'get'; urls: string[]; options: GetOptions };
+
+/** `nectar [get] URL… [options]`, `nectar help`, `nectar --help`, `nectar --version`. */
+export function parseCommand(argv: readonly string[]): Command {
+  const parsed = parse(argv);
+  const { values } = parsed;
+  const positionals = [...parsed.positionals];
+  if (values.help === true || positionals[0] === 'help') return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
+  if (positionals[0] === 'get') positionals.shift();
+  if (positionals.length === 0 && values['input-file'] === undefined) {
+    throw new UsageError(argv.length === 0 ? 'no URL given' : 'no URL given: name one or more URLs, or a list with -i FILE');
+  }
+  const bad = positionals.find((url) => !URL.canParse(url));
+  if (bad !== undefined) throw new UsageError(`not an absolute URL: ${JSON.stringify(bad)} (give the scheme: https://…, file://…)`);
+  checkDestinations(positionals, values);
+  return { kind: 'get', urls: positionals, options: values };
+}
+
+function parse(argv: readonly string[]): Parsed {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes; their messages are fit for users.
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function checkDestinations(urls: readonly string[], values: GetOptions): void {
+  const several = urls.length > 1 || values['input-file'] !== undefined;
+  if (values.output !== undefined && values.directory !== undefined) throw new UsageError('-o FILE and -d DIR cannot be combined');
+  if (values.output !== undefined && several) throw new UsageError('-o FILE takes exactly one URL; use -d DIR for several');
+  if (values.checksum !== undefined && several) throw new UsageError('--checksum applies to one URL only');
+  if (values.mirror !== undefined && several) throw new UsageError('--mirror applies to one URL only');
+  if (values.force === true && values['skip-existing'] === true) throw new UsageError('--force and --skip-existing contradict each other');
+}
+
+export const usage = `Usage: nectar [get] URL... [options]
+       nectar help | --help | --version
+
+Download URLs (http, https, file; sftp with @nectar/sftp installed) with progress bars.
+
+Destination:
+  -d, --directory DIR       save into DIR (default: the current directory; created if missing)
+  -o, --output FILE         save the one URL as FILE
+  -i, --input-file LIST     read URLs from LIST, one per line ('-' = stdin; # comments)
+  -f, --force               overwrite existing files
+  -c, --continue            keep partial files of failed/canceled downloads and resume them
+                            next time; existing files are skipped
+  -n, --skip-existing       skip URLs whose file exists (exit status 0)
+  -J, --content-disposition name files by the server's Content-Disposition header
+
+Transfer:
+      --backend NAME        http(s) backend: undici (default) or axios
+  -j, --max-concurrent N    downloads at once (default 8)
+      --limit-rate RATE     bytes/s for all downloads together: 500K, 2M, 1G (1024-based)
+  -u, --user USER:PASS      basic auth for the server
+  -H, --header 'N: V'       extra request header (repeatable)
+  -A, --user-agent UA       User-Agent header (default nectar/<version>)
+  -x, --proxy URL           http(s) proxy, http://[user:pass@]host:port
+      --proxy-user U:P      proxy credentials
+  -k, --insecure            do not verify TLS certificates
+      --cacert FILE         trust only this CA (PEM)
+      --cert FILE           client certificate (PEM; may hold the key)
+      --key FILE            client private key (PEM)
+      --connect-timeout S   seconds to connect (default 10)
+  -m, --timeout S           seconds for a whole attempt (default: no limit)
+      --idle-timeout S      seconds a body may stall (default 30)
+      --retry N             retries of transient failures (default 3)
+      --retry-delay S       first retry delay in seconds, doubling (default 0.5)
+      --max-redirs N        redirects to follow (default 20)
+      --location-trusted    keep credentials on cross-origin redirects
+      --compressed          ask for compression, save decoded bytes
+      --max-filesize SIZE   fail files larger than SIZE (500K, 2M, 1G)
+      --checksum ALG:HEX    verify the digest (e.g. sha256:9f86d0…); one URL only
+      --mirror URL          fallback URL for the same file (repeatable); one URL only
+
+Output:
+      --json                one JSON report per line on stdout
+  -q, --quiet               only errors and the summary; -qq: nothing
+  -h, --help                this text
+  -V, --version             the version
+
+Exit status: 0 all downloads succeeded, 1 any failed, 2 usage error, 130 interrupted (Ctrl-C).
+`;

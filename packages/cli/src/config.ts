@@ -1,0 +1,132 @@
+import type { DownloaderConfigOptions, ExpectedDigest } from '@nectar/core';
+import { type GetOptions, UsageError } from './args.js';
+
+const SUFFIXES: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** "500K" → 512000, "2M", "1.5G", "1000": 1024-based, as wget and curl read them. */
+export function parseSize(text: string, option: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?$/i.exec(text.trim());
+  const value = match === null ? Number.NaN : Number(match[1]) * SUFFIXES[match[2]!.toUpperCase()]!;
+  if (!(value >= 1)) throw new UsageError(`${option} must be a size like 500K, 2M or 1G, got ${JSON.stringify(text)}`);
+  return Math.round(value);
+}
+
+/** Seconds, like curl (fractions allowed), to the milliseconds core counts in. */
+export function parseSeconds(text: string, option: string): number {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) {
+    throw new UsageError(`${option} must be a number of seconds, got ${JSON.stringify(text)}`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+export function parseCount(text: string, option: string, min: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`${option} must be a whole number of at least ${min}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/** "Name: value" → [name, value]; curl's form. */
+export function parseHeader(text: string): [string, string] {
+  const colon = text.indexOf(':');
+  if (colon <= 0) throw new UsageError(`-H must be 'Name: value', got ${JSON.stringify(text)}`);
+  return [text.slice(0, colon).trim(), text.slice(colon + 1).trim()];
+}
+
+/** "user:pass" → both; "user" alone → an empty password (nectar never prompts). */
+export function parseCredentials(text: string, option: string): { username: string; password: string } {
+  const colon = text.indexOf(':');
+  const username = colon < 0 ? text : text.slice(0, colon);
+  if (username === '') throw new UsageError(`${option} must be USER:PASSWORD with a user name`);
+  return { username, password: colon < 0 ? '' : text.slice(colon + 1) };
+}
+
+/** "sha256:9f86…" → { algorithm, value }; core checks that the algorithm exists. */
+export function parseChecksum(text: string): ExpectedDigest {
+  const match = /^([\w-]+):([0-9a-f]+)$/i.exec(text.trim());
+  if (match === null) throw new UsageError(`--checksum must be ALGORITHM:HEX (sha256:9f86…), got ${JSON.stringify(text)}`);
+  return { algorithm: match[1]!.toLowerCase(), value: match[2]!.toLowerCase() };
+}
+
+/** The DownloaderConfig fields the options ask for; core validates the result again. */
+export function configFromOptions(o: GetOptions): DownloaderConfigOptions {
+  const config: DownloaderConfigOptions = {
+    ...transferFields(o),
+    ...credentialFields(o),
+    ...proxyFields(o),
+    ...tlsFields(o),
+    ...timeFields(o),
+  };
+  return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+}
+
+function transferFields(o: GetOptions): DownloaderConfigOptions {
+  return {
+    maxConcurrent: optional(o['max-concurrent'], (v) => parseCount(v, '--max-concurrent', 1)),
+    maxSpeed: optional(o['limit-rate'], (v) => parseSize(v, '--limit-rate')),
+    maxFileSize: optional(o['max-filesize'], (v) => parseSize(v, '--max-filesize')),
+    maxRedirects: optional(o['max-redirs'], (v) => parseCount(v, '--max-redirs', 0)),
+    trustRedirects: o['location-trusted'],
+    decompress: o.compressed,
+    userAgent: o['user-agent'],
+    // -c keeps what a failed or canceled download wrote; core resumes from it on the next run.
+    keepPartial: o.continue,
+    headers: o.header === undefined ? undefined : headers(o.header),
+  };
+}
+
+function headers(lines: readonly string[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of lines.map(parseHeader)) {
+    const key = Object.keys(result).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
+    // A repeated header becomes one comma-separated list, as HTTP defines it.
+    result[key] = result[key] === undefined ? value : `${result[key]}, ${value}`;
+  }
+  return result;
+}
+
+function credentialFields(o: GetOptions): DownloaderConfigOptions {
+  if (o.user === undefined) return {};
+  const { username, password } = parseCredentials(o.user, '-u');
+  return { basicAuthUsername: username, basicAuthPassword: password };
+}
+
+/** Credentials in the proxy URL move to their own fields; --proxy-user wins over them. */
+function proxyFields(o: GetOptions): DownloaderConfigOptions {
+  if (o.proxy === undefined) {
+    if (o['proxy-user'] !== undefined) throw new UsageError('--proxy-user needs --proxy');
+    return {};
+  }
+  if (!URL.canParse(o.proxy)) throw new UsageError(`--proxy must be a URL like http://host:3128, got ${JSON.stringify(o.proxy)}`);
+  const url = new URL(o.proxy);
+  const fromUrl = url.username === '' ? undefined : { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  const credentials = o['proxy-user'] === undefined ? fromUrl : parseCredentials(o['proxy-user'], '--proxy-user');
+  url.username = '';
+  url.password = '';
+  return { proxyUrl: url.href.replace(/\/$/, ''), proxyUsername: credentials?.username, proxyPassword: credentials?.password };
+}
+
+function tlsFields(o: GetOptions): DownloaderConfigOptions {
+  return {
+    sslValidation: o.insecure === true ? false : undefined,
+    sslCaCertPath: o.cacert,
+    sslClientCertPath: o.cert,
+    sslClientKeyPath: o.key,
+  };
+}
+
+function timeFields(o: GetOptions): DownloaderConfigOptions {
+  return {
+    connectTimeout: optional(o['connect-timeout'], (v) => parseSeconds(v, '--connect-timeout')),
+    requestTimeout: optional(o.timeout, (v) => parseSeconds(v, '--timeout')),
+    bodyTimeout: optional(o['idle-timeout'], (v) => parseSeconds(v, '--idle-timeout')),
+    retries: optional(o.retry, (v) => parseCount(v, '--retry', 0)),
+    retryDelay: optional(o['retry-delay'], (v) => parseSeconds(v, '--retry-delay')),
+  };
+}
+
+function optional<T>(value: string | undefined, parse: (value: string) => T): T | undefined {
+  return value === undefined ? undefined : parse(value);
+}

@@ -1,0 +1,83 @@
+import { isAbsolute, join, relative, resolve } from 'node:path';
+
+/** Longest name kept, in UTF-16 units: most filesystems allow 255 bytes. */
+const MAX_NAME = 200;
+
+/**
+ * A name from the network made safe to join to a folder: only its last segment (either slash),
+ * no control characters or NUL, never '.', '..' or empty — those become `fallback`.
+ */
+export function sanitiseName(raw: string, fallback: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  const last = raw.split(/[/\\]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  let name = last.replace(/^\.+$/, '');
+  if (name === '') return fallback;
+  // Our part files are named `.<name>.nectar-part`; a download must not pose as one.
+  if (/\.nectar-part(\.json)?$/i.test(name)) name += '_';
+  return shorten(name);
+}
+
+function shorten(name: string): string {
+  if (name.length <= MAX_NAME) return name;
+  const dot = name.lastIndexOf('.');
+  const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
+  return name.slice(0, MAX_NAME - extension.length) + extension;
+}
+
+/** The file name a URL suggests: its path's last segment, percent-decoded, then sanitised. */
+export function nameFromUrl(url: URL): string {
+  const fallback = url.protocol === 'http:' || url.protocol === 'https:' ? 'index.html' : 'download';
+  const segment = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
+  return sanitiseName(decodeSegment(segment), fallback);
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** True when `path` is `dir` itself or below it, after resolving every `..`. */
+export function isInside(dir: string, path: string): boolean {
+  const rel = relative(resolve(dir), resolve(path));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/**
+ * Hands out file names in one folder for one run: a name taken by an earlier URL of the run
+ * gets `.1`, `.2` … (as wget does), and every path is checked to stay inside the folder.
+ */
+export class NameAllocator {
+  readonly #dir: string;
+  readonly #taken = new Set<string>();
+
+  constructor(dir: string) {
+    this.#dir = resolve(dir);
+  }
+
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** A path in the folder for a sanitised `name`, unique within this run. */
+  allocate(name: string): string {
+    let candidate = name;
+    for (let n = 1; this.#taken.has(candidate.toLowerCase()); n++) candidate = `${name}.${n}`;
+    this.#taken.add(candidate.toLowerCase());
+    return this.pathOf(candidate);
+  }
+
+  /** Frees a name handed out by allocate() that ended up unused. */
+  release(path: string): void {
+    this.#taken.delete(relative(this.#dir, path).toLowerCase());
+  }
+
+  pathOf(name: string): string {
+    const path = join(this.#dir, name);
+    // sanitiseName already makes this impossible; a second check costs nothing.
+    if (!isInside(this.#dir, path)) throw new Error(`refusing to write outside ${this.#dir}: ${JSON.stringify(name)}`);
+    return path;
+  }
+}

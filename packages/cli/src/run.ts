@@ -1,0 +1,145 @@
+import { type DownloadEventListener, type DownloadReport, type Downloader, DownloaderConfig } from '@nectar/core';
+import type { GetOptions } from './args.js';
+import { checkBackend, createRegistry } from './backends.js';
+import { filenameFromContentDisposition } from './content-disposition.js';
+import { configFromOptions, parseChecksum } from './config.js';
+import { DestinationPlanner, type ExistingFiles, type Planned } from './destinations.js';
+import { type Display, silentDisplay } from './display.js';
+import type { CliIo } from './io.js';
+import { PlainLines, jsonLine } from './lines.js';
+import type { Outcome } from './outcome.js';
+import { ProgressBars } from './progress.js';
+import { type LineWriter, lineWriter } from './redact.js';
+import { openList, urlSource } from './sources.js';
+import { summaryLines } from './summary.js';
+import { Tally } from './tally.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+
+/** `nectar get`: everything after the command line was parsed. Returns the exit status. */
+export async function runGet(urls: readonly string[], options: GetOptions, io: CliIo): Promise<number> {
+  // Every option is checked before the first byte moves: a usage error never half-runs.
+  const config = new DownloaderConfig(configFromOptions(options));
+  const backend = checkBackend(options.backend);
+  const planner = new DestinationPlanner({
+    cwd: io.cwd,
+    output: options.output,
+    directory: options.directory,
+    existing: existingFiles(options),
+    checksum: options.checksum === undefined ? undefined : parseChecksum(options.checksum),
+    mirrors: options.mirror,
+  });
+  const list = await openList(options['input-file'], io.cwd, io.stdin);
+  const registry = await createRegistry(backend);
+  await planner.prepare();
+  const run = new Run(options, io, planner);
+  return run.execute(registry.create(config, run.listener), urlSource(urls, list, run.interrupt.signal));
+}
+
+function existingFiles(options: GetOptions): ExistingFiles {
+  if (options.force === true) return 'overwrite';
+  // -c resumes kept part files; a finished file is left as it is, as wget -c does.
+  if (options['skip-existing'] === true || options.continue === true) return 'skip';
+  return 'fail';
+}
+
+/** One run of downloads: its display, its tally, its Ctrl-C handling. */
+class Run {
+  readonly interrupt = new AbortController();
+  readonly #tally = new Tally();
+  readonly #display: Display;
+  readonly #json: LineWriter | undefined;
+  readonly #stderr: LineWriter;
+  readonly #planner: DestinationPlanner;
+  readonly #io: CliIo;
+  readonly #quiet: number;
+  readonly #contentDisposition: boolean;
+  /** Content-Disposition names, by report, until the download settles. */
+  readonly #suggested = new Map<DownloadReport, string>();
+
+  constructor(options: GetOptions, io: CliIo, planner: DestinationPlanner) {
+    this.#io = io;
+    this.#planner = planner;
+    this.#quiet = options.quiet?.length ?? 0;
+    this.#contentDisposition = options['content-disposition'] === true;
+    this.#stderr = lineWriter(io.stderr);
+    this.#json = options.json === true ? lineWriter(io.stdout) : undefined;
+    this.#display = this.#createDisplay();
+  }
+
+  readonly listener: DownloadEventListener = {
+    downloadStarted: (report) => {
+      this.#tally.start(report);
+      this.#display.started(report);
+    },
+    downloadProgress: (report) => this.#display.progress(report),
+    downloadHeaders: (report, headers) => {
+      const value = headers['content-disposition'];
+      const name = this.#contentDisposition && typeof value === 'string' ? filenameFromContentDisposition(value) : undefined;
+      if (name !== undefined) this.#suggested.set(report, name);
+    },
+  };
+
+  async execute(downloader: Downloader, urls: AsyncIterable<string>): Promise<number> {
+    const onSigint = () => this.#onSigint(downloader);
+    this.#io.signals.on('SIGINT', onSigint);
+    try {
+      for await (const report of downloader.stream(this.#requests(urls))) await this.#settle(report);
+    } finally {
+      this.#io.signals.off('SIGINT', onSigint);
+      await downloader.close();
+      this.#display.stop();
+    }
+    const interrupted = this.interrupt.signal.aborted;
+    if (this.#quiet < 2) for (const line of summaryLines(this.#tally, interrupted)) this.#stderr(line);
+    if (interrupted) return EXIT_INTERRUPTED;
+    return this.#tally.failed > 0 || this.#tally.canceled > 0 ? EXIT_FAILED : EXIT_OK;
+  }
+
+  async *#requests(urls: AsyncIterable<string>) {
+    for await (const url of urls) {
+      const planned: Planned = await this.#planner.plan(url);
+      if ('request' in planned) yield planned.request;
+      else this.#record(planned.outcome);
+    }
+  }
+
+  async #settle(report: DownloadReport): Promise<void> {
+    let destination = typeof report.destination === 'string' ? report.destination : '';
+    const suggested = this.#suggested.get(report);
+    this.#suggested.delete(report);
+    if (suggested !== undefined && report.state === 'succeeded') {
+      const renamed = await this.#planner.rename(destination, suggested);
+      destination = renamed.path;
+      if (renamed.note !== undefined) this.#display.note(renamed.note);
+    }
+    this.#record({ report, destination });
+  }
+
+  #record(outcome: Outcome): void {
+    this.#tally.settle(outcome);
+    this.#display.settled(outcome);
+    this.#json?.(jsonLine(outcome));
+  }
+
+  /** First Ctrl-C: cancel and let everything settle (no partial files), then the summary. Second: leave now. */
+  #onSigint(downloader: Downloader): void {
+    if (this.interrupt.signal.aborted) {
+      this.#display.stop();
+      this.#io.exit(EXIT_INTERRUPTED);
+      return;
+    }
+    this.interrupt.abort();
+    this.#display.note('interrupted: canceling downloads (Ctrl-C again to quit at once)');
+    downloader.cancel();
+  }
+
+  #createDisplay(): Display {
+    if (this.#quiet >= 2) return silentDisplay;
+    if (this.#quiet === 0 && this.#io.stderr.isTTY === true) return new ProgressBars(this.#io.stderr, this.#tally);
+    return new PlainLines(this.#stderr, this.#tally, { failuresOnly: this.#quiet > 0 });
+  }
+}

@@ -1,0 +1,162 @@
+import { PassThrough } from 'node:stream';
+import { DownloadReport } from '@nectar/core';
+import { describe, expect, it } from 'vitest';
+import { filenameFromContentDisposition } from '../src/content-disposition.js';
+import { configFromOptions, parseSize } from '../src/config.js';
+import { parseCommand } from '../src/args.js';
+import { NameAllocator, isInside, nameFromUrl, sanitiseName } from '../src/names.js';
+import { ProgressBars, renderLine } from '../src/progress.js';
+import { redactText } from '../src/redact.js';
+import { Tally } from '../src/tally.js';
+
+describe('file names', () => {
+  it.each([
+    ['../../etc/passwd', 'passwd'],
+    ['..\\..\\boot.ini', 'boot.ini'],
+    ['/etc/shadow', 'shadow'],
+    ['a\u0000b\u0007c.txt', 'abc.txt'],
+    ['..', 'fallback'],
+    ['.', 'fallback'],
+    ['', 'fallback'],
+    ['dir/', 'fallback'],
+    ['  spaced.txt  ', 'spaced.txt'],
+    ['.a.nectar-part', '.a.nectar-part_'],
+  ])('sanitiseName(%j) is %j', (raw, expected) => {
+    expect(sanitiseName(raw, 'fallback')).toBe(expected);
+  });
+
+  it('shortens very long names, keeping the extension', () => {
+    const name = sanitiseName(`${'x'.repeat(500)}.tar.gz`, 'f');
+    expect(name.length).toBe(200);
+    expect(name.endsWith('.gz')).toBe(true);
+  });
+
+  it('takes a URL path’s last segment, decoded', () => {
+    expect(nameFromUrl(new URL('https://h/a/b%20c.txt?x=1#y'))).toBe('b c.txt');
+    expect(nameFromUrl(new URL('https://h/'))).toBe('index.html');
+    expect(nameFromUrl(new URL('file:///tmp/'))).toBe('download');
+    expect(nameFromUrl(new URL('https://h/%E0%A4%A'))).toBe('%E0%A4%A');
+  });
+
+  it('allocates unique paths inside the folder', () => {
+    const names = new NameAllocator('/srv/out');
+    expect(names.allocate('a.txt')).toBe('/srv/out/a.txt');
+    expect(names.allocate('A.TXT')).toBe('/srv/out/A.TXT.1');
+    expect(names.allocate('a.txt')).toBe('/srv/out/a.txt.2');
+    expect(() => names.pathOf('../x')).toThrow(/outside/);
+    expect(isInside('/srv/out', '/srv/out')).toBe(false);
+    expect(isInside('/srv/out', '/srv/outside')).toBe(false);
+  });
+});
+
+describe('Content-Disposition', () => {
+  it.each([
+    ['attachment; filename="a b.txt"', 'a b.txt'],
+    ['attachment; filename=plain.bin', 'plain.bin'],
+    ['attachment; filename="q\\"uote.txt"', 'q"uote.txt'],
+    [`attachment; filename="x.txt"; filename*=UTF-8''%C3%A9t%C3%A9.txt`, 'été.txt'],
+    [`attachment; filename*=iso-8859-1'en'%E9.txt`, 'é.txt'],
+    ['inline', undefined],
+  ])('%j → %j', (header, expected) => {
+    expect(filenameFromContentDisposition(header)).toBe(expected);
+  });
+});
+
+describe('options to config', () => {
+  it('reads sizes with 1024-based suffixes', () => {
+    expect(parseSize('500K', '--limit-rate')).toBe(512_000);
+    expect(parseSize('2M', '--limit-rate')).toBe(2 * 1024 * 1024);
+    expect(parseSize('1.5g', '--limit-rate')).toBe(1.5 * 1024 ** 3);
+    expect(parseSize('100', '--limit-rate')).toBe(100);
+    expect(() => parseSize('0', '--limit-rate')).toThrow(/size/);
+  });
+
+  it('maps every option onto DownloaderConfig fields', () => {
+    const command = parseCommand([
+      'http://h/f', '-j', '3', '--limit-rate', '1M', '-u', 'ann:pw:with:colons', '-H', 'A: 1', '-H', 'a: 2',
+      '-x', 'http://pu:pp%40@proxy:3128', '-k', '--cacert', 'ca.pem', '--cert', 'c.pem', '--key', 'k.pem',
+      '--connect-timeout', '2.5', '--timeout', '60', '--idle-timeout', '5', '--retry', '0', '--retry-delay', '0.1',
+      '-c', '--max-redirs', '2', '--location-trusted', '--compressed', '--max-filesize', '10M', '-A', 'ua/1',
+    ]);
+    if (command.kind !== 'get') throw new Error('expected get');
+    expect(configFromOptions(command.options)).toEqual({
+      maxConcurrent: 3,
+      maxSpeed: 1024 * 1024,
+      basicAuthUsername: 'ann',
+      basicAuthPassword: 'pw:with:colons',
+      headers: { A: '1, 2' },
+      proxyUrl: 'http://proxy:3128',
+      proxyUsername: 'pu',
+      proxyPassword: 'pp@',
+      sslValidation: false,
+      sslCaCertPath: 'ca.pem',
+      sslClientCertPath: 'c.pem',
+      sslClientKeyPath: 'k.pem',
+      connectTimeout: 2500,
+      requestTimeout: 60_000,
+      bodyTimeout: 5000,
+      retries: 0,
+      retryDelay: 100,
+      keepPartial: true,
+      maxRedirects: 2,
+      trustRedirects: true,
+      decompress: true,
+      maxFileSize: 10 * 1024 * 1024,
+      userAgent: 'ua/1',
+    });
+  });
+
+  it('lets --proxy-user win over the proxy URL’s credentials', () => {
+    const command = parseCommand(['http://h/f', '-x', 'http://a:b@proxy', '--proxy-user', 'c:d']);
+    if (command.kind !== 'get') throw new Error('expected get');
+    expect(configFromOptions(command.options)).toMatchObject({ proxyUsername: 'c', proxyPassword: 'd' });
+  });
+});
+
+describe('redaction', () => {
+  it('masks passwords of every URL in a text and nothing else', () => {
+    expect(redactText('GET http://u:p%40ss@h:8/x and https://v:w@k/ ok')).toBe('GET http://u:***@h:8/x and https://v:***@k/ ok');
+    expect(redactText('http://h:8080/a@b and mail a@b.c')).toBe('http://h:8080/a@b and mail a@b.c');
+  });
+});
+
+describe('progress bars', () => {
+  it('show bytes and speed without a percentage when the size is unknown', () => {
+    const line = renderLine({ label: 'stream.log', bytes: 1536, total: null, speed: 1024 });
+    expect(line).toContain('[size unknown');
+    expect(line).toContain('1.00 KiB/s  1.50 KiB');
+    expect(line).not.toMatch(/%|ETA/);
+  });
+
+  it('show percentage, speed and ETA when it is known', () => {
+    const line = renderLine({ label: 'a.bin', bytes: 512, total: 2048, speed: 512 }, 10);
+    expect(line).toBe(`${'a.bin'.padEnd(18)}  [===       ]  25%  512 B/s  ETA 3.0 s  512 B/2.00 KiB`);
+  });
+
+  it('draw on a terminal: one bar per running download under the total, removed when it ends', async () => {
+    const terminal = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+    let drawn = '';
+    terminal.on('data', (chunk: Buffer) => {
+      drawn += chunk.toString();
+    });
+    const tally = new Tally();
+    const bars = new ProgressBars(terminal, tally);
+    const known = Object.assign(new DownloadReport({ url: 'http://h/known.bin', destination: '/d/known.bin', data: undefined }), { totalBytes: 1000, bytesDownloaded: 250 });
+    const unknown = Object.assign(new DownloadReport({ url: 'http://h/unknown.bin', destination: '/d/unknown.bin', data: undefined }), { bytesDownloaded: 99 });
+    for (const r of [known, unknown]) {
+      tally.start(r);
+      bars.started(r);
+      bars.progress(r);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(drawn).toMatch(/known\.bin +\[.*\] +25%/);
+    expect(drawn).toMatch(/unknown\.bin +\[size unknown/);
+    expect(drawn).toMatch(/total 0\/2 +\[size unknown/);
+    known.state = 'succeeded';
+    known.bytesDownloaded = 1000;
+    tally.settle({ report: known, destination: '/d/known.bin' });
+    bars.settled({ report: known, destination: '/d/known.bin' });
+    bars.stop();
+    expect(drawn).toMatch(/done {5}http:\/\/h\/known\.bin -> \/d\/known\.bin/);
+  });
+});
