@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// A committed shim, so that npm links the command at install time, before dist/ is built.
+import "../dist/cli.js";

@@ -1,0 +1,14 @@
+export { type OwnedRedis, openRedis, type RedisConnection } from './connection.js';
+export { assertNoSecrets, type Credential, type CredentialStore, credentialHeaders } from './credentials.js';
+export { applyHostLimits, type HostLimits } from './host-limits.js';
+export type { JobData, JobProgressData, JobRequest, JobResult, StoredAt, TransferProfile, WireProgress, WireReport } from './job-data.js';
+export { jobIdOf } from './job-id.js';
+export type { StorageMode } from './job-runner.js';
+export { type ClusterName, clusterKeys, hostOf, hostQueueName } from './naming.js';
+export type { ProducerOptions } from './producer.js';
+export { QueueReport, type QueueReportJSON } from './queue-report.js';
+export { QueueDownloader, type QueueDownloaderOptions, queueDownloaderFactory } from './remote-downloader.js';
+export { stageOwner } from './staging.js';
+export { type SweepOptions, sweepStages } from './sweep.js';
+export { type QueueWorker, runWorker, type WorkerOptions } from './worker.js';
+export { workerCli, workerOptionsFromArgs, workerUsage } from './worker-cli.js';

@@ -1,0 +1,226 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { applyHostLimits, type HostLimits } from './host-limits.js';
+import { type JobData, type JobRequest, jobName, type TransferProfile } from './job-data.js';
+import { jobIdOf } from './job-id.js';
+import { type ClusterKeys, type ClusterName, hostOf, hostQueueName } from './naming.js';
+
+export interface ProducerOptions {
+  /** Most small requests in one job (default 32); 1 turns batching off. */
+  batchSize?: number;
+  /** A request is small, and may share a job, when its expectedSize is at most this (default 256 KiB). */
+  smallFileSize?: number;
+  /** How long a partial batch waits for company (default 20 ms). */
+  batchDelay?: number;
+  /** Stop enqueuing to a host while this many of its jobs are waiting in Redis (default 1000). */
+  maxWaiting?: number;
+  /** Limits by host (`example.org`, `example.org:8080`), held across the farm. */
+  hosts?: Readonly<Record<string, HostLimits>>;
+  /** Limits for hosts not listed in `hosts`. */
+  defaultHostLimits?: HostLimits;
+  /** How long (s) and how many finished jobs Redis keeps, for dedup and late readers (default 600 s, 20,000). */
+  keepCompleted?: { age: number; count: number };
+  /** Job attempts: these cover a worker that crashed or lost Redis, not a failed download (default 3). */
+  attempts?: number;
+}
+
+/** A request on its way to a job; `job` and `index` are set once its job is formed. */
+export interface Outgoing {
+  readonly wire: JobRequest;
+  readonly run: string;
+  readonly profile: TransferProfile;
+  job?: OutgoingJob<Outgoing>;
+  index?: number;
+}
+
+export interface OutgoingJob<E extends Outgoing = Outgoing> {
+  readonly id: string;
+  readonly queueName: string;
+  readonly data: JobData;
+  readonly entries: E[];
+}
+
+interface Batch<E extends Outgoing> {
+  readonly queueName: string;
+  readonly entries: E[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Groups requests into jobs and adds them to their host's queue. Backpressure: a host's jobs are
+ * added only while fewer than `maxWaiting` wait in Redis, so a million requests never sit there
+ * at once; the producer's in-flight bound then stops reading the request source.
+ */
+export class Enqueuer<E extends Outgoing> {
+  readonly #redis: Redis;
+  readonly #name: ClusterName;
+  readonly #keys: ClusterKeys;
+  readonly #options: ProducerOptions;
+  readonly #onAdded: (job: OutgoingJob<E>) => void;
+  readonly #queues = new Map<string, Queue>();
+  readonly #ready = new Map<string, Promise<void>>();
+  readonly #batches = new Map<string, Batch<E>>();
+  readonly #outbox = new Map<string, OutgoingJob<E>[]>();
+  readonly #draining = new Map<string, Promise<void>>();
+  readonly #room = new Map<string, { waiting: number; at: number }>();
+
+  constructor(redis: Redis, name: ClusterName, keys: ClusterKeys, options: ProducerOptions, onAdded: (job: OutgoingJob<E>) => void) {
+    this.#redis = redis;
+    this.#name = name;
+    this.#keys = keys;
+    this.#options = options;
+    this.#onAdded = onAdded;
+  }
+
+  queue(queueName: string): Queue {
+    let queue = this.#queues.get(queueName);
+    if (queue === undefined) {
+      queue = new Queue(queueName, { connection: this.#redis, prefix: this.#name.prefix });
+      queue.on('error', () => {});
+      this.#queues.set(queueName, queue);
+    }
+    return queue;
+  }
+
+  add(entry: E): void {
+    const host = hostOf(entry.wire.url);
+    const queueName = hostQueueName(this.#name, host);
+    if (!this.#batchable(entry, host)) {
+      this.#send([entry], queueName);
+      return;
+    }
+    const key = `${entry.run} ${queueName}`;
+    let batch = this.#batches.get(key);
+    if (batch === undefined) {
+      batch = { queueName, entries: [], timer: undefined };
+      this.#batches.set(key, batch);
+      batch.timer = setTimeout(() => this.#flush(key), this.#options.batchDelay ?? 20);
+    }
+    batch.entries.push(entry);
+    if (batch.entries.length >= (this.#options.batchSize ?? 32)) this.#flush(key);
+  }
+
+  /** Takes a request back if it has not joined a job yet. */
+  withdraw(entry: E): boolean {
+    for (const batch of this.#batches.values()) {
+      const i = batch.entries.indexOf(entry);
+      if (i !== -1) {
+        batch.entries.splice(i, 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Sends every partial batch now (the producer is about to wait for results). */
+  flushAll(): void {
+    for (const key of [...this.#batches.keys()]) this.#flush(key);
+  }
+
+  /** Adds a job again, with its id, after Redis lost it. */
+  resend(job: OutgoingJob<E>): void {
+    this.#queueJob(job);
+  }
+
+  async close(): Promise<void> {
+    for (const batch of this.#batches.values()) clearTimeout(batch.timer);
+    this.#batches.clear();
+    await Promise.allSettled(this.#draining.values());
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+  }
+
+  #batchable(entry: E, host: string): boolean {
+    const size = entry.wire.expectedSize;
+    // A rate limit counts jobs: a batch would make several requests for one token.
+    if (this.#limits(host)?.requestsPerSecond !== undefined) return false;
+    return (this.#options.batchSize ?? 32) > 1 && size !== undefined && size <= (this.#options.smallFileSize ?? 256 * 1024);
+  }
+
+  #limits(host: string): HostLimits | undefined {
+    return this.#options.hosts?.[host] ?? this.#options.defaultHostLimits;
+  }
+
+  #flush(key: string): void {
+    const batch = this.#batches.get(key);
+    if (batch === undefined) return;
+    this.#batches.delete(key);
+    clearTimeout(batch.timer);
+    if (batch.entries.length > 0) this.#send(batch.entries, batch.queueName);
+  }
+
+  #send(entries: E[], queueName: string): void {
+    const requests = entries.map((e) => e.wire);
+    const first = entries[0] as E;
+    const job: OutgoingJob<E> = { id: jobIdOf(requests), queueName, data: { v: 1, run: first.run, profile: first.profile, requests }, entries };
+    entries.forEach((entry, index) => {
+      entry.job = job as OutgoingJob<Outgoing>;
+      entry.index = index;
+    });
+    this.#queueJob(job);
+  }
+
+  #queueJob(job: OutgoingJob<E>): void {
+    const outbox = this.#outbox.get(job.queueName) ?? [];
+    outbox.push(job);
+    this.#outbox.set(job.queueName, outbox);
+    if (!this.#draining.has(job.queueName)) {
+      const drain = this.#drain(job.queueName).finally(() => this.#draining.delete(job.queueName));
+      this.#draining.set(job.queueName, drain);
+    }
+  }
+
+  /** One drain per host queue: jobs go out in order, in bulk, as room allows. */
+  async #drain(queueName: string): Promise<void> {
+    const outbox = this.#outbox.get(queueName) ?? [];
+    await this.#prepare(queueName);
+    while (outbox.length > 0) {
+      const room = await this.#waitForRoom(queueName);
+      const jobs = outbox.splice(0, Math.min(room, 100));
+      await this.queue(queueName).addBulk(jobs.map((job) => ({ name: jobName, data: job.data, opts: this.#jobOptions(job.id) })));
+      const state = this.#room.get(queueName);
+      if (state !== undefined) state.waiting += jobs.length;
+      for (const job of jobs) this.#onAdded(job);
+    }
+  }
+
+  /** Makes the host queue known to workers and stores its limits, once per producer. */
+  #prepare(queueName: string): Promise<void> {
+    let ready = this.#ready.get(queueName);
+    if (ready === undefined) {
+      ready = (async () => {
+        await this.#redis.sadd(this.#keys.hosts, queueName);
+        const host = this.#outbox.get(queueName)?.[0]?.entries[0]?.wire.url;
+        const limits = host === undefined ? undefined : this.#limits(hostOf(host));
+        if (limits !== undefined) await applyHostLimits(this.queue(queueName), limits);
+      })();
+      this.#ready.set(queueName, ready);
+    }
+    return ready;
+  }
+
+  /** Jobs that may be added now: waits, polling the waiting count, while the queue is full. */
+  async #waitForRoom(queueName: string): Promise<number> {
+    const max = this.#options.maxWaiting ?? 1000;
+    for (;;) {
+      let state = this.#room.get(queueName);
+      if (state === undefined || state.waiting >= max) {
+        if (state !== undefined && Date.now() - state.at < 100) await sleep(100);
+        state = { waiting: await this.queue(queueName).getWaitingCount(), at: Date.now() };
+        this.#room.set(queueName, state);
+      }
+      if (state.waiting < max) return max - state.waiting;
+    }
+  }
+
+  #jobOptions(jobId: string): JobsOptions {
+    const keep = this.#options.keepCompleted ?? { age: 600, count: 20_000 };
+    return {
+      jobId,
+      attempts: this.#options.attempts ?? 3,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: keep,
+      removeOnFail: keep,
+    };
+  }
+}

@@ -1,0 +1,1 @@
+export { hasRedisServer, type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js';
