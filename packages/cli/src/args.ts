@@ -89,6 +89,7 @@ function checkDestinations(urls: readonly string[], values: GetOptions): void {
 }
 
 export const usage = `Usage: nectar [get] URL... [options]
+       nectar worker [options]   (a @nectar/queue worker; nectar worker --help)
        nectar help | --help | --version
 
 Download URLs (http, https, file; sftp with @nectar/sftp installed) with progress bars.

@@ -7,6 +7,7 @@ import { version } from './version.js';
 
 /** The whole `nectar` command; resolves with the exit status instead of exiting. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  if (argv[0] === 'worker') return worker(argv.slice(1), io);
   try {
     const command = parseCommand(argv);
     if (command.kind === 'help') return print(io.stdout, usage);
@@ -19,6 +20,28 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     }
     io.stderr.write(redactText(`nectar: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`));
     return EXIT_FAILED;
+  }
+}
+
+/**
+ * `nectar worker …` is @nectar/queue's worker (the same as its `nectar-worker` command), loaded
+ * only when asked for: the queue and its Redis client are optional for everyone else.
+ */
+async function worker(argv: readonly string[], io: CliIo): Promise<number> {
+  let queue: { workerCli(argv: readonly string[]): Promise<unknown> };
+  try {
+    queue = (await import('@nectar/queue')) as typeof queue;
+  } catch {
+    io.stderr.write('nectar: `nectar worker` needs @nectar/queue: npm install @nectar/queue\n');
+    return EXIT_USAGE;
+  }
+  try {
+    // The worker keeps the process alive until SIGINT/SIGTERM, which it handles itself.
+    await queue.workerCli(argv);
+    return EXIT_OK;
+  } catch (error) {
+    io.stderr.write(redactText(`nectar worker: ${error instanceof Error ? error.message : String(error)}\n`));
+    return EXIT_USAGE;
   }
 }
 

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { DownloadReport } from '@nectar/core';
 import { describe, expect, it } from 'vitest';
@@ -158,5 +160,14 @@ describe('progress bars', () => {
     bars.settled({ report: known, destination: '/d/known.bin' });
     bars.stop();
     expect(drawn).toMatch(/done {5}http:\/\/h\/known\.bin -> \/d\/known\.bin/);
+  });
+});
+
+describe('nectar worker', () => {
+  it('is @nectar/queue\'s worker: its usage for --help, exit status 0', () => {
+    const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+    const result = spawnSync(process.execPath, [bin, 'worker', '--help'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/--redis/);
   });
 });
