@@ -34,7 +34,7 @@ export { type ResumeJob, checkResumedRange, completedBefore, rangeHeaders, resum
 export { httpStatusError, parseRetryAfter, proxyError } from './http/status.js';
 export type { TransferJob, TransferResponse } from './job.js';
 export { ConcurrencyLimit } from './limits/concurrency.js';
-export { SpeedLimiter } from './limits/speed.js';
+export { SpeedLimiter, sharedClock } from './limits/speed.js';
 export { type ProxySettings, proxyFromConfig } from './proxy.js';
 export { redactUrl } from './redact.js';
 export { type BackendModule, type DownloaderFactory, DownloaderRegistry, type RegistryOptions, defaultRegistry, knownBackends } from './registry.js';

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { ResolvedConfig } from './config.js';
+import type { SpeedLimiter } from './limits/speed.js';
 import type { ProxySettings } from './proxy.js';
 import type { DownloadRequest } from './request.js';
 import type { TlsMaterial } from './tls.js';
@@ -55,4 +56,9 @@ export interface TransferJob {
   progressed(bytes: number): void;
   /** For a backend writing `tempPath` itself: wait for the shared speed limit before `bytes`. */
   throttle(bytes: number): Promise<void>;
+  /**
+   * The shared speed limit itself (null without maxSpeed), for a backend that throttles in another
+   * thread: `new SpeedLimiter(limiter.bytesPerSecond, limiter.state)` there shares this budget.
+   */
+  readonly limiter: SpeedLimiter | null;
 }

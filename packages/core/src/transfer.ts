@@ -174,6 +174,7 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
     throttle: async (bytes) => {
       if (limits.speed !== null) await limits.speed.take(bytes, signal);
     },
+    limiter: limits.speed,
   };
   try {
     await route.transfer(job);

@@ -11,6 +11,14 @@ describe('SpeedLimiter', () => {
     expect(limiter.reserve(100, 10_000)).toBe(100);
   });
 
+  it('shares one schedule between limiters built on the same state, as a worker thread does', () => {
+    const main = new SpeedLimiter(1000);
+    const worker = new SpeedLimiter(1000, main.state);
+    expect(main.reserve(500, 0)).toBe(500);
+    expect(worker.reserve(500, 0)).toBe(1000);
+    expect(main.reserve(100, 0)).toBe(1100);
+  });
+
   it('rejects a wait when the signal aborts', async () => {
     const limiter = new SpeedLimiter(10);
     limiter.reserve(100);

@@ -1,20 +1,13 @@
 import type { ConnectionOptions } from 'node:tls';
 import { type ProxySettings, type ResolvedConfig, type TlsMaterial, proxyTlsOptions, targetTlsOptions } from '@nectar/core';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, Pool, ProxyAgent } from 'undici';
+import { environmentNamesProxy } from './proxy-environment.js';
 
 /** What one downloader's connection pool is built from; the same for all its requests. */
 export interface DispatcherSettings {
   readonly config: ResolvedConfig;
   readonly tls: TlsMaterial;
   readonly proxy: ProxySettings | null;
-}
-
-/** The environment variables that name a proxy, in the spellings undici reads. */
-const proxyVariables = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'];
-
-/** Whether the environment names a proxy (NO_PROXY alone only narrows one that is named). */
-export function environmentNamesProxy(env: NodeJS.ProcessEnv = process.env): boolean {
-  return proxyVariables.some((name) => (env[name] ?? '') !== '');
 }
 
 /**

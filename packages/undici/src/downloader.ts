@@ -2,40 +2,57 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   Downloader,
-  type FailureContext,
-  RedirectTracker,
+  type DownloaderConfig,
+  type DownloaderConfigInput,
+  type DownloaderConfigOptions,
+  type DownloadEventListener,
   type Supports,
   type TransferJob,
-  contentCodings,
   failureContext,
-  headerValue,
-  interpretResponse,
-  isRedirect,
-  rangeHeaders,
   supportsAll,
-  unwantedBodyLimit,
 } from '@nectar/core';
 import type { Dispatcher } from 'undici';
-import { contentDecoders } from './content-decoding.js';
-import { createDispatcher } from './dispatcher.js';
 import { transferError } from './errors.js';
+import { type Response, readAnswer, requestFinal } from './http-exchange.js';
+import { cloneableConfig } from './thread-messages.js';
+import { segmentCount, threadCount } from './thread-count.js';
+import { WorkerPool } from './worker-pool.js';
 
-type Response = Dispatcher.ResponseData;
+/** core's config fields, and the one this backend adds. */
+export interface UndiciConfigOptions extends DownloaderConfigOptions {
+  /** Worker threads that run transfers (default: the available parallelism, at most 4); 0 runs them in-process. */
+  threads?: number;
+  /** In threaded mode, fetch one large file served in ranges over up to this many connections (default 1: never). */
+  segments?: number;
+}
 
 /**
  * Nectar's HTTP(S) downloader on undici: keep-alive pools per origin, proxies through undici's
- * ProxyAgent, bodies streamed straight into core's sink. Redirects are followed here, not by
- * undici, so that DESIGN's rule (credentials dropped cross-origin, loops detected) applies.
+ * ProxyAgent, bodies streamed straight into their destination. Transfers run on a pool of worker
+ * threads (`config.threads`), each with its own undici dispatcher, writing the part file itself;
+ * `threads: 0` runs them on the main thread, streaming into core's sink.
  */
 export class UndiciDownloader extends Downloader {
   readonly schemes: readonly string[] = ['http', 'https'];
   readonly supports: Supports = supportsAll(true);
+  /** Worker threads that run transfers; 0: in-process. */
+  readonly threads: number;
+  /** Connections one large file may be fetched over, in threaded mode; 1: never split. */
+  readonly segments: number;
   #dispatcher: Dispatcher | undefined;
+  #pool: WorkerPool | undefined;
+
+  constructor(config?: DownloaderConfig | UndiciConfigOptions | DownloaderConfigInput, listener?: DownloadEventListener) {
+    super(config, listener);
+    this.threads = threadCount(this.settings);
+    this.segments = segmentCount(this.settings);
+  }
 
   protected async transfer(job: TransferJob): Promise<void> {
+    if (this.threads > 0) return this.#workers(job).run(job);
     const context = failureContext(job);
     try {
-      const { response, url } = await this.#follow(job, context);
+      const { response, url } = await requestFinal(await this.#inProcessDispatcher(job), job, context);
       await receive(job, response, url);
     } catch (error) {
       // A cancel or a whole-request timeout: core recognises its own abort and reports it.
@@ -46,65 +63,50 @@ export class UndiciDownloader extends Downloader {
 
   protected override async release(): Promise<void> {
     const dispatcher = this.#dispatcher;
+    const pool = this.#pool;
     this.#dispatcher = undefined;
-    await dispatcher?.close();
+    this.#pool = undefined;
+    await Promise.all([dispatcher?.close(), pool?.close()]);
   }
 
-  /** Built on the first transfer, when core has loaded the TLS material, then shared by all. */
-  #pool(job: TransferJob): Dispatcher {
-    this.#dispatcher ??= createDispatcher({ config: job.config, tls: job.tls, proxy: job.proxy });
+  /** The worker pool, for tests that kill a worker; undefined before the first threaded transfer. */
+  get workerPool(): WorkerPool | undefined {
+    return this.#pool;
+  }
+
+  /**
+   * Built on the first transfer, when core has loaded the TLS material, then shared by all.
+   * undici is loaded here, not on import: in threaded mode only the workers need it, and the main
+   * thread saves its start-up time and memory.
+   */
+  async #inProcessDispatcher(job: TransferJob): Promise<Dispatcher> {
+    if (this.#dispatcher === undefined) {
+      const { createDispatcher } = await import('./dispatcher.js');
+      this.#dispatcher ??= createDispatcher({ config: job.config, tls: job.tls, proxy: job.proxy });
+    }
     return this.#dispatcher;
   }
 
-  /** GETs the URL, following redirects by core's rule, until a response that is not one. */
-  async #follow(job: TransferJob, context: FailureContext): Promise<{ response: Response; url: URL }> {
-    const tracker = new RedirectTracker(job.url, job.config);
-    let url = job.url;
-    let headers = { ...job.headers, ...rangeHeaders(job) };
-    for (;;) {
-      context.url = url;
-      const response = await this.#pool(job).request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: 'GET',
-        headers,
-        signal: job.signal,
-      });
-      if (!isRedirect(response.statusCode)) return { response, url };
-      await discard(response.body);
-      // undici hands a socket back to its pool one event-loop turn after a response ends (in
-      // case the server closes it anyway); waiting that turn lets the next hop reuse it.
-      await new Promise(setImmediate);
-      ({ url, headers } = tracker.follow(url, response.statusCode, headerValue(response.headers, 'location'), 'GET', headers));
-    }
+  #workers(job: TransferJob): WorkerPool {
+    this.#pool ??= new WorkerPool(this.threads, {
+      config: cloneableConfig(job.config),
+      tls: job.tls,
+      proxy: job.proxy === null ? null : { ...job.proxy, url: job.proxy.url.href },
+    }, this.segments);
+    return this.#pool;
   }
 }
 
 /** Checks the final response, tells core what it learned, and streams the body into the sink. */
 async function receive(job: TransferJob, response: Response, url: URL): Promise<void> {
   try {
-    await accept(job, response, url);
+    const { response: answer, decoders } = await readAnswer(job, response, url);
+    await job.responded(answer);
+    if (decoders === null) return;
+    await pipeline([response.body, ...decoders, job.sink] as [Readable, ...NodeJS.ReadWriteStream[], NodeJS.WritableStream]);
   } catch (error) {
     // A body nobody reads keeps its connection busy and the server sending bytes that go nowhere.
     response.body.destroy();
     throw error;
   }
-}
-
-async function accept(job: TransferJob, { statusCode: status, statusText, headers, body }: Response, url: URL): Promise<void> {
-  const outcome = interpretResponse(job, { status, statusText, headers, url });
-  if (outcome.kind !== 'body') {
-    await discard(body);
-    if (outcome.kind === 'refused') throw outcome.error;
-    await job.responded(outcome.response);
-    return;
-  }
-  const decoders = job.config.decompress ? contentDecoders(contentCodings(headers['content-encoding']), url) : [];
-  await job.responded(outcome.response);
-  await pipeline([body, ...decoders, job.sink] as [Readable, ...NodeJS.ReadWriteStream[], NodeJS.WritableStream]);
-}
-
-/** Reads a little of an unwanted body so that its connection can be reused, else closes it. */
-async function discard(body: Response['body']): Promise<void> {
-  await body.dump({ limit: unwantedBodyLimit }).catch(() => {});
 }

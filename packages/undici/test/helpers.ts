@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DownloaderConfig, type DownloaderConfigOptions, type DownloadEventListener, type DownloadReport, DownloadRequest } from '@nectar/core';
-import { UndiciDownloader } from '../src/index.js';
+import { DownloaderConfig, type DownloadEventListener, type DownloadReport, DownloadRequest } from '@nectar/core';
+import { type UndiciConfigOptions, UndiciDownloader } from '../src/index.js';
 
 /** A temp folder per test file; `files()` lists what is in it, part files included. */
 export interface Scratch {
@@ -26,7 +26,7 @@ export async function scratch(): Promise<Scratch> {
 export class Downloaders {
   readonly #open: UndiciDownloader[] = [];
 
-  create(options: DownloaderConfigOptions = {}, listener?: DownloadEventListener): UndiciDownloader {
+  create(options: UndiciConfigOptions = {}, listener?: DownloadEventListener): UndiciDownloader {
     // No retries unless a test asks: a retry would only slow a failure case down.
     const downloader = new UndiciDownloader(new DownloaderConfig({ retries: 0, ...options }), listener);
     this.#open.push(downloader);

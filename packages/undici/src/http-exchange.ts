@@ -1,0 +1,81 @@
+import type { Transform } from 'node:stream';
+import {
+  type FailureContext,
+  type ProxySettings,
+  RedirectTracker,
+  type ResolvedConfig,
+  type TransferResponse,
+  contentCodings,
+  headerValue,
+  interpretResponse,
+  isRedirect,
+  rangeHeaders,
+  unwantedBodyLimit,
+} from '@nectar/core';
+import type { Dispatcher } from 'undici';
+import { contentDecoders } from './content-decoding.js';
+
+export type Response = Dispatcher.ResponseData;
+
+/**
+ * What one HTTP attempt needs, whichever thread makes it: a TransferJob on the main thread, its
+ * copy in a worker thread.
+ */
+export interface Exchange {
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly config: ResolvedConfig;
+  readonly offset: number;
+  readonly validator: string | null;
+  readonly proxy: ProxySettings | null;
+  readonly signal: AbortSignal;
+}
+
+/** What to tell core about the final response, and how to decode its body (null: no body to read). */
+export interface Answer {
+  readonly response: TransferResponse;
+  readonly decoders: Transform[] | null;
+}
+
+/**
+ * GETs the URL, following redirects here rather than in undici so that DESIGN's rule applies
+ * (credentials dropped cross-origin, loops detected), until a response that is not a redirect.
+ */
+export async function requestFinal(dispatcher: Dispatcher, exchange: Exchange, context: FailureContext): Promise<{ response: Response; url: URL }> {
+  const tracker = new RedirectTracker(exchange.url, exchange.config);
+  let url = exchange.url;
+  let headers = { ...exchange.headers, ...rangeHeaders(exchange) };
+  for (;;) {
+    context.url = url;
+    const response = await dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: 'GET',
+      headers,
+      signal: exchange.signal,
+    });
+    if (!isRedirect(response.statusCode)) return { response, url };
+    await discard(response.body);
+    // undici hands a socket back to its pool one event-loop turn after a response ends (in
+    // case the server closes it anyway); waiting that turn lets the next hop reuse it.
+    await new Promise(setImmediate);
+    ({ url, headers } = tracker.follow(url, response.statusCode, headerValue(response.headers, 'location'), 'GET', headers));
+  }
+}
+
+/** Reads the final response by core's rule; a refusal is thrown once its body is drained. */
+export async function readAnswer(exchange: Exchange, { statusCode: status, statusText, headers, body }: Response, url: URL): Promise<Answer> {
+  const outcome = interpretResponse(exchange, { status, statusText, headers, url });
+  if (outcome.kind !== 'body') {
+    await discard(body);
+    if (outcome.kind === 'refused') throw outcome.error;
+    return { response: outcome.response, decoders: null };
+  }
+  const decoders = exchange.config.decompress ? contentDecoders(contentCodings(headers['content-encoding']), url) : [];
+  return { response: outcome.response, decoders };
+}
+
+/** Reads a little of an unwanted body so that its connection can be reused, else closes it. */
+export async function discard(body: Response['body']): Promise<void> {
+  await body.dump({ limit: unwantedBodyLimit }).catch(() => {});
+}

@@ -1,0 +1,146 @@
+import { Worker } from 'node:worker_threads';
+import { NectarError, type TransferJob } from '@nectar/core';
+import { MessageOutbox } from './message-outbox.js';
+import { runSegmented } from './segmented-transfer.js';
+import { type Segment, ThreadedTransfer } from './threaded-transfer.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './thread-messages.js';
+
+/**
+ * The compiled worker entry. Tests run this file from src/ through vite-node, which worker
+ * threads cannot use, so from src/ the pool loads the build in dist/ (the test setup builds it).
+ */
+const workerEntry = new URL(import.meta.url.endsWith('.ts') ? '../dist/worker.js' : './worker.js', import.meta.url);
+
+/** How long close() lets a worker close its sockets before it is terminated. */
+const closeGrace = 2000;
+
+/** One worker thread and the transfers it runs. */
+class TransferThread {
+  readonly worker: Worker;
+  readonly transfers = new Map<number, ThreadedTransfer>();
+  alive = true;
+  readonly exited: Promise<void>;
+  readonly #outbox: MessageOutbox<ToWorker>;
+
+  constructor(setup: WorkerSetup, onExit: (thread: TransferThread) => void) {
+    this.worker = new Worker(workerEntry, { workerData: setup, name: 'nectar-undici' });
+    // An idle pool must not keep the process alive; a busy one holds it like a socket would.
+    this.worker.unref();
+    this.#outbox = new MessageOutbox(this.worker);
+    this.worker.on('message', (messages: FromWorker[]) => {
+      for (const message of messages) this.transfers.get(message.id)?.handle(message);
+    });
+    // An uncaught error in the worker ends it; 'exit' follows and fails what it was running.
+    this.worker.on('error', () => {});
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        this.alive = false;
+        this.#lost(code);
+        onExit(this);
+        resolve();
+      });
+    });
+  }
+
+  post(message: ToWorker): void {
+    if (this.alive) this.#outbox.post(message);
+  }
+
+  add(transfer: ThreadedTransfer): void {
+    if (this.transfers.size === 0) this.worker.ref();
+    this.transfers.set(transfer.id, transfer);
+  }
+
+  remove(transfer: ThreadedTransfer): void {
+    this.transfers.delete(transfer.id);
+    if (this.transfers.size === 0) this.worker.unref();
+  }
+
+  /** A retry goes to another worker: the lost transfers are retryable. */
+  #lost(code: number): void {
+    for (const transfer of this.transfers.values()) {
+      transfer.lost(
+        new NectarError('NECTAR_BACKEND', `the worker thread running this transfer stopped (exit code ${code})`, {
+          retryable: true,
+          details: { exitCode: code },
+        }),
+      );
+    }
+  }
+}
+
+/**
+ * Worker threads that run transfers, started as the load needs them, up to `size`. Each has its
+ * own undici dispatcher (its own keep-alive sockets); a transfer goes to the least busy one, and
+ * to the first among equals, so that a sequential download keeps reusing one connection.
+ */
+export class WorkerPool {
+  readonly #size: number;
+  readonly #segments: number;
+  readonly #setup: WorkerSetup;
+  readonly #threads: TransferThread[] = [];
+  #nextId = 0;
+  #closed = false;
+
+  constructor(size: number, setup: WorkerSetup, segments = 1) {
+    this.#size = size;
+    this.#segments = segments;
+    this.#setup = setup;
+  }
+
+  /** The live workers, for tests that kill one. */
+  get workers(): readonly Worker[] {
+    return this.#threads.map((t) => t.worker);
+  }
+
+  async run(job: TransferJob): Promise<void> {
+    if (this.#closed) throw new NectarError('NECTAR_CLOSED', 'the downloader was closed');
+    // Only a fresh file written in place can be split; a resume or a stream is one sequence of bytes.
+    if (this.#segments > 1 && job.tempPath !== null && job.offset === 0) {
+      return runSegmented(job, this.#segments, (segmentJob, segment) => this.#runOne(segmentJob, segment));
+    }
+    return this.#runOne(job);
+  }
+
+  async #runOne(job: TransferJob, segment?: Segment): Promise<void> {
+    const thread = this.#pick();
+    const transfer = new ThreadedTransfer(++this.#nextId, job, (message) => thread.post(message), segment);
+    thread.add(transfer);
+    try {
+      transfer.start();
+      await transfer.result;
+    } finally {
+      thread.remove(transfer);
+    }
+  }
+
+  /** Asks every worker to close its dispatcher and end; terminates one that does not in time. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const threads = this.#threads.splice(0);
+    await Promise.all(threads.map((thread) => this.#stop(thread)));
+  }
+
+  async #stop(thread: TransferThread): Promise<void> {
+    thread.worker.ref();
+    thread.post({ type: 'close' });
+    const timer = setTimeout(() => void thread.worker.terminate(), closeGrace);
+    await thread.exited;
+    clearTimeout(timer);
+  }
+
+  #pick(): TransferThread {
+    let best: TransferThread | undefined;
+    for (const thread of this.#threads) if (best === undefined || thread.transfers.size < best.transfers.size) best = thread;
+    if (best !== undefined && (best.transfers.size === 0 || this.#threads.length >= this.#size)) return best;
+    const thread = new TransferThread(this.#setup, (gone) => this.#forget(gone));
+    this.#threads.push(thread);
+    return thread;
+  }
+
+  /** A worker that exited is replaced by the next #pick() that needs one. */
+  #forget(thread: TransferThread): void {
+    const i = this.#threads.indexOf(thread);
+    if (i !== -1) this.#threads.splice(i, 1);
+  }
+}

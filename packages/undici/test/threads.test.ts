@@ -1,0 +1,185 @@
+import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Writable } from 'node:stream';
+import { DownloaderConfig, DownloadRequest } from '@nectar/core';
+import { type HttpFixture, httpFixture } from '@nectar/conformance';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { UndiciDownloader } from '../src/index.js';
+import { Downloaders, fetchOne, randomBytes, type Scratch, scratch } from './helpers.js';
+
+const server: HttpFixture = httpFixture();
+const downloaders = new Downloaders();
+let tmp: Scratch;
+
+beforeAll(async () => {
+  await server.start();
+  tmp = await scratch();
+});
+afterAll(async () => {
+  await server.stop();
+  await tmp.remove();
+});
+afterEach(async () => {
+  await downloaders.closeAll();
+  server.reset();
+});
+
+/** A caller's writable that keeps what it gets. */
+function collector(): Writable & { bytes(): Buffer } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  return Object.assign(stream, { bytes: () => Buffer.concat(chunks) });
+}
+
+describe('config.threads', () => {
+  it('defaults to the available parallelism, at most 4', () => {
+    expect(new UndiciDownloader().threads).toBe(Math.min(availableParallelism(), 4));
+    expect(new UndiciDownloader({ threads: 0 }).threads).toBe(0);
+  });
+
+  it.each([-1, 1.5, '2', Number.NaN])('refuses %s, naming the field', (threads) => {
+    expect(() => new UndiciDownloader(new DownloaderConfig({ threads }))).toThrow(/config\.threads/);
+    expect(() => new UndiciDownloader(new DownloaderConfig({ segments: threads }))).toThrow(/config\.segments/);
+  });
+
+  it('runs nothing in a worker with threads: 0', async () => {
+    const url = await server.publish('zero.bin', randomBytes(1000));
+    const downloader = downloaders.create({ threads: 0 });
+    expect((await fetchOne(downloader, url, tmp.path('zero.bin'))).state).toBe('succeeded');
+    expect(downloader.workerPool).toBeUndefined();
+  });
+});
+
+describe('threaded transfers', () => {
+  it('spread concurrent requests over the workers and write every file whole', async () => {
+    const bodies = Array.from({ length: 8 }, (_, i) => randomBytes(100_000 + i));
+    for (const [i, body] of bodies.entries()) await server.publish(`t${i}.bin`, body);
+    const downloader = downloaders.create({ threads: 2, maxConcurrent: 4 });
+    const reports = await downloader.download(bodies.map((_, i) => new DownloadRequest(server.slowUrl(`t${i}.bin`, 2_000_000), tmp.path(`t${i}.bin`))));
+    expect(reports.map((r) => r.state)).toEqual(bodies.map(() => 'succeeded'));
+    expect(downloader.workerPool?.workers).toHaveLength(2);
+    for (const [i, body] of bodies.entries()) expect((await readFile(tmp.path(`t${i}.bin`))).equals(body)).toBe(true);
+  });
+
+  it('writes a stream destination from a worker, leaving the stream open', async () => {
+    const body = randomBytes(3 * 1024 * 1024 + 5);
+    const url = await server.publish('stream.bin', body);
+    const destination = collector();
+    const downloader = downloaders.create({ threads: 2 });
+    const [report] = await downloader.download([new DownloadRequest(url, destination)]);
+    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
+    expect(report?.bytesDownloaded).toBe(body.length);
+    expect(destination.bytes().equals(body)).toBe(true);
+    expect(destination.writableEnded).toBe(false);
+  });
+
+  it('settles a cancel promptly (well under a second)', async () => {
+    await server.publish('cancel.bin', randomBytes(2_000_000));
+    const downloader = downloaders.create({ threads: 2 }, {
+      downloadProgress: (r) => {
+        if (r.bytesDownloaded > 0 && canceledAt === 0) {
+          canceledAt = performance.now();
+          downloader.cancel();
+        }
+      },
+    });
+    let canceledAt = 0;
+    const [report] = await downloader.download([new DownloadRequest(server.slowUrl('cancel.bin', 500_000), tmp.path('cancel.bin'))]);
+    const latency = performance.now() - canceledAt;
+    console.log(`threaded cancel settled in ${latency.toFixed(1)} ms`);
+    expect(report?.state).toBe('canceled');
+    expect(latency).toBeLessThan(1000);
+    expect((await tmp.files()).filter((f) => f.includes('cancel.bin'))).toEqual([]);
+  });
+
+  it('holds maxSpeed across two workers, within 15%', async () => {
+    const size = 512 * 1024;
+    const names = ['m1.bin', 'm2.bin', 'm3.bin', 'm4.bin'];
+    for (const name of names) await server.publish(name, randomBytes(size));
+    const maxSpeed = 1024 * 1024;
+    const downloader = downloaders.create({ threads: 2, maxConcurrent: 4, maxSpeed });
+    // Start both workers first: their start-up is no part of the rate.
+    const warmUp = ['w1.bin', 'w2.bin'];
+    for (const name of warmUp) await server.publish(name, randomBytes(10));
+    await downloader.download(warmUp.map((n) => new DownloadRequest(server.slowUrl(n, 100), tmp.path(n))));
+    const started = performance.now();
+    const reports = await downloader.download(names.map((n) => new DownloadRequest(server.url(`/files/${n}`), tmp.path(n))));
+    const seconds = (performance.now() - started) / 1000;
+    expect(reports.every((r) => r.state === 'succeeded')).toBe(true);
+    expect(downloader.workerPool?.workers).toHaveLength(2);
+    // Two workers each with a budget of their own would take half the time. The conformance
+    // suite's slack (0.3 s) covers timers that fire late on a loaded machine.
+    const expected = (names.length * size) / maxSpeed;
+    expect(seconds).toBeGreaterThan(expected * 0.85);
+    expect(seconds).toBeLessThan(expected * 1.15 + 0.3);
+  });
+
+  it('retries the transfer of a worker that died on another one, and replaces it', async () => {
+    const body = randomBytes(1_000_000);
+    await server.publish('crash.bin', body);
+    let killed = false;
+    const downloader = downloaders.create({ threads: 2, retries: 2, retryDelay: 1 }, {
+      downloadProgress: (r) => {
+        if (r.bytesDownloaded > 0 && !killed) {
+          killed = true;
+          void downloader.workerPool?.workers[0]?.terminate();
+        }
+      },
+    });
+    const [report] = await downloader.download([new DownloadRequest(server.slowUrl('crash.bin', 1_000_000), tmp.path('crash.bin'))]);
+    expect(killed).toBe(true);
+    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
+    expect(report?.attempts).toBe(2);
+    expect((await readFile(tmp.path('crash.bin'))).equals(body)).toBe(true);
+    expect(downloader.workerPool?.workers.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('fails the transfer of a dead worker as retryable NECTAR_BACKEND when no retry is left', async () => {
+    await server.publish('crash2.bin', randomBytes(1_000_000));
+    const downloader = downloaders.create({ threads: 1 }, {
+      downloadProgress: (r) => {
+        if (r.bytesDownloaded > 0) void downloader.workerPool?.workers[0]?.terminate();
+      },
+    });
+    const [report] = await downloader.download([new DownloadRequest(server.slowUrl('crash2.bin', 1_000_000), tmp.path('crash2.bin'))]);
+    expect(report?.state).toBe('failed');
+    expect(report?.errorReport.code).toBe('NECTAR_BACKEND');
+    expect((await tmp.files()).filter((f) => f.includes('crash2.bin'))).toEqual([]);
+    // The next request gets a fresh worker.
+    const url = await server.publish('after.bin', randomBytes(1000));
+    expect((await fetchOne(downloader, url, tmp.path('after.bin'))).state).toBe('succeeded');
+  });
+});
+
+describe('segments', () => {
+  // Two segments of at least 32 MiB each.
+  const body = cryptoRandomBytes(64 * 1024 * 1024 + 3);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+
+  it('fetches a large file served in ranges over two workers, written in place, digest checked', async () => {
+    const url = await server.publish('large.bin', body);
+    const downloader = downloaders.create({ threads: 2, segments: 2 });
+    const [report] = await downloader.download([new DownloadRequest(url, tmp.path('large.bin'), { expectedDigest: { algorithm: 'sha256', value: sha256 } })]);
+    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
+    expect(report?.bytesDownloaded).toBe(body.length);
+    expect(server.received.map((r) => r.headers.range)).toEqual([undefined, `bytes=${Math.ceil(body.length / 2)}-${body.length - 1}`]);
+    expect(server.received[1]?.headers['if-range']).toMatch(/^"/);
+    expect(downloader.workerPool?.workers).toHaveLength(2);
+    expect((await readFile(tmp.path('large.bin'))).equals(body)).toBe(true);
+  });
+
+  it('fetches the file whole from a server that does not announce ranges', async () => {
+    await server.publish('large2.bin', body);
+    const downloader = downloaders.create({ threads: 2, segments: 2 });
+    const report = await fetchOne(downloader, server.url('/files/large2.bin?noranges=1'), tmp.path('large2.bin'));
+    expect(report.state).toBe('succeeded');
+    expect(server.received).toHaveLength(1);
+    expect((await readFile(tmp.path('large2.bin'))).equals(body)).toBe(true);
+  });
+});
