@@ -82,8 +82,8 @@ function alive(pid) {
   }
 }
 
-/** Deletes namespaces and links of process `pid` (ours, or a dead run's). Synchronous: usable in 'exit'. */
-function removeNetwork(pid, namespaces, links) {
+/** Deletes the namespaces and links of one run (ours, or a dead run's). Synchronous: usable in 'exit'. */
+function removeNetwork(namespaces, links) {
   for (const ns of namespaces) run('ip', ['netns', 'del', ns], { allowFail: true }); // takes its veth pair along
   for (const link of links) run('ip', ['link', 'del', link], { allowFail: true });
 }
@@ -108,7 +108,7 @@ function sweepLeftovers() {
       try { process.kill(Number(pid), 'SIGKILL'); } catch {}
     }
   }
-  removeNetwork(null, namespaces, links);
+  removeNetwork(namespaces, links);
   // …and its redis-server, recognised by its working directory (--dir <our temp dir>/redis)
   for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
@@ -131,7 +131,7 @@ function cleanup() {
   if (redisChild && redisChild.exitCode === null) redisChild.kill('SIGKILL');
   const namespaces = Array.from({ length: MAX_WORKERS }, (_, i) => nsName(i + 1));
   const links = [...Array.from({ length: MAX_WORKERS }, (_, i) => hostVeth(i + 1)), originLink];
-  removeNetwork(PID, namespaces, links.filter((l) => listLinks().includes(l)));
+  removeNetwork(namespaces, links.filter((l) => listLinks().includes(l)));
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 }
 
