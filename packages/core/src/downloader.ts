@@ -10,6 +10,7 @@ import { type ProxySettings, proxyFromConfig } from './proxy.js';
 import { redactUrl } from './redact.js';
 import { DownloadReport } from './report.js';
 import { DownloadRequest, type DownloadRequestJSON, describe } from './request.js';
+import { settledStream } from './settled-stream.js';
 import { runTransfer } from './transfer.js';
 import { type TlsMaterial, loadTlsMaterial } from './tls.js';
 
@@ -108,55 +109,10 @@ export abstract class Downloader {
     const stop = new AbortController();
     const signal = AbortSignal.any([this.#signal(options), stop.signal]);
     setMaxListeners(0, signal);
-    const settled: DownloadReport<D>[] = [];
-    let wake: (() => void) | undefined;
-    let done = false;
-    let failure: unknown;
-    const notify = () => {
-      wake?.();
-      wake = undefined;
-    };
-    const waitForChange = () =>
-      new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    const bound = this.settings.maxConcurrent;
-    // Stop reading requests while the consumer lags behind, so memory stays bounded.
-    const gate = async () => {
-      while (settled.length >= bound && !signal.aborted) await waitForChange();
-    };
-    const run = this.#track(
-      this.#schedule(requests, signal, () => {}, gate, (report) => {
-        settled.push(report);
-        notify();
-      }),
-    ).then(
-      () => {
-        done = true;
-      },
-      (error: unknown) => {
-        failure = error;
-        done = true;
-      },
+    yield* settledStream<DownloadReport<D>>(
+      (hooks) => this.#track(this.#schedule(requests, signal, () => {}, hooks.gate, hooks.onSettle)),
+      { bound: this.settings.maxConcurrent, signal, stop },
     );
-    run.finally(notify);
-    try {
-      for (;;) {
-        const report = settled.shift();
-        if (report !== undefined) {
-          notify();
-          yield report;
-        } else if (done) break;
-        else await waitForChange();
-      }
-      if (failure !== undefined) throw failure;
-    } finally {
-      if (!done) {
-        stop.abort();
-        notify();
-        await run;
-      }
-    }
   }
 
   /** Cancels every download()/stream() in progress on this instance; the instance stays usable. */

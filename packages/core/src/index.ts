@@ -40,5 +40,6 @@ export { redactUrl } from './redact.js';
 export { type BackendModule, type DownloaderFactory, DownloaderRegistry, type RegistryOptions, defaultRegistry, knownBackends } from './registry.js';
 export { DownloadReport, type DownloadReportJSON, type DownloadState, terminalStates } from './report.js';
 export { type Destination, DownloadRequest, type DownloadRequestJSON, type DownloadRequestOptions, type ExpectedDigest, isWritableStream } from './request.js';
+export { type SettledStreamHooks, settledStream } from './settled-stream.js';
 export { type TlsMaterial, loadTlsMaterial } from './tls.js';
 export { version } from './version.js';

@@ -15,6 +15,7 @@ import {
   type RequestLike,
   type RequestSource,
   redactUrl,
+  settledStream,
   type Supports,
   supportsAll,
   toNectarError,
@@ -115,53 +116,11 @@ export class QueueDownloader extends Downloader {
     const stop = new AbortController();
     const signal = unlimitedSignal(AbortSignal.any([this.#signal(options), stop.signal]));
     const iterator = iterate(requests);
-    const settled: QueueReport<D>[] = [];
-    let wake: (() => void) | undefined;
-    let done = false;
-    let failure: unknown;
-    const notify = () => {
-      wake?.();
-      wake = undefined;
-    };
-    const changed = () =>
-      new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    const bound = this.#maxInFlight;
-    const gate = async () => {
-      while (settled.length >= bound && !signal.aborted) await changed();
-    };
-    const onSettle = (report: QueueReport<D>) => {
-      settled.push(report);
-      notify();
-    };
-    const run = this.#tracked(this.#run(iterator, signal, () => {}, onSettle, gate)).then(
-      () => {
-        done = true;
-      },
-      (error: unknown) => {
-        failure = error;
-        done = true;
-      },
-    );
-    void run.finally(notify);
-    try {
-      for (;;) {
-        const report = settled.shift();
-        if (report !== undefined) {
-          notify();
-          yield report;
-        } else if (done) break;
-        else await changed();
-      }
-      if (failure !== undefined) throw failure;
-    } finally {
-      if (!done) {
-        stop.abort();
-        notify();
-        await run;
-      }
-    }
+    yield* settledStream<QueueReport<D>>((hooks) => this.#tracked(this.#run(iterator, signal, () => {}, hooks.onSettle, hooks.gate)), {
+      bound: this.#maxInFlight,
+      signal,
+      stop,
+    });
   }
 
   override cancel(): void {
