@@ -166,7 +166,8 @@ export class AtomicFile implements DestinationWriter {
   }
 }
 
-async function syncFolder(path: string): Promise<void> {
+/** fsync of a folder, so that a rename in it survives a crash. */
+export async function syncFolder(path: string): Promise<void> {
   const folder = await open(path, 'r');
   try {
     await folder.sync();

@@ -1,6 +1,6 @@
 export { type Capability, type Supports, type UsedCapability, capabilities, supportsAll, usedCapabilities } from './capabilities.js';
 export { DownloaderConfig, type DownloaderConfigInput, type DownloaderConfigOptions, type ResolvedConfig, defaults, withDefaults } from './config.js';
-export { AtomicFile, type DestinationWriter, StreamDestination, partPath } from './destination.js';
+export { AtomicFile, type DestinationWriter, StreamDestination, partPath, syncFolder } from './destination.js';
 export { type DownloadOptions, Downloader, type RequestLike, type RequestSource, type Route, type SharedLimits } from './downloader.js';
 export {
   type ErrorCodeClass,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { NectarError } from '@nectar/core';
+import { NectarError, syncFolder } from '@nectar/core';
 
 /**
  * Two executions of one job can overlap (a worker frozen past its lock while another takes the
@@ -45,14 +45,5 @@ export async function commitStage(stage: string, destination: string, fsync: boo
       cause: error,
       details: { destination },
     });
-  }
-}
-
-async function syncFolder(path: string): Promise<void> {
-  const folder = await open(path, 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
   }
 }
