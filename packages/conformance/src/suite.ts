@@ -4,6 +4,8 @@ import { cancelCases } from './cases/cancel.js';
 import { undeclaredCapabilityCase } from './cases/capabilities.js';
 import { destinationCases } from './cases/destinations.js';
 import { faultCases } from './cases/faults.js';
+import { hostileCases } from './cases/hostile.js';
+import { hostileHttpCases } from './cases/hostile-http.js';
 import { httpCapabilityCases, isHttpFixture } from './cases/http.js';
 import { disposeTlsMaterial } from './fixtures/tls.js';
 import { inputCases } from './cases/input.js';
@@ -33,6 +35,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describe('iteration and concurrency', () => iterationCases(ctx));
     describe('speed limit', () => speedCases(ctx));
     describe('bad input', () => inputCases(ctx));
+    describe('hostile neighbours and callers', () => hostileCases(ctx));
     describe('capabilities', () => {
       for (const capability of capabilities) {
         if (ctx.has(capability)) continue;
@@ -44,6 +47,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     if (isHttpFixture(options.fixture)) {
       const http = options.fixture;
       describe('faults', () => faultCases(ctx, http));
+      describe('hostile servers', () => hostileHttpCases(ctx));
     }
   });
 }

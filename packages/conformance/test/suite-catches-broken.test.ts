@@ -31,6 +31,12 @@ const cases: Array<[BrokenName, string, string]> = [
   ['leaves-partial-files', 'leaving nothing at the destination', 'fails a missing file with an errorReport, leaving nothing at the destination'],
   ['ignores-max-concurrent', 'maxConcurrent requests in flight', 'never has more than maxConcurrent requests in flight, and does use them'],
   ['closes-the-stream', 'never ends it', 'writes to a caller stream and never ends it, on success or failure'],
+  ['crashes-on-refusal', 'above maxFileSize', 'refuses a Content-Length above maxFileSize after the headers, without crashing'],
+  [
+    'ignores-cancel-on-stuck-stream',
+    'never drains',
+    'cancel() and requestTimeout settle promptly when the caller stream never drains, and leave it open',
+  ],
 ];
 
 describe('the suite catches broken downloaders', () => {

@@ -1,4 +1,5 @@
 import { NectarArgumentError } from './errors.js';
+import { redactText } from './redact.js';
 import { checkHeaders, describe } from './request.js';
 
 /** The fields a downloader honours. Any other key is kept on the config and readable. */
@@ -45,7 +46,7 @@ export interface DownloaderConfigOptions {
   retryDelay?: number;
   /** Backoff cap in ms (default 30 000). */
   retryMaxDelay?: number;
-  /** The longest Retry-After (ms) honoured; a server asking for more fails the request (default 60 000). */
+  /** The longest Retry-After (ms) waited for; a server asking for more is retried after this long (default 60 000). */
   retryAfterMax?: number;
   /** Keep the `.nectar-part` file of a failed or canceled request so that a later run resumes. */
   keepPartial?: boolean;
@@ -65,6 +66,17 @@ export interface DownloaderConfigOptions {
   userAgent?: string;
   /** Minimum milliseconds between two progress events of one request (default 100). */
   progressInterval?: number;
+  /**
+   * The slowest transfer tolerated, in bytes per second averaged over `minSpeedTime` (curl's
+   * --speed-limit): a server trickling bytes fails the attempt (NECTAR_TIMEOUT, retryable) instead
+   * of holding a slot forever. Default 1 024; 0 switches it off. Under a `maxSpeed` it is capped at
+   * a quarter of each transfer's fair share, so the downloader's own limit never trips it.
+   */
+  minSpeed?: number;
+  /** The window over which `minSpeed` is measured, in milliseconds (curl's --speed-time; default 60 000). */
+  minSpeedTime?: number;
+  /** Query parameters masked in reports besides the built-in list (`secretQueryParams`): `['X-My-Token']`. */
+  redactParams?: string[];
 }
 
 export const defaults = {
@@ -86,6 +98,8 @@ export const defaults = {
   trustRedirects: false,
   decompress: false,
   progressInterval: 100,
+  minSpeed: 1024,
+  minSpeedTime: 60_000,
 } as const;
 
 /** What the DownloaderConfig constructor takes: the honoured fields, and any others. */
@@ -99,8 +113,14 @@ const positiveInteger: Check = (v, f) => {
 const nonNegativeInteger: Check = (v, f) => {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(f, 'a non-negative integer', v);
 };
-const positiveNumber: Check = (v, f) => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(f, 'a positive number', v);
+/** Node's timers fire at once for a delay of 2^31 ms or more: such a value would mean "now". */
+const MAX_MS = 2 ** 31 - 1;
+const milliseconds: Check = (v, f) => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > MAX_MS) fail(f, `a whole number of milliseconds from 0 to ${MAX_MS}`, v);
+};
+/** Below one byte per second a single chunk would wait for years: a mistake, not a limit. */
+const bytesPerSecond: Check = (v, f) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 1) fail(f, 'a number of bytes per second, at least 1', v);
 };
 const string: Check = (v, f) => {
   if (typeof v !== 'string') fail(f, 'a string', v);
@@ -128,12 +148,12 @@ const checks: Record<keyof DownloaderConfigOptions, Check> = {
   basicAuthPassword: string,
   headers: (v, f) => void checkHeaders(v, f),
   maxConcurrent: positiveInteger,
-  maxSpeed: positiveNumber,
+  maxSpeed: bytesPerSecond,
   proxyUrl: (v, f) => {
     nonEmptyString(v, f);
     const url = URL.canParse(v as string) ? new URL(v as string) : null;
     if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-      throw new NectarArgumentError(`config.${f} must be http://host or https://host, got ${JSON.stringify(v)}`, 'NECTAR_INVALID_CONFIG');
+      throw new NectarArgumentError(`config.${f} must be http://host or https://host, got ${JSON.stringify(redactText(v as string))}`, 'NECTAR_INVALID_CONFIG');
     }
   },
   proxyPort: port,
@@ -148,14 +168,14 @@ const checks: Record<keyof DownloaderConfigOptions, Check> = {
   sslClientKeyPath: nonEmptyString,
   sslCaMode: oneOf('replace', 'extend'),
   sslClientKeyPassphrase: string,
-  connectTimeout: nonNegativeInteger,
-  headersTimeout: nonNegativeInteger,
-  bodyTimeout: nonNegativeInteger,
-  requestTimeout: nonNegativeInteger,
+  connectTimeout: milliseconds,
+  headersTimeout: milliseconds,
+  bodyTimeout: milliseconds,
+  requestTimeout: milliseconds,
   retries: nonNegativeInteger,
-  retryDelay: nonNegativeInteger,
-  retryMaxDelay: nonNegativeInteger,
-  retryAfterMax: nonNegativeInteger,
+  retryDelay: milliseconds,
+  retryMaxDelay: milliseconds,
+  retryAfterMax: milliseconds,
   keepPartial: boolean,
   fsync: boolean,
   maxFileSize: nonNegativeInteger,
@@ -164,7 +184,15 @@ const checks: Record<keyof DownloaderConfigOptions, Check> = {
   trustRedirects: boolean,
   decompress: boolean,
   userAgent: string,
-  progressInterval: nonNegativeInteger,
+  progressInterval: milliseconds,
+  minSpeed: (v, f) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(f, 'a number of bytes per second (0: no floor)', v);
+  },
+  minSpeedTime: (v, f) => {
+    milliseconds(v, f);
+    if ((v as number) < 1000) fail(f, 'at least 1000 milliseconds', v);
+  },
+  redactParams: stringList,
 };
 
 const exclusive: Array<[keyof DownloaderConfigOptions, keyof DownloaderConfigOptions]> = [
@@ -231,6 +259,9 @@ export class DownloaderConfig implements DownloaderConfigOptions {
   declare readonly decompress?: boolean;
   declare readonly userAgent?: string;
   declare readonly progressInterval?: number;
+  declare readonly minSpeed?: number;
+  declare readonly minSpeedTime?: number;
+  declare readonly redactParams?: string[];
 
   constructor(options: DownloaderConfigInput = {}) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -238,8 +269,9 @@ export class DownloaderConfig implements DownloaderConfigOptions {
     }
     for (const [field, value] of Object.entries(options)) {
       if (value === undefined) continue;
-      checks[field as keyof DownloaderConfigOptions]?.(value, field);
-      this[field] = field === 'headers' ? { ...(value as Record<string, string>) } : value;
+      // Own keys only: '__proto__' or 'toString' from a parsed JSON file are data, never code.
+      if (Object.hasOwn(checks, field)) checks[field as keyof DownloaderConfigOptions](value, field);
+      Object.defineProperty(this, field, { value: field === 'headers' ? { ...(value as Record<string, string>) } : value, enumerable: true });
     }
     for (const [a, b] of exclusive) {
       if (this[a] !== undefined && this[b] !== undefined) {
@@ -268,6 +300,6 @@ export type ResolvedConfig = Readonly<Omit<DownloaderConfigOptions, DefaultedFie
 
 export function withDefaults(config: DownloaderConfig): ResolvedConfig {
   const resolved: Record<string, unknown> = { ...defaults, redirectHeaders: [...defaults.redirectHeaders] };
-  for (const [k, v] of Object.entries(config)) if (v !== undefined) resolved[k] = v;
+  for (const [k, v] of Object.entries(config)) if (v !== undefined) Object.defineProperty(resolved, k, { value: v, enumerable: true });
   return Object.freeze(resolved) as ResolvedConfig;
 }

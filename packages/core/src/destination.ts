@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { type Stats, closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { type FileHandle, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NectarError, toNectarError } from './errors.js';
+import { acquireLock, releaseLock } from './part-owner.js';
 
 /**
  * Where one request's bytes land. A path is written atomically through a part file beside it;
@@ -12,7 +15,10 @@ export interface DestinationWriter {
   readonly tempPath: string | null;
   /** Bytes already in the destination: what a resume continues from. */
   readonly size: number;
-  write(chunks: readonly Uint8Array[]): Promise<void>;
+  /** Writes every chunk; a stream that does not drain is waited for until `signal` aborts. */
+  write(chunks: readonly Uint8Array[], signal?: AbortSignal): Promise<void>;
+  /** Reads back the first `end` bytes written (a kept part file's digest); nothing for a stream. */
+  read(end?: number): AsyncIterable<Uint8Array>;
   /** The validator a kept part file was saved with: a new run resumes with it. */
   readonly resumeValidator: string | null;
   /** Drops what was written so the next attempt starts from byte 0; impossible for a stream that got bytes. */
@@ -21,33 +27,50 @@ export interface DestinationWriter {
   grew(bytes: number): void;
   commit(options: { fsync: boolean }): Promise<void>;
   /** Gives up; `keep` (with a validator) leaves the part file and its sidecar for a later run. */
-  abandon(keep?: { validator: string }): Promise<void>;
+  abandon(keep?: { validator: string; total: number | null }): Promise<void>;
+  /** The whole file's size a kept part file was saved with, or null. */
+  readonly resumeTotal: number | null;
 }
 
 export function partPath(destination: string): string {
   return join(dirname(destination), `.${basename(destination)}.nectar-part`);
 }
 
-/** Beside a kept part file: what it is a part of, so that a later run only resumes the same thing. */
+/**
+ * Beside a kept part file (keepPartial): what it is a part of, so that a later run only resumes
+ * the same thing. The URL is kept as a digest: a file on disk must not hold a URL's secrets.
+ */
 interface PartSidecar {
-  url: string;
+  urlDigest: string;
   validator: string;
+  total: number | null;
 }
 
-function sidecarPath(destination: string): string {
+export function sidecarPath(destination: string): string {
   return `${partPath(destination)}.json`;
+}
+
+/** Create only, never through a symlink: a planted link must not redirect our writes. */
+const CREATE = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const REOPEN = constants.O_RDWR | constants.O_NOFOLLOW;
+
+function urlDigest(url: string): string {
+  return createHash('sha256').update(url).digest('hex');
 }
 
 async function readSidecar(destination: string): Promise<PartSidecar | null> {
   try {
-    const sidecar = JSON.parse(await readFile(sidecarPath(destination), 'utf8')) as Partial<PartSidecar>;
-    return typeof sidecar.url === 'string' && typeof sidecar.validator === 'string' ? { url: sidecar.url, validator: sidecar.validator } : null;
+    const text = await readFile(sidecarPath(destination), { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+    const sidecar = JSON.parse(text) as Partial<PartSidecar>;
+    if (typeof sidecar.urlDigest !== 'string' || typeof sidecar.validator !== 'string') return null;
+    return { urlDigest: sidecar.urlDigest, validator: sidecar.validator, total: typeof sidecar.total === 'number' ? sidecar.total : null };
   } catch {
     return null;
   }
 }
 
-function destinationError(path: string, error: unknown, what: string): NectarError {
+export function destinationError(path: string, error: unknown, what: string): NectarError {
+  if (error instanceof NectarError && error.code === 'NECTAR_DESTINATION') return error;
   const cause = toNectarError(error);
   return new NectarError('NECTAR_DESTINATION', `cannot ${what} ${path}: ${cause.message}`, {
     cause: error,
@@ -60,63 +83,101 @@ export interface AtomicFileOptions {
   url?: string;
 }
 
+/** What a resumed part file continues: its size, and the validator and total it was kept with. */
+interface Kept {
+  size: number;
+  validator: string | null;
+  total: number | null;
+}
+
+const fresh: Kept = { size: 0, validator: null, total: null };
+
+/**
+ * A path destination, written through `.<name>.nectar-part` beside it and renamed into place.
+ * The part file is created exclusively and never through a symlink, under a lock that names this
+ * process (part-owner.ts): a part file left by a dead run is recovered, one a live run writes is
+ * refused, and one this process did not create itself is only resumed when it is a plain file of
+ * ours that a sidecar vouches for.
+ */
 export class AtomicFile implements DestinationWriter {
   readonly destination: string;
   readonly tempPath: string;
   readonly resumeValidator: string | null;
+  /** The whole file's size the kept part was saved with, or null. */
+  readonly resumeTotal: number | null;
   readonly #url: string | undefined;
   #handle: FileHandle;
   #size: number;
 
-  private constructor(destination: string, handle: FileHandle, url: string | undefined, size = 0, validator: string | null = null) {
+  private constructor(destination: string, handle: FileHandle, url: string | undefined, kept: Kept = fresh) {
     this.destination = destination;
     this.#url = url;
     this.tempPath = partPath(destination);
     this.#handle = handle;
-    this.#size = size;
-    this.resumeValidator = validator;
+    this.#size = kept.size;
+    this.resumeValidator = kept.validator;
+    this.resumeTotal = kept.total;
   }
 
   static async open(destination: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
     // No stat() of the destination first: on the common path it fails with ENOENT, and that
     // error (with its stack) costs more than the rest of opening. A folder is caught at rename.
     const temp = partPath(destination);
+    let previous: 'free' | 'stale';
     try {
-      // Exclusive: two writers on one part file would interleave bytes.
-      return new AtomicFile(destination, await open(temp, 'wx'), options.url);
+      previous = await acquireLock(temp, destination);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-        const kept = await AtomicFile.#reopen(destination, options);
-        if (kept !== null) return kept;
-        throw new NectarError(
-          'NECTAR_DESTINATION',
-          `${temp} already exists: another download is writing ${destination}, or a killed one left it (remove it to start afresh)`,
-          { cause: error, details: { destination, tempPath: temp } },
-        );
+      throw destinationError(destination, error, 'write to');
+    }
+    try {
+      if (previous === 'free') {
+        const created = await open(temp, CREATE).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') return null;
+          throw error;
+        });
+        if (created !== null) return new AtomicFile(destination, created, options.url);
       }
+      // A part file is there with no live owner: kept on purpose, or left by a killed run.
+      return await AtomicFile.#recover(destination, options);
+    } catch (error) {
+      await releaseLock(temp);
       throw destinationError(destination, error, 'write to');
     }
   }
 
   /**
-   * A part file with a sidecar was kept by an earlier run (keepPartial), not written by one in
-   * flight: reuse it — to resume if it is the same URL, else from scratch.
+   * Resumes a part file that a sidecar vouches for (same URL, a validator) when it is a plain
+   * file of ours; anything else there (a symlink, a hard link, another user's file, a part
+   * without sidecar) is removed and the download starts afresh.
    */
-  static async #reopen(destination: string, options: AtomicFileOptions): Promise<AtomicFile | null> {
+  static async #recover(destination: string, options: AtomicFileOptions): Promise<AtomicFile> {
+    const temp = partPath(destination);
     const sidecar = await readSidecar(destination);
-    if (sidecar === null) return null;
     await unlink(sidecarPath(destination)).catch(() => {});
-    const handle = await open(partPath(destination), 'r+');
-    if (sidecar.url !== options.url) {
-      await handle.truncate(0);
-      return new AtomicFile(destination, handle, options.url);
+    const handle = await open(temp, REOPEN).catch(() => null);
+    if (handle !== null) {
+      const stat = await handle.stat();
+      if (isOwnPlainFile(stat)) {
+        if (sidecar !== null && options.url !== undefined && sidecar.urlDigest === urlDigest(options.url)) {
+          return new AtomicFile(destination, handle, options.url, { size: stat.size, validator: sidecar.validator, total: sidecar.total });
+        }
+        await handle.truncate(0);
+        return new AtomicFile(destination, handle, options.url);
+      }
+      await handle.close();
     }
-    const { size } = await handle.stat();
-    return new AtomicFile(destination, handle, options.url, size, sidecar.validator);
+    // Unlinking removes the planted name only, never what a link points at.
+    await unlink(temp).catch(() => {});
+    return new AtomicFile(destination, await open(temp, CREATE), options.url);
   }
 
   get size(): number {
     return this.#size;
+  }
+
+  /** The part file's descriptor, for a backend that writes it itself in this process. */
+  get fd(): number {
+    return this.#handle.fd;
   }
 
   async write(chunks: readonly Uint8Array[]): Promise<void> {
@@ -125,6 +186,17 @@ export class AtomicFile implements DestinationWriter {
       this.#size += bytesWritten;
     } catch (error) {
       throw destinationError(this.destination, error, 'write to');
+    }
+  }
+
+  /** The first `end` bytes of the part file, read through our own descriptor (never by path). */
+  async *read(end = this.#size): AsyncGenerator<Uint8Array> {
+    const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(end, 1)));
+    for (let position = 0; position < end; ) {
+      const { bytesRead } = await this.#handle.read(buffer, 0, Math.min(buffer.byteLength, end - position), position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
     }
   }
 
@@ -142,6 +214,7 @@ export class AtomicFile implements DestinationWriter {
       if (fsync) await this.#handle.sync();
       await this.#handle.close();
       await rename(this.tempPath, this.destination);
+      await releaseLock(this.tempPath);
       if (fsync) await syncFolder(dirname(this.destination));
     } catch (error) {
       await this.abandon();
@@ -155,15 +228,56 @@ export class AtomicFile implements DestinationWriter {
     }
   }
 
-  async abandon(keep?: { validator: string }): Promise<void> {
+  async abandon(keep?: { validator: string; total: number | null }): Promise<void> {
     await this.#handle.close().catch(() => {});
     if (keep !== undefined && this.#size > 0 && this.#url !== undefined) {
-      const sidecar: PartSidecar = { url: this.#url, validator: keep.validator };
-      await writeFile(sidecarPath(this.destination), JSON.stringify(sidecar)).catch(() => {});
-      return;
+      const sidecar: PartSidecar = { urlDigest: urlDigest(this.#url), validator: keep.validator, total: keep.total };
+      await unlink(sidecarPath(this.destination)).catch(() => {});
+      await writeFile(sidecarPath(this.destination), JSON.stringify(sidecar), { flag: CREATE }).catch(() => {});
+    } else {
+      await unlink(this.tempPath).catch(() => {});
     }
-    await unlink(this.tempPath).catch(() => {});
+    await releaseLock(this.tempPath);
   }
+}
+
+/**
+ * Opens the part file core created (`job.tempPath`), for a backend that writes it itself: never
+ * through a symlink, and only while it is still a plain file of ours with no other name. Between
+ * core's exclusive create and this open, anyone who can write the folder may have swapped it.
+ */
+export function openPartFileSync(path: string, destination: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, REOPEN);
+  } catch (error) {
+    throw destinationError(destination, error, 'write to');
+  }
+  if (isOwnPlainFile(fstatSync(fd))) return fd;
+  closeSync(fd);
+  throw replacedPart(path, destination);
+}
+
+/** openPartFileSync(), for a backend on the main thread. */
+export async function openPartFile(path: string, destination: string): Promise<FileHandle> {
+  const handle = await open(path, REOPEN).catch((error: unknown) => {
+    throw destinationError(destination, error, 'write to');
+  });
+  if (isOwnPlainFile(await handle.stat())) return handle;
+  await handle.close();
+  throw replacedPart(path, destination);
+}
+
+function replacedPart(path: string, destination: string): NectarError {
+  return new NectarError('NECTAR_DESTINATION', `cannot write to ${destination}: its part file ${path} was replaced by something that is not ours`, {
+    details: { destination, tempPath: path },
+  });
+}
+
+/** A part file we may trust: a regular file, no other name for it, owned by this user. */
+function isOwnPlainFile(stat: Stats): boolean {
+  const uid = process.getuid?.();
+  return stat.isFile() && stat.nlink === 1 && (uid === undefined || stat.uid === uid);
 }
 
 /** fsync of a folder, so that a rename in it survives a crash. */
@@ -180,6 +294,7 @@ export async function syncFolder(path: string): Promise<void> {
 export class StreamDestination implements DestinationWriter {
   readonly tempPath = null;
   readonly resumeValidator = null;
+  readonly resumeTotal = null;
   readonly #stream: NodeJS.WritableStream;
   #size = 0;
   #error: Error | null = null;
@@ -196,14 +311,17 @@ export class StreamDestination implements DestinationWriter {
     return this.#size;
   }
 
-  async write(chunks: readonly Uint8Array[]): Promise<void> {
+  async write(chunks: readonly Uint8Array[], signal?: AbortSignal): Promise<void> {
     for (const chunk of chunks) {
       this.#check();
-      if (!this.#stream.write(chunk)) await this.#drain();
+      const full = !this.#stream.write(chunk);
       this.#size += chunk.byteLength;
+      if (full) await this.#drain(signal);
     }
     this.#check();
   }
+
+  async *read(): AsyncGenerator<Uint8Array> {}
 
   grew(bytes: number): void {
     this.#size += bytes;
@@ -234,13 +352,20 @@ export class StreamDestination implements DestinationWriter {
     }
   }
 
-  async #drain(): Promise<void> {
-    // 'close' and 'error' also end the wait: a stream that dies never emits 'drain'.
+  async #drain(cancel?: AbortSignal): Promise<void> {
+    // 'close' and 'error' also end the wait: a stream that dies never emits 'drain'. A cancel
+    // ends it too: a caller's stream that never drains must not hold the download forever.
+    cancel?.throwIfAborted();
     const controller = new AbortController();
     const { signal } = controller;
     const ended = (event: string) => once(this.#stream as NodeJS.EventEmitter, event, { signal }).catch(() => {});
-    await Promise.race([ended('drain'), ended('close'), ended('error')]);
-    controller.abort();
+    const canceled = cancel === undefined ? [] : [once(cancel, 'abort', { signal }).catch(() => {})];
+    try {
+      await Promise.race([ended('drain'), ended('close'), ended('error'), ...canceled]);
+    } finally {
+      controller.abort();
+    }
+    cancel?.throwIfAborted();
   }
 
   #release(): void {

@@ -7,7 +7,7 @@ import type { TransferJob } from './job.js';
 import { ConcurrencyLimit } from './limits/concurrency.js';
 import { SpeedLimiter } from './limits/speed.js';
 import { type ProxySettings, proxyFromConfig } from './proxy.js';
-import { redactUrl } from './redact.js';
+import { Redactor, headerSecrets, urlSecrets } from './redact.js';
 import { DownloadReport } from './report.js';
 import { DownloadRequest, type DownloadRequestJSON, describe } from './request.js';
 import { settledStream } from './settled-stream.js';
@@ -57,6 +57,8 @@ export abstract class Downloader {
   readonly #claimed = new Set<string>();
   #tls: Promise<TlsMaterial> | undefined;
   #proxy: ProxySettings | null | undefined;
+  /** Masks the config's secrets (and, per request, the request's) in everything we produce. */
+  readonly #redactor: Redactor;
 
   constructor(config: DownloaderConfig | DownloaderConfigInput = new DownloaderConfig(), listener: DownloadEventListener = noListener) {
     const resolved = config instanceof DownloaderConfig ? config : new DownloaderConfig(config);
@@ -66,6 +68,7 @@ export abstract class Downloader {
     this.config = resolved;
     this.listener = listener;
     this.settings = withDefaults(resolved);
+    this.#redactor = configRedactor(this.settings);
     this.#limits = {
       concurrency: new ConcurrencyLimit(this.settings.maxConcurrent),
       speed: this.settings.maxSpeed === undefined ? null : new SpeedLimiter(this.settings.maxSpeed),
@@ -173,23 +176,27 @@ export abstract class Downloader {
     const running = new Set<Promise<void>>();
     const { concurrency } = this.#limits;
     let exhausted = false;
+    let pending: Promise<IteratorResult<RequestLike<D>>> | null = null;
     try {
       while (!signal.aborted) {
         await gate?.();
         if (!(await concurrency.acquire(signal))) break;
-        let next: IteratorResult<RequestLike<D>>;
+        let next: IteratorResult<RequestLike<D>> | null;
         try {
-          next = await iterator.next();
+          pending = Promise.resolve(iterator.next());
+          // A source that never yields again must not hold a cancel or close() forever.
+          next = await untilAborted(pending, signal);
+          if (next !== null) pending = null;
         } catch (error) {
           concurrency.release();
           throw error;
         }
-        if (next.done === true) {
-          exhausted = true;
+        if (next === null || next.done === true) {
+          exhausted = next !== null;
           concurrency.release();
           break;
         }
-        const { request, report } = admit(next.value);
+        const { request, report } = admit(next.value, this.#redactor);
         onAdmit(report);
         const task = this.#settle(request, report, signal).finally(() => {
           concurrency.release();
@@ -200,12 +207,13 @@ export abstract class Downloader {
       }
     } finally {
       await Promise.all(running);
-      if (!exhausted) await iterator.return?.();
+      if (!exhausted) await closeSource(iterator, pending);
     }
   }
 
   /** One request from waiting to its terminal state, with exactly one terminal event. */
   async #settle<D>(request: DownloadRequest<D> | Error, report: DownloadReport<D>, runSignal: AbortSignal): Promise<void> {
+    const redactor = request instanceof DownloadRequest ? requestRedactor(this.#redactor, request) : this.#redactor;
     const signal = request instanceof DownloadRequest && request.signal ? AbortSignal.any([runSignal, request.signal]) : runSignal;
     if (signal.aborted) return this.#finish(report, 'canceled');
     report.state = 'downloading';
@@ -223,6 +231,7 @@ export abstract class Downloader {
         settings: this.settings,
         limits: this.#limits,
         listener: this.listener,
+        redactor,
         tls: () => this.#tlsMaterial(),
         proxy: this.#proxySettings(),
         route: async (url) => {
@@ -238,7 +247,7 @@ export abstract class Downloader {
         report.state = 'canceled';
       } else {
         report.state = 'failed';
-        report.errorReport = errorReport(toNectarError(error), report);
+        report.errorReport = errorReport(toNectarError(error), report, redactor);
       }
     } finally {
       if (claim !== undefined) this.#claimed.delete(claim);
@@ -292,6 +301,38 @@ function unlimited(controller: AbortController): AbortController {
   return controller;
 }
 
+/** The iterator's result, or null once the signal aborts (the read itself is abandoned). */
+async function untilAborted<T>(read: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return null;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<null>((resolve) => {
+    onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([read, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort as () => void);
+  }
+}
+
+/**
+ * Lets the source clean up (a generator's finally blocks). Not awaited while a read is still
+ * pending: an async generator queues return() behind it, and that read may never end.
+ */
+async function closeSource<T>(iterator: AsyncIterator<T> | Iterator<T>, pending: Promise<unknown> | null): Promise<void> {
+  try {
+    if (pending === null) {
+      await iterator.return?.();
+      return;
+    }
+    pending.catch(() => {});
+    Promise.resolve(iterator.return?.()).catch(() => {});
+  } catch {
+    // A source whose return() throws has nothing left for us to release.
+  }
+}
+
 function iterate<T>(source: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> | Iterator<T> {
   if (source !== null && typeof source === 'object') {
     const asyncFactory = (source as AsyncIterable<T>)[Symbol.asyncIterator];
@@ -303,14 +344,15 @@ function iterate<T>(source: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> | 
 }
 
 /** A bad item becomes a failed report naming the problem, not a rejected download(). */
-function admit<D>(item: RequestLike<D>): { request: DownloadRequest<D> | Error; report: DownloadReport<D> } {
+function admit<D>(item: RequestLike<D>, redactor: Redactor): { request: DownloadRequest<D> | Error; report: DownloadReport<D> } {
   try {
     const request = DownloadRequest.from(item);
-    return { request, report: new DownloadReport(request) };
+    const { destination, data } = request;
+    return { request, report: new DownloadReport({ url: requestRedactor(redactor, request).url(request.url), destination, data }) };
   } catch (error) {
     const loose = (typeof item === 'object' && item !== null ? item : {}) as Partial<DownloadRequestJSON<D>>;
     const report = new DownloadReport<D>({
-      url: typeof loose.url === 'string' ? loose.url : String(loose.url ?? ''),
+      url: redactor.url(typeof loose.url === 'string' ? loose.url : String(loose.url ?? '')),
       destination: typeof loose.destination === 'string' ? loose.destination : '',
       data: loose.data as D,
     });
@@ -319,15 +361,28 @@ function admit<D>(item: RequestLike<D>): { request: DownloadRequest<D> | Error; 
   }
 }
 
-function errorReport(error: NectarError, report: DownloadReport): Record<string, unknown> {
+/** The failure as plain data, every string in it masked: backends' messages may quote anything. */
+function errorReport(error: NectarError, report: DownloadReport, redactor: Redactor): Record<string, unknown> {
   const result: Record<string, unknown> = {
     message: error.message,
     code: error.code,
-    url: redactUrl(report.url),
+    url: report.url,
     ...error.details,
     attempts: report.attempts,
   };
   const cause = error.cause;
   if (cause instanceof Error && cause.message !== error.message) result.cause = cause.message;
-  return result;
+  return redactor.value(result) as Record<string, unknown>;
+}
+
+/** The secrets a config holds: they are masked in every report of its downloader. */
+function configRedactor(settings: ResolvedConfig): Redactor {
+  const proxy = settings.proxyUrl === undefined ? [] : urlSecrets(settings.proxyUrl);
+  const secrets = [settings.basicAuthPassword, settings.proxyPassword, settings.sslClientKeyPassphrase, ...proxy, ...headerSecrets(settings.headers ?? {})];
+  return new Redactor(secrets, settings.redactParams ?? []);
+}
+
+function requestRedactor(base: Redactor, request: DownloadRequest): Redactor {
+  const urls = [request.url, ...request.mirrors].flatMap((url) => urlSecrets(url, base.params));
+  return base.with([...urls, ...headerSecrets(request.headers)]);
 }

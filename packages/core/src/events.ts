@@ -23,18 +23,32 @@ export function emit<D>(
   report: DownloadReport<D>,
   headers?: Readonly<Record<string, string | string[] | undefined>>,
 ): void {
-  const method = listener[event] as ((r: DownloadReport<D>, h?: typeof headers) => unknown) | undefined;
-  if (typeof method !== 'function') return;
   try {
+    // Read inside the try: a listener's getter may throw too.
+    const method = listener[event] as ((r: DownloadReport<D>, h?: typeof headers) => unknown) | undefined;
+    if (typeof method !== 'function') return;
     const result = method.call(listener, report, headers);
-    if (result instanceof Promise) result.catch((error: unknown) => warn(event, error));
+    if (isThenable(result)) Promise.resolve(result).catch((error: unknown) => warn(event, error));
   } catch (error) {
     warn(event, error);
   }
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
 function warn(event: DownloadEvent, error: unknown): void {
-  process.emitWarning(`listener ${event} threw: ${error instanceof Error ? error.message : String(error)}`, {
-    code: 'NECTAR_LISTENER_ERROR',
-  });
+  process.emitWarning(`listener ${event} threw: ${describeThrown(error)}`, { code: 'NECTAR_LISTENER_ERROR' });
+}
+
+/** Whatever was thrown, as text: a Symbol, a null-prototype object or a throwing getter included. */
+function describeThrown(error: unknown): string {
+  try {
+    if (error instanceof Error) return String(error.message);
+    if (typeof error === 'symbol') return error.toString();
+    return String(error);
+  } catch {
+    return `a value that cannot be shown (${typeof error})`;
+  }
 }

@@ -1,6 +1,7 @@
 export { type Capability, type Supports, type UsedCapability, capabilities, supportsAll, usedCapabilities } from './capabilities.js';
 export { DownloaderConfig, type DownloaderConfigInput, type DownloaderConfigOptions, type ResolvedConfig, defaults, withDefaults } from './config.js';
-export { AtomicFile, type DestinationWriter, StreamDestination, partPath, syncFolder } from './destination.js';
+export { AtomicFile, type DestinationWriter, StreamDestination, destinationError, openPartFile, openPartFileSync, partPath, sidecarPath, syncFolder } from './destination.js';
+export { lockPath } from './part-owner.js';
 export { type DownloadOptions, Downloader, type RequestLike, type RequestSource, type Route, type SharedLimits } from './downloader.js';
 export {
   type ErrorCodeClass,
@@ -36,7 +37,7 @@ export type { TransferJob, TransferResponse } from './job.js';
 export { ConcurrencyLimit } from './limits/concurrency.js';
 export { SpeedLimiter, sharedClock } from './limits/speed.js';
 export { type ProxySettings, proxyFromConfig } from './proxy.js';
-export { redactUrl } from './redact.js';
+export { Redactor, headerSecrets, redactText, redactUrl, secretQueryParams, urlSecrets } from './redact.js';
 export { type BackendModule, type DownloaderFactory, DownloaderRegistry, type RegistryOptions, defaultRegistry, knownBackends } from './registry.js';
 export { DownloadReport, type DownloadReportJSON, type DownloadState, terminalStates } from './report.js';
 export { type Destination, DownloadRequest, type DownloadRequestJSON, type DownloadRequestOptions, type ExpectedDigest, isWritableStream } from './request.js';

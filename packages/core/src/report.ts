@@ -1,3 +1,4 @@
+import { redactUrl } from './redact.js';
 import type { Destination, DownloadRequest } from './request.js';
 
 export type DownloadState = 'waiting' | 'downloading' | 'succeeded' | 'failed' | 'canceled';
@@ -36,13 +37,14 @@ export class DownloadReport<D = unknown> {
   finishTime: Date | null = null;
   /** Empty unless `state` is 'failed': at least `message` and `code`; `status` for HTTP. */
   errorReport: Record<string, unknown> = {};
-  /** The URL that served the file, after redirects and mirrors; null until it is known. */
+  /** The URL that served the file, after redirects and mirrors (secrets masked); null until it is known. */
   finalUrl: string | null = null;
   /** Attempts made so far (retries included); 0 until the transfer begins. */
   attempts = 0;
 
+  /** The request's URL is kept with its secrets masked (redact.ts): a report is shown and logged. */
   constructor(request: Pick<DownloadRequest<D>, 'url' | 'destination' | 'data'>) {
-    this.url = request.url;
+    this.url = redactUrl(request.url);
     this.destination = request.destination;
     this.data = request.data;
   }

@@ -1,6 +1,7 @@
 import { getHashes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { NectarArgumentError } from './errors.js';
+import { redactText } from './redact.js';
 
 /** Where the bytes go: a filesystem path, or a writable the caller owns (never closed by Nectar). */
 export type Destination = string | NodeJS.WritableStream;
@@ -102,7 +103,7 @@ function parseUrl(value: unknown, field: string): string {
     throw new NectarArgumentError(`${field} must be an absolute URL string, got ${describe(value)}`);
   }
   if (!URL.canParse(value)) {
-    throw new NectarArgumentError(`${field} must be an absolute URL with a scheme (https://…, file://…), got ${JSON.stringify(value)}`);
+    throw new NectarArgumentError(`${field} must be an absolute URL with a scheme (https://…, file://…), got ${JSON.stringify(redactText(value))}`);
   }
   return new URL(value).href;
 }
@@ -139,8 +140,13 @@ export function checkHeaders(value: unknown, field: string): Record<string, stri
     if (typeof v !== 'string') {
       throw new NectarArgumentError(`${field}.${name} must be a string, got ${describe(v)}`);
     }
-    if (/[\r\n\0]/.test(v)) throw new NectarArgumentError(`${field}.${name} must not contain CR, LF or NUL`);
-    headers[name] = v;
+    // HTTP field values are visible ASCII, spaces and tabs, and (obsolete but allowed) Latin-1
+    // (RFC 9110 §5.5); anything else would be rejected late by one transport and rewritten by
+    // another. The value itself is not quoted: it may be a credential.
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(v)) {
+      throw new NectarArgumentError(`${field}.${name} holds a control character or a character outside Latin-1; encode the value first`);
+    }
+    Object.defineProperty(headers, name, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return headers;
 }

@@ -1,11 +1,14 @@
 import { Writable } from 'node:stream';
 import type { DestinationWriter } from './destination.js';
 import type { SpeedLimiter } from './limits/speed.js';
+import type { ThroughputFloor } from './limits/throughput-floor.js';
 
 export interface SinkOptions {
   writer: DestinationWriter;
   limiter: SpeedLimiter | null;
   signal: AbortSignal;
+  /** Paused while the sink waits on us (the speed limit, a caller's stream), not on the server. */
+  floor?: ThroughputFloor | null;
   /** Called after bytes reached the destination; may throw to fail the transfer (size limit). */
   onBytes(chunks: readonly Uint8Array[], bytes: number): void;
 }
@@ -56,12 +59,17 @@ export class TransferSink extends Writable {
   }
 
   async #put(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
-    const { writer, limiter, signal, onBytes } = this.#options;
-    if (limiter !== null) await limiter.take(bytes, signal);
-    signal.throwIfAborted();
-    // Waiting for the limiter may have outlived the attempt.
-    if (this.destroyed) throw new Error('the transfer ended before this chunk was written');
-    await writer.write(chunks);
+    const { writer, limiter, signal, onBytes, floor } = this.#options;
+    floor?.hold();
+    try {
+      if (limiter !== null) await limiter.take(bytes, signal);
+      signal.throwIfAborted();
+      // Waiting for the limiter may have outlived the attempt.
+      if (this.destroyed) throw new Error('the transfer ended before this chunk was written');
+      await writer.write(chunks, signal);
+    } finally {
+      floor?.release();
+    }
     onBytes(chunks, bytes);
   }
 }

@@ -1,11 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolvedConfig } from './config.js';
 import { AtomicFile, type DestinationWriter, StreamDestination } from './destination.js';
 import type { Route, SharedLimits } from './downloader.js';
 import { NectarError, toNectarError } from './errors.js';
+import { type Redactor, redactUrl } from './redact.js';
 import { type DownloadEventListener, emit } from './events.js';
 import { requestHeaders } from './http/headers.js';
 import type { TransferJob, TransferResponse } from './job.js';
@@ -13,6 +13,7 @@ import type { ProxySettings } from './proxy.js';
 import type { DownloadReport } from './report.js';
 import type { DownloadRequest } from './request.js';
 import { TransferSink } from './sink.js';
+import { ThroughputFloor, effectiveFloor } from './limits/throughput-floor.js';
 import type { TlsMaterial } from './tls.js';
 
 /** Everything one request needs from its downloader, handed over by Downloader.#settle. */
@@ -23,6 +24,8 @@ export interface TransferContext<D> {
   settings: ResolvedConfig;
   limits: SharedLimits;
   listener: DownloadEventListener<D>;
+  /** Masks secrets in what reaches the report (finalUrl). */
+  redactor: Redactor;
   tls(): Promise<TlsMaterial>;
   proxy: ProxySettings | null;
   route(url: URL): Promise<Route>;
@@ -35,6 +38,8 @@ interface Progress {
   /** Bytes the backend wrote to tempPath itself: the digest then needs a read-back. */
   wroteDirectly: boolean;
   validator: string | null;
+  /** The whole file's size as first announced: a resume must continue the same file. */
+  total: number | null;
   lastEmit: number;
 }
 
@@ -44,24 +49,30 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
   await ctx.route(new URL(request.url));
   const { destination } = request;
   const writer = typeof destination === 'string' ? await AtomicFile.open(destination, { url: request.url }) : new StreamDestination(destination);
-  const state: Progress = { writer, hash: null, wroteDirectly: false, validator: writer.resumeValidator, lastEmit: 0 };
+  const state: Progress = { writer, hash: null, wroteDirectly: false, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0 };
   try {
     state.hash = await seededHash(request, writer);
     ctx.report.bytesDownloaded = writer.size;
     await attemptAll(ctx, state);
     await writer.commit({ fsync: settings.fsync });
   } catch (error) {
-    const keep = settings.keepPartial && state.validator !== null ? { validator: state.validator } : undefined;
-    await writer.abandon(keep);
+    await writer.abandon(keepable(settings, state, error) ? { validator: state.validator ?? '', total: state.total } : undefined);
     throw error;
   }
+}
+
+/** Bytes that failed verification are never resumed: a later run would only extend the same fault. */
+function keepable(settings: ResolvedConfig, state: Progress, error: unknown): boolean {
+  if (!settings.keepPartial || state.validator === null) return false;
+  const code = error instanceof NectarError ? error.code : undefined;
+  return code !== 'NECTAR_DIGEST_MISMATCH' && code !== 'NECTAR_SIZE_MISMATCH' && code !== 'NECTAR_MAX_FILE_SIZE' && code !== 'NECTAR_RESUME';
 }
 
 /** A digest must cover the bytes a kept part file already holds, before new ones arrive. */
 async function seededHash(request: DownloadRequest, writer: DestinationWriter): Promise<Hash | null> {
   const hash = newHash(request);
-  if (hash === null || writer.size === 0 || writer.tempPath === null) return hash;
-  for await (const chunk of createReadStream(writer.tempPath, { end: writer.size - 1 })) hash.update(chunk as Buffer);
+  if (hash === null || writer.size === 0) return hash;
+  for await (const chunk of writer.read(writer.size)) hash.update(chunk);
   return hash;
 }
 
@@ -76,10 +87,18 @@ async function attemptAll<D>(ctx: TransferContext<D>, state: Progress): Promise<
     for (let retry = 0; ; retry++) {
       try {
         await attempt(ctx, state, new URL(url));
-        ctx.report.finalUrl ??= url;
+        ctx.report.finalUrl ??= ctx.redactor.url(url);
         return;
       } catch (error) {
         lastError = toNectarError(error);
+        if (!signal.aborted && isRefusedResume(lastError, state)) {
+          // A resume the server answered with other bytes: start over at once, not as a retry.
+          await restart(ctx, state);
+          state.validator = null;
+          state.total = null;
+          retry--;
+          continue;
+        }
         if (signal.aborted || !lastError.retryable || retry >= settings.retries) break;
         await sleep(backoff(settings, retry, lastError), undefined, { signal });
       }
@@ -87,6 +106,11 @@ async function attemptAll<D>(ctx: TransferContext<D>, state: Progress): Promise<
     if (signal.aborted || !worthAMirror(lastError)) break;
   }
   throw lastError ?? new NectarError('NECTAR_BACKEND', 'no attempt was made');
+}
+
+/** A 206 that does not continue the part file: restartable once, where the destination allows. */
+function isRefusedResume(error: NectarError, state: Progress): boolean {
+  return error.code === 'NECTAR_RESUME' && error.details.restart === true && state.writer.size > 0 && state.writer.tempPath !== null;
 }
 
 /** Failures that another URL cannot fix: the destination, bad input, a cancel. */
@@ -124,12 +148,13 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
   report.attempts++;
   report.bytesDownloaded = offset;
 
-  const timeout = attemptTimeout(settings.requestTimeout);
-  const signal = timeout ? AbortSignal.any([ctx.signal, timeout.signal]) : ctx.signal;
+  const deadline = new AttemptDeadline(settings, limits);
+  const signal = AbortSignal.any([ctx.signal, deadline.signal]);
   const counted = (bytes: number) => {
     report.bytesDownloaded += bytes;
+    deadline.floor?.add(bytes);
     if (settings.maxFileSize !== undefined && report.bytesDownloaded > settings.maxFileSize) {
-      throw new NectarError('NECTAR_MAX_FILE_SIZE', `${url.href} is larger than config.maxFileSize (${settings.maxFileSize} bytes)`, {
+      throw new NectarError('NECTAR_MAX_FILE_SIZE', `${redactUrl(url)} is larger than config.maxFileSize (${settings.maxFileSize} bytes)`, {
         details: { maxFileSize: settings.maxFileSize },
       });
     }
@@ -143,6 +168,7 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
     writer,
     limiter: limits.speed,
     signal,
+    floor: deadline.floor,
     onBytes(chunks, bytes) {
       if (state.hash !== null) for (const chunk of chunks) state.hash.update(chunk);
       counted(bytes);
@@ -184,26 +210,23 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
   } catch (error) {
     sink.destroy();
     await sink.settled();
-    if (timeout?.signal.aborted && !ctx.signal.aborted) {
-      throw new NectarError('NECTAR_TIMEOUT', `${url.href} took longer than config.requestTimeout (${settings.requestTimeout} ms)`, {
-        retryable: true,
-        details: { timeout: 'request', ms: settings.requestTimeout },
-      });
-    }
+    if (deadline.signal.aborted && !ctx.signal.aborted) throw deadline.error(url);
     throw error;
   } finally {
     signal.removeEventListener('abort', abortSink);
-    timeout?.clear();
+    deadline.clear();
   }
   await verify(ctx, state, url);
 }
 
 async function responded<D>(ctx: TransferContext<D>, state: Progress, offset: number, response: TransferResponse): Promise<void> {
   const { report, request, settings } = ctx;
+  if (offset > 0 && response.resumed === true) checkContinues(ctx, state, offset, response);
   if (offset > 0 && response.resumed !== true) await restart(ctx, state);
   report.totalBytes = response.totalBytes;
-  if (response.finalUrl !== undefined) report.finalUrl = response.finalUrl;
+  if (response.finalUrl !== undefined) report.finalUrl = ctx.redactor.url(response.finalUrl);
   state.validator = response.validator ?? null;
+  state.total = response.totalBytes;
   if (response.headers !== undefined) emit(ctx.listener, 'downloadHeaders', report, response.headers);
   const total = response.totalBytes;
   if (total !== null && settings.maxFileSize !== undefined && total > settings.maxFileSize) {
@@ -214,6 +237,21 @@ async function responded<D>(ctx: TransferContext<D>, state: Progress, offset: nu
   if (total !== null && request.expectedSize !== undefined && total !== request.expectedSize) {
     throw sizeMismatch(request.expectedSize, total, 'the server announced');
   }
+}
+
+/**
+ * No splice: a resumed body is accepted only from the same version of the file — the validator
+ * that was sent comes back, and the whole size is the one the part file was started with.
+ */
+function checkContinues<D>(ctx: TransferContext<D>, state: Progress, offset: number, response: TransferResponse): void {
+  const sameVersion = (response.validator ?? null) === state.validator;
+  const sameSize = state.total === null || response.totalBytes === state.total;
+  if (sameVersion && sameSize) return;
+  const why = sameVersion ? `its size is now ${response.totalBytes}, not ${state.total}` : `its validator is now ${response.validator ?? '(none)'}, not ${state.validator}`;
+  throw new NectarError('NECTAR_RESUME', `${redactUrl(ctx.request.url)} answered a resume from byte ${offset} with another version of the file: ${why}`, {
+    retryable: true,
+    details: { offset, restart: true, validator: response.validator ?? null, expectedValidator: state.validator },
+  });
 }
 
 async function verify<D>(ctx: TransferContext<D>, state: Progress, url: URL): Promise<void> {
@@ -228,7 +266,7 @@ async function verify<D>(ctx: TransferContext<D>, state: Progress, url: URL): Pr
   if (request.expectedSize !== undefined && size !== request.expectedSize) throw sizeMismatch(request.expectedSize, size, 'the download has');
   const expected = request.expectedDigest;
   if (expected === undefined || state.hash === null) return;
-  const actual = state.wroteDirectly && state.writer.tempPath !== null ? await digestOf(state.writer.tempPath, expected.algorithm) : state.hash.digest('hex');
+  const actual = state.wroteDirectly ? await digestOf(state.writer, expected.algorithm) : state.hash.digest('hex');
   if (actual !== expected.value) {
     throw new NectarError('NECTAR_DIGEST_MISMATCH', `${expected.algorithm} of ${url.href} is ${actual}, expected ${expected.value}`, {
       details: { algorithm: expected.algorithm, expected: expected.value, actual },
@@ -240,15 +278,52 @@ function sizeMismatch(expected: number, actual: number, what: string): NectarErr
   return new NectarError('NECTAR_SIZE_MISMATCH', `expected ${expected} bytes but ${what} ${actual}`, { details: { expected, actual } });
 }
 
-async function digestOf(path: string, algorithm: string): Promise<string> {
+async function digestOf(writer: DestinationWriter, algorithm: string): Promise<string> {
   const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of writer.read()) hash.update(chunk);
   return hash.digest('hex');
 }
 
-function attemptTimeout(ms: number): { signal: AbortSignal; clear(): void } | null {
-  if (ms <= 0) return null;
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ms);
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+/** What ends one attempt early besides a cancel: config.requestTimeout, and the minimum-throughput floor. */
+class AttemptDeadline {
+  readonly #controller = new AbortController();
+  readonly #settings: ResolvedConfig;
+  readonly #timer: NodeJS.Timeout | undefined;
+  readonly floor: ThroughputFloor | null;
+  #reason: 'request' | 'minSpeed' = 'request';
+
+  constructor(settings: ResolvedConfig, limits: SharedLimits) {
+    this.#settings = settings;
+    if (settings.requestTimeout > 0) this.#timer = setTimeout(() => this.#controller.abort(), settings.requestTimeout);
+    const floor = effectiveFloor(settings.minSpeed, settings.maxSpeed, limits.concurrency.max);
+    this.floor = floor > 0 ? new ThroughputFloor(floor, settings.minSpeedTime, () => this.#tooSlow()) : null;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  #tooSlow(): void {
+    this.#reason = 'minSpeed';
+    this.#controller.abort();
+  }
+
+  error(url: URL): NectarError {
+    const { requestTimeout, minSpeed, minSpeedTime } = this.#settings;
+    if (this.#reason === 'request') {
+      return new NectarError('NECTAR_TIMEOUT', `${redactUrl(url)} took longer than config.requestTimeout (${requestTimeout} ms)`, {
+        retryable: true,
+        details: { timeout: 'request', ms: requestTimeout },
+      });
+    }
+    return new NectarError('NECTAR_TIMEOUT', `${redactUrl(url)} sent less than config.minSpeed (${minSpeed} bytes/s) over config.minSpeedTime (${minSpeedTime} ms)`, {
+      retryable: true,
+      details: { timeout: 'minSpeed', minSpeed, ms: minSpeedTime },
+    });
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.floor?.stop();
+  }
 }

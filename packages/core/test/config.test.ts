@@ -21,7 +21,11 @@ describe('DownloaderConfig', () => {
   const invalid: Array<[Record<string, unknown>, RegExp]> = [
     [{ maxConcurrent: -1 }, /config\.maxConcurrent must be a positive integer, got -1/],
     [{ maxConcurrent: 1.5 }, /maxConcurrent/],
-    [{ maxSpeed: Number.NaN }, /config\.maxSpeed must be a positive number/],
+    [{ maxSpeed: Number.NaN }, /config\.maxSpeed must be a number of bytes per second, at least 1/],
+    [{ maxSpeed: 0.001 }, /config\.maxSpeed must be a number of bytes per second, at least 1/],
+    [{ bodyTimeout: 2 ** 31 }, /config\.bodyTimeout must be a whole number of milliseconds from 0 to 2147483647/],
+    [{ requestTimeout: 1e12 }, /config\.requestTimeout must be a whole number of milliseconds/],
+    [{ minSpeedTime: 10 }, /config\.minSpeedTime must be at least 1000 milliseconds/],
     [{ maxSpeed: 0 }, /maxSpeed/],
     [{ proxyUrl: 'socks5://proxy' }, /config\.proxyUrl must be http:\/\/host or https:\/\/host/],
     [{ proxyUrl: 'not a url' }, /proxyUrl/],

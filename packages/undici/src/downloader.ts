@@ -13,7 +13,7 @@ import {
 } from '@nectar/core';
 import type { Dispatcher } from 'undici';
 import { transferError } from './errors.js';
-import { type Response, readAnswer, requestFinal } from './http-exchange.js';
+import { type Response, dropBody, readAnswer, requestFinal } from './http-exchange.js';
 import { cloneableConfig } from './thread-messages.js';
 import { segmentCount, threadCount } from './thread-count.js';
 import { WorkerPool } from './worker-pool.js';
@@ -106,7 +106,7 @@ async function receive(job: TransferJob, response: Response, url: URL): Promise<
     await pipeline([response.body, ...decoders, job.sink] as [Readable, ...NodeJS.ReadWriteStream[], NodeJS.WritableStream]);
   } catch (error) {
     // A body nobody reads keeps its connection busy and the server sending bytes that go nowhere.
-    response.body.destroy();
+    dropBody(response.body);
     throw error;
   }
 }

@@ -28,13 +28,18 @@ const undiciCodes: Readonly<Record<string, ErrorCodeClass>> = {
  */
 export function transferError(error: unknown, context: FailureContext): NectarError {
   if (error instanceof NectarError) return error;
-  const code = errorCodeOf(error);
+  const code = errorCodeOf(error) ?? parserErrorCode(error);
   if (code === undefined) return toNectarError(error);
   const refusal = proxyRefusal(code, error, context);
   if (refusal !== undefined) return refusal;
   const known = undiciCodes[code] ?? classifyErrorCode(code);
   if (known === undefined) return toNectarError(error);
   return transportError(error, context, known, { undiciCode: code });
+}
+
+/** undici raises some llhttp errors (an invalid header token) as an HTTPParserError without a code. */
+function parserErrorCode(error: unknown): string | undefined {
+  return error instanceof Error && error.name === 'HTTPParserError' ? 'HPE_INVALID' : undefined;
 }
 
 const refusedTunnel: ErrorCodeClass = { code: 'NECTAR_PROXY', retryable: false, what: 'the proxy refused the tunnel' };

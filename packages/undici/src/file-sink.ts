@@ -1,6 +1,6 @@
-import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, writeSync, writevSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { NectarError, type SpeedLimiter, toNectarError } from '@nectar/core';
+import { NectarError, type SpeedLimiter, openPartFileSync, toNectarError } from '@nectar/core';
 
 export interface FileSinkOptions {
   /** The part file core opened; it exists, so it is opened for writing without truncation. */
@@ -41,11 +41,7 @@ export class FileSink extends Writable {
     this.full = new Promise((resolve) => {
       this.#full = resolve;
     });
-    try {
-      this.#fd = openSync(options.path, 'r+');
-    } catch (error) {
-      throw writeError(options.destination, error);
-    }
+    this.#fd = openPartFileSync(options.path, options.destination);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

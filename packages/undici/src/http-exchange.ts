@@ -75,6 +75,16 @@ export async function readAnswer(exchange: Exchange, { statusCode: status, statu
   return { response: outcome.response, decoders };
 }
 
+/**
+ * Stops reading a body and frees its connection. undici's body emits 'error' when destroyed
+ * before its end (RequestAbortedError), and a body nobody piped has no listener for it: without
+ * one, that error would crash the process (or the worker thread).
+ */
+export function dropBody(body: Response['body']): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
 /** Reads a little of an unwanted body so that its connection can be reused, else closes it. */
 export async function discard(body: Response['body']): Promise<void> {
   await body.dump({ limit: unwantedBodyLimit }).catch(() => {});

@@ -20,6 +20,7 @@ class TransferThread {
   readonly transfers = new Map<number, ThreadedTransfer>();
   alive = true;
   readonly exited: Promise<void>;
+  #crash: Error | undefined;
   readonly #outbox: MessageOutbox<ToWorker>;
 
   constructor(setup: WorkerSetup, onExit: (thread: TransferThread) => void) {
@@ -30,8 +31,11 @@ class TransferThread {
     this.worker.on('message', (messages: FromWorker[]) => {
       for (const message of messages) this.transfers.get(message.id)?.handle(message);
     });
-    // An uncaught error in the worker ends it; 'exit' follows and fails what it was running.
-    this.worker.on('error', () => {});
+    // An uncaught error in the worker ends it; 'exit' follows and fails what it was running,
+    // with this error as the reason the reports show.
+    this.worker.on('error', (error) => {
+      this.#crash ??= error;
+    });
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         this.alive = false;
@@ -58,11 +62,13 @@ class TransferThread {
 
   /** A retry goes to another worker: the lost transfers are retryable. */
   #lost(code: number): void {
+    const why = this.#crash === undefined ? `exit code ${code}` : `${this.#crash.name}: ${this.#crash.message}`;
     for (const transfer of this.transfers.values()) {
       transfer.lost(
-        new NectarError('NECTAR_BACKEND', `the worker thread running this transfer stopped (exit code ${code})`, {
+        new NectarError('NECTAR_BACKEND', `the worker thread running this transfer stopped (${why}); ${this.transfers.size} transfers on it are retried elsewhere`, {
           retryable: true,
-          details: { exitCode: code },
+          cause: this.#crash,
+          details: { exitCode: code, workerError: this.#crash?.message },
         }),
       );
     }

@@ -16,7 +16,7 @@ import type { Dispatcher } from 'undici';
 import { ChunkSender } from './chunk-sender.js';
 import { transferError } from './errors.js';
 import { FileSink } from './file-sink.js';
-import { type Exchange, type Response, discard, readAnswer, requestFinal } from './http-exchange.js';
+import { type Exchange, type Response, discard, dropBody, readAnswer, requestFinal } from './http-exchange.js';
 import { ProgressBatch } from './progress-batch.js';
 import { firstSegmentEnd, planSegments } from './segment-plan.js';
 import { type ByteRange, type FromWorker, type SegmentPlan, type SerializedError, type StartMessage, type WorkerSetup, serializeError } from './thread-messages.js';
@@ -107,11 +107,11 @@ export class WorkerTransfer {
       // The first segment ends where the next begins: stop reading there.
       written.catch(() => {});
       await Promise.race([written, target.full]);
-      response.body.destroy();
+      dropBody(response.body);
       target.destroy();
     } catch (error) {
       // A body nobody reads keeps its connection busy and the server sending bytes that go nowhere.
-      response.body.destroy();
+      dropBody(response.body);
       throw error;
     }
   }
@@ -130,7 +130,7 @@ export class WorkerTransfer {
       }
       await pipeline(response.body, this.#fileSink(range.start, null));
     } catch (error) {
-      response.body.destroy();
+      dropBody(response.body);
       throw error;
     }
   }

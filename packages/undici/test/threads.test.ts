@@ -155,6 +155,21 @@ describe('threaded transfers', () => {
     const url = await server.publish('after.bin', randomBytes(1000));
     expect((await fetchOne(downloader, url, tmp.path('after.bin'))).state).toBe('succeeded');
   });
+  it('names the error that crashed a worker in the reports of the transfers it took down', async () => {
+    await server.publish('crash3.bin', randomBytes(1_000_000));
+    const downloader = downloaders.create({ threads: 1 }, {
+      downloadProgress: (r) => {
+        // Not a list of messages: the worker's handler throws a TypeError it never catches.
+        if (r.bytesDownloaded > 0) downloader.workerPool?.workers[0]?.postMessage(null);
+      },
+    });
+    const [report] = await downloader.download([new DownloadRequest(server.slowUrl('crash3.bin', 1_000_000), tmp.path('crash3.bin'))]);
+    expect(report?.state).toBe('failed');
+    expect(report?.errorReport.code).toBe('NECTAR_BACKEND');
+    expect(String(report?.errorReport.message)).toMatch(/TypeError: .*not iterable/);
+    expect(report?.errorReport.workerError).toMatch(/not iterable/);
+    expect((await tmp.files()).filter((f) => f.includes('crash3.bin'))).toEqual([]);
+  });
 });
 
 describe('segments', () => {

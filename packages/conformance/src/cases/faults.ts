@@ -114,7 +114,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
     const file = await ctx.publish(1000);
     const { report, dest, folder } = await fetchOne(file, 'malformed=1', { retries: 1 });
     expect(report.state).toBe('failed');
-    expect(report.errorReport.code).toMatch(/^NECTAR_/);
+    expect(report.errorReport.code).toBe('NECTAR_NETWORK');
     await expectWholeOrNothing(report, dest, folder, file.body);
   });
 

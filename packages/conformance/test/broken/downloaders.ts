@@ -1,4 +1,6 @@
+import { EventEmitter, once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DownloaderConfig, type DownloadEventListener, type DownloadReport, type TransferJob } from '@nectar/core';
 import { ReferenceDownloader } from '../support/reference-downloader.js';
@@ -46,11 +48,35 @@ class ClosesTheStream extends ReferenceDownloader {
   }
 }
 
+/** Lets an 'error' go unheard after refusing a response, as undici's destroyed body once did: a crash. */
+class CrashesOnRefusal extends ReferenceDownloader {
+  protected override async transfer(job: TransferJob): Promise<void> {
+    try {
+      await super.transfer(job);
+    } catch (error) {
+      setImmediate(() => new EventEmitter().emit('error', error));
+      throw error;
+    }
+  }
+}
+
+/** Writes a caller's stream itself and waits for 'drain' whatever happens: a cancel never ends the wait. */
+class IgnoresCancelOnStuckStream extends ReferenceDownloader {
+  protected override async transfer(job: TransferJob): Promise<void> {
+    const destination = job.request.destination;
+    if (typeof destination === 'string') return super.transfer(job);
+    await job.responded({ totalBytes: null });
+    for (let i = 0; i < 64; i++) if (!destination.write(Buffer.alloc(64 * 1024))) await once(destination as Writable, 'drain');
+  }
+}
+
 export const broken = {
   'wrong-event-order': WrongEventOrder,
   'leaves-partial-files': LeavesPartialFiles,
   'ignores-max-concurrent': IgnoresMaxConcurrent,
   'closes-the-stream': ClosesTheStream,
+  'crashes-on-refusal': CrashesOnRefusal,
+  'ignores-cancel-on-stuck-stream': IgnoresCancelOnStuckStream,
 } as const;
 
 export type BrokenName = keyof typeof broken;

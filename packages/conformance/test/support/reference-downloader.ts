@@ -4,13 +4,15 @@ import {
   Downloader,
   type DownloaderConfig,
   type DownloadEventListener,
-  httpStatusError,
+  contentCodings,
+  interpretResponse,
   isRedirect,
   NectarError,
   RedirectTracker,
   type Supports,
   supportsAll,
   type TransferJob,
+  undecodableError,
 } from '@nectar/core';
 
 /**
@@ -39,12 +41,19 @@ export class ReferenceDownloader extends Downloader {
         ({ url, headers } = redirects.follow(url, status, response.headers.location, 'GET', headers));
         continue;
       }
-      if (status !== 200) {
+      // core's one reading of a final response: statuses, a 206 nobody asked for, the size.
+      const outcome = interpretResponse(job, { status, statusText: response.statusMessage ?? '', headers: response.headers, url });
+      if (outcome.kind === 'refused') {
         response.resume();
-        throw httpStatusError(status, response.statusMessage ?? '', url, response.headers);
+        throw outcome.error;
       }
-      const length = response.headers['content-length'];
-      await job.responded({ totalBytes: length === undefined ? null : Number(length), headers: response.headers, status, finalUrl: url.href });
+      // This backend decodes nothing: with decompress, any coding is one it cannot undo.
+      const coding = contentCodings(response.headers['content-encoding'])[0];
+      if (job.config.decompress && coding !== undefined) {
+        response.resume();
+        throw undecodableError(url, coding);
+      }
+      await job.responded(outcome.response);
       await pipeline(response, job.sink);
       return;
     }

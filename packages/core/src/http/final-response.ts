@@ -1,8 +1,9 @@
 import { STATUS_CODES } from 'node:http';
-import type { NectarError } from '../errors.js';
+import { NectarError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 import type { TransferJob, TransferResponse } from '../job.js';
 import { contentCodings } from './content-coding.js';
-import { type ResponseHeaders, announcedSize, resumeValidator } from './response.js';
+import { type ResponseHeaders, announcedSize, headerValue, resumeValidator } from './response.js';
 import { type ResumeJob, checkResumedRange, completedBefore, resumeOffset } from './resume.js';
 import { httpStatusError, proxyError } from './status.js';
 
@@ -49,6 +50,7 @@ export function interpretResponse(job: AnsweredJob, answer: FinalResponse): Resp
     return { kind: 'complete', response };
   }
   if (status < 200 || status >= 300) return { kind: 'refused', error: statusError(job, answer) };
+  if (status === 206 && resumeOffset(job) === 0) return { kind: 'refused', error: unaskedPartial(url, headers) };
   const decoded = job.config.decompress && contentCodings(answer.contentEncoding ?? headers['content-encoding']).length > 0;
   const response: TransferResponse = {
     status,
@@ -60,6 +62,17 @@ export function interpretResponse(job: AnsweredJob, answer: FinalResponse): Resp
     validator: resumeValidator(headers),
   };
   return { kind: 'body', response };
+}
+
+/**
+ * A 206 to a request core did not resume: the caller's own Range header, or a server that
+ * answers ranges unasked. Either way the body is not the whole file the destination must hold.
+ */
+function unaskedPartial(url: URL, headers: ResponseHeaders): NectarError {
+  const contentRange = headerValue(headers, 'content-range');
+  return new NectarError('NECTAR_RESUME', `${redactUrl(url)} answered 206 Partial Content (${contentRange ?? 'no Content-Range'}) to a request for the whole file; a Range header of your own is not supported`, {
+    details: { status: 206, contentRange },
+  });
 }
 
 /** 407 is a proxy's answer by definition (RFC 9110 §15.5.8), whether or not the config names one. */

@@ -11,6 +11,10 @@ export class ConcurrencyLimit {
     this.#max = max;
   }
 
+  get max(): number {
+    return this.#max;
+  }
+
   get active(): number {
     return this.#active;
   }

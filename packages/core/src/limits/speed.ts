@@ -8,6 +8,8 @@ export function sharedClock(): number {
   return performance.timeOrigin + performance.now();
 }
 
+const MAX_TIMER = 2 ** 31 - 1;
+
 /**
  * One byte budget shared by every transfer of a downloader. Each chunk reserves the next slot of
  * a virtual schedule at `bytesPerSecond` (a GCRA), so concurrent transfers share the rate fairly
@@ -45,7 +47,7 @@ export class SpeedLimiter {
 
   /** Waits for the slot of `bytes`; rejects with an AbortError if the signal aborts first. */
   async take(bytes: number, signal?: AbortSignal): Promise<void> {
-    const wait = this.reserve(bytes);
-    if (wait >= 1) await sleep(wait, undefined, { signal });
+    // In steps: a timer of 2^31 ms or more fires at once, which would lift the limit.
+    for (let wait = this.reserve(bytes); wait >= 1; wait -= MAX_TIMER) await sleep(Math.min(wait, MAX_TIMER), undefined, { signal });
   }
 }

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { readlink, symlink, unlink } from 'node:fs/promises';
+import { NectarError } from './errors.js';
+
+/**
+ * Who is writing a part file. A lock beside it, `.<name>.nectar-part.lock`, is a symbolic link
+ * whose target names the owner, `<pid>:<start>` (start: the process's start time in clock ticks
+ * since boot, from /proc; empty where there is none). A symlink is created and read in one system
+ * call each and is never followed, the way Emacs and Mercurial keep their lock files: its content
+ * exists the instant its name does, so a reader never sees a half-written owner.
+ *
+ * A lock whose owner is dead (killed, crashed) is stale: the next run takes it over, so a killed
+ * run never blocks the next one.
+ */
+export interface PartOwner {
+  readonly pid: number;
+  /** null where the platform does not tell (no /proc): the pid alone then decides. */
+  readonly start: string | null;
+}
+
+export const self: PartOwner = { pid: process.pid, start: startTimeOf(process.pid) };
+
+export function lockPath(partPath: string): string {
+  return `${partPath}.lock`;
+}
+
+/** Field 22 of /proc/<pid>/stat: a pid reused by another process has another start time. */
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function encode(owner: PartOwner): string {
+  return `${owner.pid}:${owner.start ?? ''}`;
+}
+
+function decode(target: string): PartOwner | null {
+  const match = /^(\d+):(\d*)$/.exec(target);
+  if (match === null) return null;
+  return { pid: Number(match[1]), start: match[2] === '' ? null : (match[2] ?? null) };
+}
+
+/** Whether the owner still runs: its pid exists and, where /proc tells, started when it says. */
+export function isAlive(owner: PartOwner): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return owner.start === null || startTimeOf(owner.pid) === owner.start;
+}
+
+/**
+ * Takes the lock of a part file. Resolves to what was there before: 'free' when no lock
+ * existed, 'stale' when its owner was dead (the part file left behind is then untrusted data
+ * that the caller may resume after its own checks). Throws NECTAR_DESTINATION when a live
+ * process holds it.
+ */
+export async function acquireLock(partPath: string, destination: string): Promise<'free' | 'stale'> {
+  const path = lockPath(partPath);
+  try {
+    await symlink(encode(self), path);
+    return 'free';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const holder = await readOwner(path);
+  if (holder !== null && isAlive(holder)) throw inUse(destination, partPath, holder);
+  // The owner is dead, or the lock is not one of ours (garbage, a regular file): take it over.
+  // Two runs recovering the same stale lock at the same instant can both succeed here; that
+  // needs two fresh processes racing for one abandoned destination within microseconds.
+  await unlink(path).catch(() => {});
+  try {
+    await symlink(encode(self), path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw inUse(destination, partPath, await readOwner(path));
+    throw error;
+  }
+  return 'stale';
+}
+
+function inUse(destination: string, partPath: string, holder: PartOwner | null): NectarError {
+  const who = holder === null ? 'another run' : `process ${holder.pid}`;
+  return new NectarError('NECTAR_DESTINATION', `${destination} is being downloaded by ${who} (it holds ${lockPath(partPath)})`, {
+    details: { destination, tempPath: partPath, ownerPid: holder?.pid },
+  });
+}
+
+async function readOwner(path: string): Promise<PartOwner | null> {
+  try {
+    return decode(await readlink(path));
+  } catch {
+    // Not a symlink (a planted regular file or folder), or gone already.
+    return null;
+  }
+}
+
+/** Drops our lock. A live owner's lock is never taken over, so the one at the path is ours. */
+export async function releaseLock(partPath: string): Promise<void> {
+  await unlink(lockPath(partPath)).catch(() => {});
+}

@@ -1,0 +1,163 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AtomicFile, DownloadReport, DownloadRequest, DownloaderConfig, NectarArgumentError, Redactor, SpeedLimiter, lockPath, partPath, redactText, redactUrl, withDefaults } from '../src/index.js';
+import { ThroughputFloor, effectiveFloor } from '../src/limits/throughput-floor.js';
+
+const folders: string[] = [];
+async function folder(): Promise<string> {
+  const path = await mkdtemp(join(tmpdir(), 'nectar-core-hostile-'));
+  folders.push(path);
+  return path;
+}
+afterEach(async () => {
+  await Promise.all(folders.splice(0).map((f) => rm(f, { recursive: true, force: true })));
+});
+
+describe('secrets', () => {
+  it('masks URL passwords and secret query parameters, keeping everything else byte for byte', () => {
+    expect(redactUrl('https://ann:s3cret@h/p?a=1&token=abc&X-Amz-Signature=def&b=%2F')).toBe('https://ann:***@h/p?a=1&token=***&X-Amz-Signature=***&b=%2F');
+    expect(redactUrl('https://h/p?Access_Token=x#frag')).toBe('https://h/p?Access_Token=***#frag');
+    expect(redactUrl('https://h/p?tokenize=keep')).toBe('https://h/p?tokenize=keep');
+  });
+
+  it('masks credentials in free text, also without a scheme and with an @ in the password', () => {
+    expect(redactText('GET http://u:pw@h/x failed')).toBe('GET http://u:***@h/x failed');
+    expect(redactText('u:p@ss@127.0.0.1:8080')).toBe('u:***@127.0.0.1:8080');
+    expect(redactText('see /x?sig=abc&n=1')).toBe('see /x?sig=***&n=1');
+    expect(redactText('ECONNREFUSED 127.0.0.1:443')).toBe('ECONNREFUSED 127.0.0.1:443');
+  });
+
+  it('masks every literal secret it knows, and extra parameters from config', () => {
+    const redactor = new Redactor(['hunter22', 'ab'], ['X-My-Token']);
+    expect(redactor.text('auth failed with hunter22 (ab)')).toBe('auth failed with *** (ab)');
+    expect(redactor.url('https://h/?x-my-token=zz')).toBe('https://h/?x-my-token=***');
+    expect(redactor.value({ a: ['hunter22'], b: { c: 'hunter22' }, n: 3 })).toEqual({ a: ['***'], b: { c: '***' }, n: 3 });
+  });
+
+  it('reports a request URL masked, while the request keeps what the caller gave', () => {
+    const request = new DownloadRequest('https://u:pw@h/f?token=t', '/tmp/f');
+    expect(request.url).toBe('https://u:pw@h/f?token=t');
+    const report = new DownloadReport(request);
+    expect(report.url).toBe('https://u:***@h/f?token=***');
+    expect(JSON.stringify(report)).not.toMatch(/pw|=t"/);
+  });
+
+  it('does not quote a URL password in the error for a URL that does not parse', () => {
+    expect(() => new DownloadRequest('ht tp://u:pw@h/', '/tmp/f')).toThrow(/u:\*\*\*@h/);
+  });
+});
+
+describe('headers', () => {
+  for (const value of ['a\r\nb', 'a\x01b', 'a\x7fb', 'price: 5 €', 'a\0b']) {
+    it(`refuses the header value ${JSON.stringify(value)} naming the header, not quoting the value`, () => {
+      const make = () => new DownloadRequest('https://h/', '/tmp/f', { headers: { 'x-secret': value } });
+      expect(make).toThrow(NectarArgumentError);
+      expect(make).toThrow(/headers\.x-secret holds a control character or a character outside Latin-1/);
+      expect(() => new DownloaderConfig({ headers: { 'x-secret': value } })).toThrow(/headers\.x-secret/);
+    });
+  }
+
+  it('accepts tabs and Latin-1', () => {
+    expect(new DownloadRequest('https://h/', '/tmp/f', { headers: { a: 'caf\xe9\tx' } }).headers.a).toBe('caf\xe9\tx');
+  });
+});
+
+describe('prototype keys', () => {
+  it('keeps __proto__ and constructor in a parsed config or headers object as plain data', () => {
+    const config = new DownloaderConfig(JSON.parse('{"__proto__": {"polluted": true}, "constructor": "x", "maxConcurrent": 2}'));
+    expect(Object.getPrototypeOf(config)).toBe(DownloaderConfig.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(config.get('constructor')).toBe('x');
+    expect(withDefaults(config).maxConcurrent).toBe(2);
+    const request = new DownloadRequest('https://h/', '/tmp/f', { headers: JSON.parse('{"__proto__": "v"}') });
+    expect(Object.getPrototypeOf(request.headers)).toBe(Object.prototype);
+    expect(Object.keys(request.headers)).toEqual(['__proto__']);
+  });
+});
+
+describe('bad numbers', () => {
+  it('waits a whole slot of a tiny rate instead of firing a 2^31 ms timer at once', async () => {
+    const limiter = new SpeedLimiter(1);
+    const controller = new AbortController();
+    // 3 000 000 bytes at 1 byte/s: 3e9 ms, past Node's timer range, which would fire after 1 ms.
+    const taking = limiter.take(3_000_000, controller.signal).then(
+      () => 'resolved',
+      () => 'aborted',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    expect(await taking).toBe('aborted');
+  });
+});
+
+describe('minimum throughput', () => {
+  it('fails a window with too few bytes, and pauses while the transfer waits on us', async () => {
+    let slow = 0;
+    const floor = new ThroughputFloor(100, 1000, () => slow++);
+    let now = performance.now();
+    floor.hold();
+    floor.tick((now += 5000));
+    expect(slow).toBe(0);
+    floor.release();
+    floor.add(150);
+    floor.tick((now += 1000));
+    expect(slow).toBe(0);
+    floor.add(10);
+    floor.tick((now += 500));
+    expect(slow).toBe(0);
+    floor.tick((now += 500));
+    expect(slow).toBe(1);
+    floor.stop();
+  });
+
+  it('stays well below each transfer\'s share of maxSpeed', () => {
+    expect(effectiveFloor(1024, undefined, 8)).toBe(1024);
+    expect(effectiveFloor(1024, 8000, 8)).toBe(250);
+    expect(withDefaults(new DownloaderConfig()).minSpeed).toBeGreaterThan(0);
+  });
+});
+
+describe('part files', () => {
+  it('locks a part file with a symlink naming this process, and releases it', async () => {
+    const dest = join(await folder(), 'f');
+    const file = await AtomicFile.open(dest, { url: 'https://h/f' });
+    expect(await readlink(lockPath(partPath(dest)))).toMatch(new RegExp(`^${process.pid}:\\d*$`));
+    await file.write([Buffer.from('abc')]);
+    await file.commit({ fsync: false });
+    expect(await readFile(dest, 'utf8')).toBe('abc');
+    expect(await readdir(join(dest, '..'))).toEqual(['f']);
+  });
+
+  it('refuses a part file held by a live process, and takes over one whose owner is dead', async () => {
+    const dir = await folder();
+    const dest = join(dir, 'f');
+    await symlink(`${process.pid}:`, lockPath(partPath(dest)));
+    await expect(AtomicFile.open(dest)).rejects.toThrow(new RegExp(`being downloaded by process ${process.pid}`));
+    await rm(lockPath(partPath(dest)));
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await symlink(`${dead}:1`, lockPath(partPath(dest)));
+    await writeFile(partPath(dest), 'junk');
+    const recovered = await AtomicFile.open(dest, { url: 'https://h/f' });
+    expect(recovered.size).toBe(0);
+    await recovered.abandon();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('never resumes a part file owned by another user, even with a sidecar that vouches for it', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root, to give the planted file to another user');
+    const dir = await folder();
+    const dest = join(dir, 'f');
+    await writeFile(partPath(dest), 'planted by uid 65534');
+    const { chown } = await import('node:fs/promises');
+    await chown(partPath(dest), 65534, 65534);
+    const { createHash } = await import('node:crypto');
+    await writeFile(`${partPath(dest)}.json`, JSON.stringify({ urlDigest: createHash('sha256').update('https://h/f').digest('hex'), validator: '"v"', total: null }));
+    const file = await AtomicFile.open(dest, { url: 'https://h/f' });
+    expect(file.size).toBe(0);
+    expect(file.resumeValidator).toBeNull();
+    await file.abandon();
+  });
+});
