@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { ConnectionOptions } from 'node:tls';
+import { isIP } from 'node:net';
+import { type ConnectionOptions, type PeerCertificate, checkServerIdentity } from 'node:tls';
 import { type ProxySettings, type TlsMaterial, proxyTlsOptions, targetTlsOptions } from '@nectar/core';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -59,8 +60,16 @@ function proxyOptions(proxy: ProxySettings, tls: TlsMaterial, signal: AbortSigna
   };
 }
 
+/**
+ * http-proxy-agent opens the TLS connection to an https proxy without a servername, so a proxy
+ * named by host would get no SNI and might present another site's certificate; an IP gets none,
+ * as Node requires. (https-proxy-agent sets it itself.)
+ */
 function forwardingAgent(proxy: ProxySettings, options: ProxyOptions): HttpAgent {
-  const agent = new HttpProxyAgent(proxy.url, options);
+  // An IPv6 hostname keeps its brackets in a URL.
+  const host = proxy.url.hostname.replace(/^\[|\]$/g, '');
+  const sni = proxy.url.protocol === 'https:' && isIP(host) === 0 ? { servername: host } : {};
+  const agent = new HttpProxyAgent(proxy.url, { ...options, ...sni });
   // node:http checks an agent's protocol; agent-base would guess it from the call stack.
   agent.protocol = 'http:';
   return agent;
@@ -71,7 +80,8 @@ type ConnectOptions = Parameters<HttpsProxyAgent<string>['connect']>[1];
 
 /**
  * https-proxy-agent builds the TLS connection to the target from the request's options, which
- * axios fills without any TLS field; this adds the config's CA and client certificate.
+ * axios fills without any TLS field; this adds the config's CA and client certificate, and the
+ * target's identity.
  */
 class TunnelAgent extends HttpsProxyAgent<string> {
   readonly #targetTls: ConnectionOptions;
@@ -83,6 +93,21 @@ class TunnelAgent extends HttpsProxyAgent<string> {
   }
 
   override connect(req: ClientRequest, options: ConnectOptions) {
-    return super.connect(req, { ...options, ...this.#targetTls } as ConnectOptions);
+    return super.connect(req, { ...options, ...this.#targetTls, ...targetIdentity(options.host) } as ConnectOptions);
   }
+}
+
+/**
+ * What the target's certificate is checked against: the host of its URL. https-proxy-agent
+ * leaves `host` out of the tunnel's tls.connect(), and for an IP node:http sets no servername
+ * (no SNI for IPs), so node:tls would check the certificate against its fallback "localhost":
+ * a localhost certificate passed for https://127.0.0.1 and the right one failed. A name is also
+ * sent as SNI, from the URL rather than a Host header a caller may have set.
+ */
+function targetIdentity(host: string | null | undefined): ConnectionOptions {
+  if (!host) return {};
+  return {
+    servername: isIP(host) === 0 ? host : '',
+    checkServerIdentity: (_checked: string, cert: PeerCertificate) => checkServerIdentity(host, cert),
+  };
 }

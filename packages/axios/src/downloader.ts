@@ -24,7 +24,7 @@ import {
 } from '@nectar/core';
 import { type Agents, createAgents } from './agents.js';
 import { watchBodyIdle } from './body-timeout.js';
-import { transferError } from './errors.js';
+import { proxyTlsError, transferError } from './errors.js';
 import { RequestWatch } from './request-watch.js';
 import { type Hop, defaultClient, hopConfig } from './request-options.js';
 import { plainHeaders } from './response.js';
@@ -93,7 +93,7 @@ export class AxiosDownloader extends Downloader {
     for (;;) {
       context.url = url;
       const hop = { url, headers, crossOrigin: tracker.crossOrigin(url), watch: new RequestWatch(job.config, url, job.signal) };
-      const answered = await this.#get(job, hop);
+      const answered = await this.#get(job, hop, context);
       const { status } = answered.response;
       if (!isRedirect(status)) return answered;
       await discard(job, answered);
@@ -101,14 +101,14 @@ export class AxiosDownloader extends Downloader {
     }
   }
 
-  async #get(job: TransferJob, hop: Hop): Promise<Answered> {
+  async #get(job: TransferJob, hop: Hop, context: FailureContext): Promise<Answered> {
     try {
       const response = await this.#client.request<Readable>(hopConfig(this.#client, job, this.#agentsFor(job), hop));
       return { ...hop, response, responseHeaders: plainHeaders(response) };
     } catch (error) {
       hop.watch.dispose();
       // axios wraps the error our timer destroyed the request with; the original says which phase.
-      throw hop.watch.failure ?? error;
+      throw hop.watch.failure ?? proxyTlsError(error, context, hop.watch.connectStatus) ?? error;
     }
   }
 }

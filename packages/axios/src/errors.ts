@@ -1,4 +1,13 @@
-import { type FailureContext, NectarError, classifyErrorCode, errorCodeOf, redactUrl, toNectarError, transportError } from '@nectar/core';
+import {
+  type ErrorCodeClass,
+  type FailureContext,
+  NectarError,
+  classifyErrorCode,
+  errorCodeOf,
+  redactUrl,
+  toNectarError,
+  transportError,
+} from '@nectar/core';
 
 export type TimeoutPhase = 'connect' | 'headers' | 'body';
 
@@ -29,4 +38,19 @@ export function transferError(error: unknown, context: FailureContext): NectarEr
   const known = code === undefined ? undefined : classifyErrorCode(code);
   if (known === undefined) return toNectarError(error);
   return transportError(error, context, known, { errno: code });
+}
+
+const proxyTls: ErrorCodeClass = { code: 'NECTAR_PROXY', retryable: false, what: "the proxy's TLS certificate was rejected" };
+
+/**
+ * A TLS failure on the way to an https proxy, as NECTAR_PROXY (as @nectar/undici reports it), so
+ * that the report says whose certificate to look at; undefined for any other failure. Node's
+ * error is the same for both certificates: what tells them apart is that the target's handshake
+ * starts only once the proxy answered CONNECT, and that an http target has none.
+ */
+export function proxyTlsError(error: unknown, context: FailureContext, connectStatus: number | undefined): NectarError | undefined {
+  if (context.proxy?.protocol !== 'https:' || connectStatus !== undefined) return undefined;
+  const code = errorCodeOf(error);
+  if (code === undefined || classifyErrorCode(code)?.code !== 'NECTAR_TLS') return undefined;
+  return transportError(error, context, proxyTls, { errno: code });
 }

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type Socket } from 'node:net';
+import { type AddressInfo, connect as connectTcp, createServer as createTcpServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import { DownloaderRegistry, DownloadRequest } from '@nectar/core';
 import { disposeTlsMaterial, type HttpFixture, httpFixture, type ProxyFixture, proxyFixture, tlsMaterial } from '@nectar/conformance';
@@ -239,6 +240,40 @@ for (const proxyTls of [false, true]) {
     });
   });
 }
+
+describe('an https proxy named by host', () => {
+  let proxy: ProxyFixture;
+  let front: TlsServer;
+  const names: (string | false | null)[] = [];
+  beforeAll(async () => {
+    proxy = proxyFixture();
+    await proxy.start();
+    // TLS in front of the plain proxy fixture, recording the name each client asked for (SNI).
+    const { server } = await tlsMaterial();
+    front = createTlsServer({ key: server.key, cert: server.cert }, (socket: TLSSocket) => {
+      names.push(socket.servername);
+      const upstream = connectTcp(proxy.port, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.once('close', () => upstream.destroy());
+      upstream.once('close', () => socket.destroy());
+    });
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+  });
+  afterAll(async () => {
+    await proxy.stop();
+    await new Promise((resolve) => front.close(resolve));
+  });
+
+  it('sends its name as SNI, for http targets as for tunnelled https ones', async () => {
+    const files = [await publish(http, 100), await publish(https, 100)];
+    const { port } = front.address() as AddressInfo;
+    const downloader = downloaders.create({ proxyUrl: `https://localhost:${port}`, sslCaCert: (await tlsMaterial()).ca.cert });
+    const reports = await downloader.download(files.map((f, i) => new DownloadRequest(f.url, tmp.path(`sni-${i}`))));
+    expect(reports.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
+    expect(names).toEqual(['localhost', 'localhost']);
+  });
+});
 
 describe('speed limit', () => {
   it('shares maxSpeed between concurrent requests', async () => {

@@ -11,6 +11,7 @@ import { disposeTlsMaterial } from './fixtures/tls.js';
 import { inputCases } from './cases/input.js';
 import { iterationCases } from './cases/iteration.js';
 import { lifecycleCases } from './cases/lifecycle.js';
+import { proxyIdentityCases } from './cases/proxy-identity.js';
 import { speedCases } from './cases/speed.js';
 import { type ConformanceOptions, SuiteContext } from './context.js';
 
@@ -43,6 +44,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         undeclaredCapabilityCase(ctx, capability);
       }
       if (isHttpFixture(options.fixture)) httpCapabilityCases(ctx, options.fixture);
+      if (isHttpFixture(options.fixture)) proxyIdentityCases(ctx);
     });
     if (isHttpFixture(options.fixture)) {
       const http = options.fixture;
