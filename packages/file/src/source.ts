@@ -1,5 +1,5 @@
-import type { Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { NectarError, redactUrl } from '@nectar/core';
 
@@ -13,25 +13,110 @@ export function sourcePath(url: URL): string {
   return fileURLToPath(url);
 }
 
-/** stat() of a source that must be a readable regular file, with errors a report can carry. */
-export async function statSource(path: string): Promise<Stats> {
-  let info: Stats;
+/** An open source file: every read, stat and copy goes through this one descriptor, never the path again. */
+export interface Source {
+  readonly path: string;
+  readonly handle: FileHandle;
+  /** fstat() at open: what "unchanged" is measured against. */
+  readonly info: Stats;
+  /** The bytes it holds, or null when stat cannot tell (a /proc file stats at 0 yet has content). */
+  readonly size: number | null;
+}
+
+/**
+ * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever, on a libuv
+ * thread; on a regular file the flag changes nothing. O_NOCTTY: a terminal never becomes ours.
+ */
+const READ = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/**
+ * Opens a source that must be a readable regular file, with errors a report can carry. stat()
+ * first, because opening a device can act (a tape rewinds, a watchdog arms); fstat() after, on
+ * the descriptor every read will use, because the name may have been swapped in between.
+ */
+export async function openSource(path: string): Promise<Source> {
+  const named = await stat(path).catch((error: unknown) => {
+    throw openError(path, error);
+  });
+  if (!named.isFile()) throw notAFile(path, named);
+  const handle = await open(path, READ).catch((error: unknown) => {
+    throw openError(path, error);
+  });
   try {
-    info = await stat(path);
+    const info = await handle.stat();
+    if (!info.isFile()) throw notAFile(path, info);
+    return { path, handle, info, size: await sizeOf(path, handle, info) };
   } catch (error) {
-    const errno = (error as NodeJS.ErrnoException).code;
-    const code = errno === 'EACCES' || errno === 'EPERM' ? 'NECTAR_PERMISSION' : 'NECTAR_NOT_FOUND';
-    throw new NectarError(code, `cannot read ${path}: ${(error as Error).message}`, { cause: error, details: { path, errno } });
+    await handle.close();
+    throw error;
   }
-  if (!info.isFile()) {
-    throw new NectarError('NECTAR_NOT_FOUND', `${path} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}; only files can be downloaded`, {
-      details: { path },
-    });
+}
+
+function openError(path: string, error: unknown): NectarError {
+  const errno = (error as NodeJS.ErrnoException).code;
+  const code = errno === 'EACCES' || errno === 'EPERM' ? 'NECTAR_PERMISSION' : 'NECTAR_NOT_FOUND';
+  return new NectarError(code, `cannot read ${path}: ${(error as Error).message}`, { cause: error, details: { path, errno } });
+}
+
+/** What a source that is not a regular file is, for the message. */
+const kinds: readonly [(info: Stats) => boolean, string][] = [
+  [(info) => info.isDirectory(), 'a directory'],
+  [(info) => info.isFIFO(), 'a FIFO'],
+  [(info) => info.isCharacterDevice(), 'a character device'],
+  [(info) => info.isBlockDevice(), 'a block device'],
+  [(info) => info.isSocket(), 'a socket'],
+];
+
+// Devices such as /dev/zero never end, and FIFOs or sockets have no size to check a copy against.
+function notAFile(path: string, info: Stats): NectarError {
+  const kind = kinds.find(([is]) => is(info))?.[1] ?? 'not a regular file';
+  return new NectarError('NECTAR_NOT_FOUND', `${path} is ${kind}; only regular files can be downloaded`, { details: { path, reason: 'not-a-file' } });
+}
+
+/**
+ * stat's size, unless it is 0: kernel files (/proc/self/status, /proc/cpuinfo) stat at 0 bytes and
+ * still read content, so one byte read tells them from an empty file.
+ */
+async function sizeOf(path: string, handle: FileHandle, info: Stats): Promise<number | null> {
+  if (info.size > 0) return info.size;
+  try {
+    const { bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, 0);
+    return bytesRead === 0 ? 0 : null;
+  } catch (error) {
+    throw readError(path, error);
   }
-  return info;
+}
+
+/** A read of the source failed (EIO, /proc/self/mem …): the file, not the destination, is at fault. */
+export function readError(path: string, error: unknown): NectarError {
+  if (error instanceof NectarError) return error;
+  const errno = (error as NodeJS.ErrnoException).code;
+  return new NectarError('NECTAR_BACKEND', `cannot read ${path}: ${(error as Error).message}`, { cause: error, details: { path, errno } });
 }
 
 /** Changes to size or modification time mean a partial copy cannot be continued. */
 export function validatorOf(info: Stats): string {
   return `${info.size}-${info.mtimeMs}`;
+}
+
+/**
+ * After a copy of `copied` bytes: the source must still be the file that was opened, whole. A
+ * file written meanwhile (size, mtime or ctime moved — ctime cannot be set back by its writer)
+ * gives a torn copy, worth another try; one that read short without changing has a made-up size
+ * (sysfs stats at 4096 bytes), which no retry mends.
+ */
+export async function checkCopied(source: Source, copied: number): Promise<void> {
+  const now = await source.handle.stat();
+  const { info, path } = source;
+  if (now.size !== info.size || now.mtimeMs !== info.mtimeMs || now.ctimeMs !== info.ctimeMs) {
+    throw new NectarError('NECTAR_SIZE_MISMATCH', `${path} changed while it was copied (${info.size} bytes when opened, ${now.size} now)`, {
+      retryable: true,
+      details: { path, reason: 'source-changed', expected: info.size, actual: now.size },
+    });
+  }
+  if (source.size !== null && copied !== source.size) {
+    throw new NectarError('NECTAR_SIZE_MISMATCH', `${path} stats at ${source.size} bytes but reads ${copied} without changing: a kernel file whose size is made up`, {
+      details: { path, reason: 'short-read', expected: source.size, actual: copied },
+    });
+  }
 }

@@ -11,7 +11,7 @@ import {
   supportsAll,
 } from '@nectar/core';
 import { SftpConnection } from './connection.js';
-import { bodyTimeoutError, fileError, headersTimeoutError, notAFileError } from './errors.js';
+import { bodyTimeoutError, changedError, fileError, headersTimeoutError, notAFileError, shortReadError } from './errors.js';
 import { type HostKeyPolicy, hostKeyCheck } from './host-key.js';
 import { KnownHosts } from './known-hosts.js';
 import { type SftpOptions, rejectTlsOnlyFields, sftpOptions } from './options.js';
@@ -134,23 +134,25 @@ async function loadPrivateKey(options: SftpOptions): Promise<Buffer | string | u
 /** Opens and stats the file, tells core its size, then streams it into the sink. */
 async function receive(connection: SftpConnection, target: SftpTarget, job: TransferJob, signal: AbortSignal): Promise<void> {
   const { sftp } = connection;
-  const { handle, stats } = await opened(connection, target, job, signal);
+  const { handle, stats, size } = await opened(connection, target, job, signal);
   let reader: RemoteFileReader | undefined;
   try {
     if (!stats.isFile()) throw notAFileError(job.url);
     // Size and mtime change when the file is replaced: a resume continues only the same file.
-    const validator = `${stats.size}:${stats.mtime}`;
-    const resumed = job.offset > 0 && job.offset <= stats.size && job.validator === validator;
-    await job.responded({ totalBytes: stats.size, resumed, validator });
+    // A file of unknown size has nothing to check a partial copy against: it never resumes.
+    const validator = size === null ? null : `${stats.size}:${stats.mtime}`;
+    const resumed = job.offset > 0 && validator !== null && job.offset <= stats.size && job.validator === validator;
+    await job.responded({ totalBytes: size, resumed, validator });
     const { bodyTimeout } = job.config;
     reader = new RemoteFileReader(sftp, handle, {
       start: resumed ? job.offset : 0,
-      end: stats.size,
+      end: size ?? Number.POSITIVE_INFINITY,
       chunkSize: readChunk,
       depth: readDepth,
       connectionLost: connection.lostSignal,
       idleTimeout: bodyTimeout,
       onIdleTimeout: () => bodyTimeoutError(job.url, bodyTimeout),
+      checkEnd: (now, position) => changedError(job.url, stats, now) ?? (size !== null && position !== size ? shortReadError(job.url, size, position) : null),
     });
   } catch (error) {
     closeQuietly(sftp, handle);

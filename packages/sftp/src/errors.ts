@@ -1,4 +1,5 @@
 import { NectarError, type NectarErrorCode, redactUrl } from '@nectar/core';
+import type { Stats } from 'ssh2';
 import type { HostKeyRejection } from './host-key.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02 §7) that ssh2 puts on `error.code`. */
@@ -141,5 +142,25 @@ export function headersTimeoutError(url: URL, ms: number): NectarError {
   return new NectarError('NECTAR_TIMEOUT', `${redactUrl(url)}: the server did not open the file within config.headersTimeout (${ms} ms)`, {
     retryable: true,
     details: { timeout: 'headers', ms },
+  });
+}
+
+/**
+ * The file's size or mtime moved while it was read: the bytes are a torn mix of two versions.
+ * A retry starts over (the validator changed). SFTP gives mtime in whole seconds, so a rewrite
+ * of the same size within the second of the open goes unseen.
+ */
+export function changedError(url: URL, opened: Stats, now: Stats): NectarError | null {
+  if (now.size === opened.size && now.mtime === opened.mtime) return null;
+  return new NectarError('NECTAR_SIZE_MISMATCH', `${redactUrl(url)} changed on the server while it was read (${opened.size} bytes when opened, ${now.size} now)`, {
+    retryable: true,
+    details: { reason: 'source-changed', expected: opened.size, actual: now.size },
+  });
+}
+
+/** Read short of its size without changing: a size that is made up (a sysfs file), which no retry mends. */
+export function shortReadError(url: URL, size: number, position: number): NectarError {
+  return new NectarError('NECTAR_SIZE_MISMATCH', `${redactUrl(url)} stats at ${size} bytes but the server ended it at ${position} without it changing`, {
+    details: { reason: 'short-read', expected: size, actual: position },
   });
 }
