@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { headerSecrets, urlSecrets } from '@nectar/core';
+import { isAbsoluteUrl, withScheme } from './urls.js';
 
 /** A mistake on the command line: exit status 2, with the usage printed. */
 export class UsageError extends Error {
@@ -64,7 +66,7 @@ export function parseCommand(argv: readonly string[]): Command {
   if (positionals.length === 0 && values['input-file'] === undefined) {
     throw new UsageError(argv.length === 0 ? 'no URL given' : 'no URL given: name one or more URLs, or a list with -i FILE');
   }
-  const bad = positionals.find((url) => !URL.canParse(url));
+  const bad = positionals.find((url) => !isAbsoluteUrl(url));
   if (bad !== undefined) throw new UsageError(`not an absolute URL: ${JSON.stringify(bad)} (give the scheme: https://…, file://…)`);
   checkDestinations(positionals, values);
   return { kind: 'get', urls: positionals, options: values };
@@ -77,6 +79,32 @@ function parse(argv: readonly string[]): Parsed {
     // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes; their messages are fit for users.
     throw new UsageError((error as Error).message);
   }
+}
+
+/**
+ * The secrets typed on a command line, for core's Redactor to mask wherever they appear: -u and
+ * --proxy-user passwords, URL and -x passwords and token parameters (with or without a scheme),
+ * credential header values. Read leniently, so that even the message saying the command line is
+ * wrong is masked.
+ */
+export function commandLineSecrets(argv: readonly string[]): string[] {
+  let tokens: ReturnType<typeof parseArgs>['tokens'];
+  try {
+    ({ tokens } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: false, tokens: true }));
+  } catch {
+    return [];
+  }
+  return tokens.flatMap((token) => {
+    if (token.kind === 'positional') return urlSecrets(withScheme(token.value));
+    if (token.kind !== 'option' || token.value === undefined) return [];
+    if (token.name === 'user' || token.name === 'proxy-user') return token.value.split(':').slice(1).join(':');
+    if (token.name === 'proxy' || token.name === 'mirror') return urlSecrets(withScheme(token.value));
+    if (token.name === 'header') {
+      const [name = '', ...value] = token.value.split(':');
+      return headerSecrets({ [name.trim()]: value.join(':').trim() });
+    }
+    return [];
+  });
 }
 
 function checkDestinations(urls: readonly string[], values: GetOptions): void {
@@ -100,7 +128,7 @@ Destination:
   -i, --input-file LIST     read URLs from LIST, one per line ('-' = stdin; # comments)
   -f, --force               overwrite existing files
   -c, --continue            keep partial files of failed/canceled downloads and resume them
-                            next time; existing files are skipped
+                            next time; existing files are skipped unless a part is beside them
   -n, --skip-existing       skip URLs whose file exists (exit status 0)
   -J, --content-disposition name files by the server's Content-Disposition header
 
@@ -111,7 +139,7 @@ Transfer:
   -u, --user USER:PASS      basic auth for the server
   -H, --header 'N: V'       extra request header (repeatable)
   -A, --user-agent UA       User-Agent header (default nectar/<version>)
-  -x, --proxy URL           http(s) proxy, http://[user:pass@]host:port
+  -x, --proxy URL           http(s) proxy, [http://][user:pass@]host:port
       --proxy-user U:P      proxy credentials
   -k, --insecure            do not verify TLS certificates
       --cacert FILE         trust only this CA (PEM)
@@ -135,5 +163,6 @@ Output:
   -h, --help                this text
   -V, --version             the version
 
-Exit status: 0 all downloads succeeded, 1 any failed, 2 usage error, 130 interrupted (Ctrl-C).
+Exit status: 0 all downloads succeeded, 1 any failed, 2 usage error, 130 interrupted (Ctrl-C),
+             143 SIGTERM, 129 SIGHUP (a second signal quits at once).
 `;

@@ -1,5 +1,6 @@
 import type { DownloaderConfigOptions, ExpectedDigest } from '@nectar/core';
 import { type GetOptions, UsageError } from './args.js';
+import { withScheme } from './urls.js';
 
 const SUFFIXES: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
@@ -93,19 +94,32 @@ function credentialFields(o: GetOptions): DownloaderConfigOptions {
   return { basicAuthUsername: username, basicAuthPassword: password };
 }
 
-/** Credentials in the proxy URL move to their own fields; --proxy-user wins over them. */
+/**
+ * Credentials in the proxy URL move to their own fields; --proxy-user wins over them. A proxy
+ * typed without a scheme (`proxy:3128`, `ann:pw@proxy:3128`) is http://, as curl reads it.
+ */
 function proxyFields(o: GetOptions): DownloaderConfigOptions {
   if (o.proxy === undefined) {
     if (o['proxy-user'] !== undefined) throw new UsageError('--proxy-user needs --proxy');
     return {};
   }
-  if (!URL.canParse(o.proxy)) throw new UsageError(`--proxy must be a URL like http://host:3128, got ${JSON.stringify(o.proxy)}`);
-  const url = new URL(o.proxy);
-  const fromUrl = url.username === '' ? undefined : { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  const proxy = withScheme(o.proxy);
+  if (!URL.canParse(proxy)) throw new UsageError(`--proxy must be a URL like http://host:3128, got ${JSON.stringify(o.proxy)}`);
+  const url = new URL(proxy);
+  const fromUrl = url.username === '' ? undefined : { username: decoded(url.username), password: decoded(url.password) };
   const credentials = o['proxy-user'] === undefined ? fromUrl : parseCredentials(o['proxy-user'], '--proxy-user');
   url.username = '';
   url.password = '';
   return { proxyUrl: url.href.replace(/\/$/, ''), proxyUsername: credentials?.username, proxyPassword: credentials?.password };
+}
+
+/** Percent-decoded; a stray `%` (`p%ss`) is taken as typed rather than failing the run. */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function tlsFields(o: GetOptions): DownloaderConfigOptions {

@@ -1,12 +1,17 @@
 import { constants } from 'node:fs';
 import { copyFile, link, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { DownloadReport, DownloadRequest, type ExpectedDigest } from '@nectar/core';
+import { DownloadReport, DownloadRequest, type ExpectedDigest, NectarArgumentError, partPath } from '@nectar/core';
+import { UsageError } from './args.js';
 import { NameAllocator, nameFromUrl, sanitiseName } from './names.js';
+import { isAbsoluteUrl } from './urls.js';
 import type { Outcome } from './outcome.js';
 
-/** What to do when a file is already where a download would go. */
-export type ExistingFiles = 'fail' | 'overwrite' | 'skip';
+/**
+ * What to do when a file is already where a download would go. `continue` (-c) skips it too,
+ * unless an unfinished part file is beside it: that download is finished, replacing the file.
+ */
+export type ExistingFiles = 'fail' | 'overwrite' | 'skip' | 'continue';
 
 export interface PlannerOptions {
   cwd: string;
@@ -35,22 +40,41 @@ export class DestinationPlanner {
     this.#names = new NameAllocator(resolve(options.cwd, options.directory ?? '.'));
   }
 
-  /** Creates -d DIR if missing, as wget -P does. */
+  /** Creates -d DIR if missing, as wget -P does; a file in its place is a usage error. */
   async prepare(): Promise<void> {
-    if (this.#options.output === undefined) await mkdir(this.#names.dir, { recursive: true });
+    if (this.#options.output !== undefined) return;
+    try {
+      await mkdir(this.#names.dir, { recursive: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (error as Error).message;
+      throw new UsageError(`-d ${this.#options.directory ?? '.'}: cannot use ${this.#names.dir} as the folder: ${why}`);
+    }
   }
 
   async plan(text: string): Promise<Planned> {
-    if (!URL.canParse(text)) return { outcome: failed(text, '', 'NECTAR_INVALID_REQUEST', `not an absolute URL: ${JSON.stringify(text)}`) };
+    if (!isAbsoluteUrl(text)) return { outcome: failed(text, '', 'NECTAR_INVALID_REQUEST', `not an absolute URL: ${JSON.stringify(text)}`) };
     const url = new URL(text);
     const path = this.#options.output === undefined ? this.#names.allocate(nameFromUrl(url)) : resolve(this.#options.cwd, this.#options.output);
-    if (this.#options.existing !== 'overwrite' && (await exists(path))) return { outcome: this.#existing(url.href, path) };
+    if (await this.#leaveAlone(path)) return { outcome: this.#existing(url.href, path) };
     const { checksum, mirrors } = this.#options;
-    return { request: new DownloadRequest(url, path, { expectedDigest: checksum, mirrors }) };
+    try {
+      return { request: new DownloadRequest(url, path, { expectedDigest: checksum, mirrors }) };
+    } catch (error) {
+      // A URL core refuses (a line of a list, say) fails alone; the run goes on.
+      if (!(error instanceof NectarArgumentError)) throw error;
+      return { outcome: failed(url.href, path, error.code, error.message) };
+    }
+  }
+
+  async #leaveAlone(path: string): Promise<boolean> {
+    const { existing } = this.#options;
+    if (existing === 'overwrite' || !(await exists(path))) return false;
+    return existing !== 'continue' || !(await exists(partPath(path)));
   }
 
   #existing(url: string, path: string): Outcome {
-    if (this.#options.existing === 'skip') {
+    if (this.#options.existing === 'skip' || this.#options.existing === 'continue') {
       const report = new DownloadReport({ url, destination: path, data: undefined });
       report.state = 'succeeded';
       report.finishTime = new Date();

@@ -31,3 +31,12 @@ export function fitLabel(text: string, width: number): string {
   if (text.length <= width) return text.padEnd(width);
   return `…${text.slice(text.length - width + 1)}`;
 }
+
+/**
+ * Control characters (C0 but tab and newline, DEL, C1) as `\u001b`-style escapes: a URL list or a
+ * server can put an escape sequence in a name, and a printed line must not rewrite the terminal.
+ */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

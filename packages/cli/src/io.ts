@@ -1,21 +1,23 @@
+import type { SignalSource } from './signals.js';
+
 /** What the CLI touches of its process: given to main() so that tests can run it in-process. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
   readonly stdin: NodeJS.ReadableStream;
   readonly cwd: string;
-  /** Where SIGINT comes from (the process, or a test's emitter). */
+  /** Where SIGINT, SIGTERM and SIGHUP come from (the process, or a test's emitter). */
   readonly signals: SignalSource;
-  /** Leaves at once, for a second Ctrl-C. */
+  /** Leaves at once, for a second stop signal. */
   exit(code: number): void;
 }
 
-export interface SignalSource {
-  on(event: 'SIGINT', listener: () => void): unknown;
-  off(event: 'SIGINT', listener: () => void): unknown;
-}
-
 export function processIo(): CliIo {
+  // A terminal closed (SIGHUP) or a reader gone (`| head`) makes writes fail with EIO or EPIPE;
+  // unheard, that error would end the process before a canceled download removes its part file.
+  for (const stream of [process.stdout, process.stderr]) {
+    if (!stream.listeners('error').includes(ignoreOutputError)) stream.on('error', ignoreOutputError);
+  }
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -25,3 +27,6 @@ export function processIo(): CliIo {
     exit: (code) => process.exit(code),
   };
 }
+
+/** What is printed is lost; the run itself goes on. */
+function ignoreOutputError(): void {}

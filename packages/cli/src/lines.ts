@@ -1,4 +1,4 @@
-import { type DownloadReport, redactUrl } from '@nectar/core';
+import type { DownloadReport, Redactor } from '@nectar/core';
 import type { Display } from './display.js';
 import { formatBytes, formatDuration, formatSpeed } from './format.js';
 import { type Outcome, elapsedSeconds, failureReason } from './outcome.js';
@@ -15,7 +15,8 @@ export interface PlainLinesOptions {
 
 /**
  * The display when stderr is not a terminal (a pipe, a CI log): one line per event class,
- * never a carriage return or an escape sequence, so the output reads well in any log.
+ * never a carriage return or an escape sequence, so the output reads well in any log. The
+ * writer masks and makes printable; the lines here hold URLs as they are.
  */
 export class PlainLines implements Display {
   readonly #write: LineWriter;
@@ -33,7 +34,7 @@ export class PlainLines implements Display {
   }
 
   started(report: DownloadReport): void {
-    if (!this.#failuresOnly) this.#write(`started  ${redactUrl(report.url)} -> ${destinationOf(report)}`);
+    if (!this.#failuresOnly) this.#write(`started  ${report.url} -> ${destinationOf(report)}`);
   }
 
   progress(): void {
@@ -58,9 +59,9 @@ export class PlainLines implements Display {
   stop(): void {}
 }
 
-/** One line for a download's end; the TTY display logs the same line above its bars. */
+/** One line for a download's end, unmasked; the TTY display logs the same line above its bars. */
 export function settledLine({ report, destination, skipped }: Outcome): string {
-  const url = redactUrl(report.url);
+  const url = report.url;
   if (skipped !== undefined) return `skipped  ${url} -> ${destination} (exists)`;
   if (report.state === 'failed') return `failed   ${url}: ${failureReason(report.errorReport)}`;
   if (report.state === 'canceled') return `canceled ${url}`;
@@ -73,14 +74,7 @@ function destinationOf(report: DownloadReport): string {
   return typeof report.destination === 'string' ? report.destination : '[stream]';
 }
 
-/** --json: one report per line on stdout, URLs and error texts redacted. */
-export function jsonLine({ report, destination, skipped }: Outcome): string {
-  const json = report.toJSON();
-  return JSON.stringify({
-    ...json,
-    url: redactUrl(json.url),
-    finalUrl: json.finalUrl === null ? null : redactUrl(json.finalUrl),
-    destination,
-    ...(skipped === undefined ? {} : { skipped }),
-  });
+/** --json: one report per line on stdout, every string in it masked (URLs, error texts, causes). */
+export function jsonLine({ report, destination, skipped }: Outcome, redactor: Redactor): string {
+  return JSON.stringify(redactor.value({ ...report.toJSON(), destination, ...(skipped === undefined ? {} : { skipped }) }));
 }

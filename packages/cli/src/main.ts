@@ -1,38 +1,54 @@
-import { NectarArgumentError } from '@nectar/core';
-import { UsageError, parseCommand, usage } from './args.js';
+import { NectarArgumentError, Redactor } from '@nectar/core';
+import { UsageError, commandLineSecrets, parseCommand, usage } from './args.js';
 import { type CliIo, processIo } from './io.js';
-import { redactText } from './redact.js';
+import { type LineWriter, lineWriter } from './redact.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runGet } from './run.js';
 import { version } from './version.js';
 
 /** The whole `nectar` command; resolves with the exit status instead of exiting. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  if (argv[0] === 'worker') return worker(argv.slice(1), io);
+  // Known before anything is parsed: a message saying the command line is wrong masks them too.
+  const redactor = new Redactor(commandLineSecrets(argv));
+  const printError = lineWriter(io.stderr, redactor);
+  if (argv[0] === 'worker') return worker(argv.slice(1), printError);
   try {
     const command = parseCommand(argv);
     if (command.kind === 'help') return print(io.stdout, usage);
     if (command.kind === 'version') return print(io.stdout, `nectar ${version}\n`);
-    return await runGet(command.urls, command.options, io);
+    return await runGet(command.urls, command.options, io, redactor);
   } catch (error) {
     if (error instanceof UsageError || error instanceof NectarArgumentError) {
-      io.stderr.write(`${redactText(`nectar: ${error.message}`)}\n\n${usage}`);
+      printError(`nectar: ${error.message}`);
+      // The usage is a constant: nothing of the user's in it to mask.
+      io.stderr.write(`\n${usage}`);
       return EXIT_USAGE;
     }
-    io.stderr.write(redactText(`nectar: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`));
+    printError(`nectar: ${unexpected(error)}`);
     return EXIT_FAILED;
   }
+}
+
+/**
+ * A failure nobody planned for: its message and code, not a stack trace for the user to read
+ * (NECTAR_DEBUG=1 adds the stack, for a bug report).
+ */
+function unexpected(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (process.env.NECTAR_DEBUG === '1' && error.stack !== undefined) return error.stack;
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
 }
 
 /**
  * `nectar worker …` is @nectar/queue's worker (the same as its `nectar-worker` command), loaded
  * only when asked for: the queue and its Redis client are optional for everyone else.
  */
-async function worker(argv: readonly string[], io: CliIo): Promise<number> {
+async function worker(argv: readonly string[], printError: LineWriter): Promise<number> {
   let queue: { workerCli(argv: readonly string[]): Promise<unknown> };
   try {
     queue = (await import('@nectar/queue')) as typeof queue;
   } catch {
-    io.stderr.write('nectar: `nectar worker` needs @nectar/queue: npm install @nectar/queue\n');
+    printError('nectar: `nectar worker` needs @nectar/queue: npm install @nectar/queue');
     return EXIT_USAGE;
   }
   try {
@@ -40,7 +56,7 @@ async function worker(argv: readonly string[], io: CliIo): Promise<number> {
     await queue.workerCli(argv);
     return EXIT_OK;
   } catch (error) {
-    io.stderr.write(redactText(`nectar worker: ${error instanceof Error ? error.message : String(error)}\n`));
+    printError(`nectar worker: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT_USAGE;
   }
 }

@@ -1,11 +1,10 @@
 import { basename } from 'node:path';
-import type { DownloadReport } from '@nectar/core';
+import type { DownloadReport, Redactor } from '@nectar/core';
 import cliProgress from 'cli-progress';
 import type { Display } from './display.js';
 import { settledLine } from './lines.js';
-import { fitLabel, formatBytes, formatDuration, formatSpeed } from './format.js';
+import { fitLabel, formatBytes, formatDuration, formatSpeed, printable } from './format.js';
 import type { Outcome } from './outcome.js';
-import { redactText } from './redact.js';
 import { SpeedMeter } from './speed.js';
 import type { Tally } from './tally.js';
 
@@ -38,10 +37,12 @@ export class ProgressBars implements Display {
   readonly #rows = new Map<DownloadReport, Row>();
   readonly #totalMeter = new SpeedMeter();
   readonly #stream: NodeJS.WritableStream & { readonly columns?: number };
+  readonly #redactor: Redactor;
 
-  constructor(stream: NodeJS.WritableStream & { readonly columns?: number }, tally: Tally) {
+  constructor(stream: NodeJS.WritableStream & { readonly columns?: number }, tally: Tally, redactor: Redactor) {
     this.#tally = tally;
     this.#stream = stream;
+    this.#redactor = redactor;
     this.#multi = new cliProgress.MultiBar({
       stream,
       fps: 8,
@@ -57,7 +58,7 @@ export class ProgressBars implements Display {
 
   started(report: DownloadReport): void {
     const meter = new SpeedMeter();
-    const label = basename(typeof report.destination === 'string' ? report.destination : report.url);
+    const label = this.#printable(basename(typeof report.destination === 'string' ? report.destination : report.url));
     const bar = this.#multi.create(1, 0, undefined, {
       format: () => {
         // Sampled at each redraw too, so that a stalled download shows its speed falling.
@@ -73,7 +74,7 @@ export class ProgressBars implements Display {
   }
 
   settled(outcome: Outcome): void {
-    this.#multi.log(`${redactText(settledLine(outcome))}\n`);
+    this.#multi.log(`${this.#printable(settledLine(outcome))}\n`);
     const row = this.#rows.get(outcome.report);
     this.#rows.delete(outcome.report);
     if (row === undefined) this.#multi.update();
@@ -81,7 +82,7 @@ export class ProgressBars implements Display {
   }
 
   note(message: string): void {
-    this.#multi.log(`${redactText(message)}\n`);
+    this.#multi.log(`${this.#printable(message)}\n`);
     this.#multi.update();
   }
 
@@ -96,6 +97,11 @@ export class ProgressBars implements Display {
     this.#totalMeter.sample(tally.bytes);
     const label = `total ${tally.settledCount}/${tally.settledCount + tally.active.size}`;
     return renderLine({ label, bytes: tally.bytes, total: tally.totalBytes, speed: this.#totalMeter.bytesPerSecond }, this.#barWidth);
+  }
+
+  /** Everything of the user's or the network's drawn here passes through this: masked, no control characters. */
+  #printable(text: string): string {
+    return printable(this.#redactor.text(text));
   }
 
   get #barWidth(): number {

@@ -1,19 +1,15 @@
-/** `scheme://user:password@` anywhere in a text: what must never reach a terminal or a log. */
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#:@"]*):[^\s/?#@"]*@/gi;
+import type { Redactor } from '@nectar/core';
+import { printable } from './format.js';
 
-/**
- * Masks the password of every URL in a text, as core's redactUrl does for one URL. Every line
- * the CLI prints passes through here, so an error message quoting a URL cannot leak it either.
- */
-export function redactText(text: string): string {
-  return text.replace(URL_CREDENTIALS, '$1:***@');
-}
+// What is secret — URL passwords, token query parameters, the literal secrets of a command line —
+// is core's to say (its Redactor and redactText); the CLI makes sure every line goes through it.
+export { redactText } from '@nectar/core';
 
 export type LineWriter = (line: string) => void;
 
-/** Writes whole lines to a stream, redacted. */
-export function lineWriter(stream: NodeJS.WritableStream): LineWriter {
+/** Writes whole lines to a stream: masked, and printable (a hostile name cannot move the cursor). */
+export function lineWriter(stream: NodeJS.WritableStream, redactor: Redactor): LineWriter {
   return (line) => {
-    stream.write(`${redactText(line)}\n`);
+    stream.write(`${printable(redactor.text(line))}\n`);
   };
 }

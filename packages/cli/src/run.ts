@@ -1,4 +1,4 @@
-import { type DownloadEventListener, type DownloadReport, type Downloader, DownloaderConfig } from '@nectar/core';
+import { type DownloadEventListener, type DownloadReport, type Downloader, DownloaderConfig, type Redactor } from '@nectar/core';
 import type { GetOptions } from './args.js';
 import { checkBackend, createRegistry } from './backends.js';
 import { filenameFromContentDisposition } from './content-disposition.js';
@@ -10,17 +10,19 @@ import { PlainLines, jsonLine } from './lines.js';
 import type { Outcome } from './outcome.js';
 import { ProgressBars } from './progress.js';
 import { type LineWriter, lineWriter } from './redact.js';
-import { openList, urlSource } from './sources.js';
+import { type StopSignal, exitStatusFor, onStopSignals } from './signals.js';
+import { ListReadError, openList, urlSource } from './sources.js';
 import { summaryLines } from './summary.js';
 import { Tally } from './tally.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** Ctrl-C; SIGTERM and SIGHUP end with their own 128+n (exitStatusFor). */
 export const EXIT_INTERRUPTED = 130;
 
 /** `nectar get`: everything after the command line was parsed. Returns the exit status. */
-export async function runGet(urls: readonly string[], options: GetOptions, io: CliIo): Promise<number> {
+export async function runGet(urls: readonly string[], options: GetOptions, io: CliIo, redactor: Redactor): Promise<number> {
   // Every option is checked before the first byte moves: a usage error never half-runs.
   const config = new DownloaderConfig(configFromOptions(options));
   const backend = checkBackend(options.backend);
@@ -35,18 +37,19 @@ export async function runGet(urls: readonly string[], options: GetOptions, io: C
   const list = await openList(options['input-file'], io.cwd, io.stdin);
   const registry = await createRegistry(backend);
   await planner.prepare();
-  const run = new Run(options, io, planner);
+  const run = new Run(options, io, planner, redactor);
   return run.execute(registry.create(config, run.listener), urlSource(urls, list, run.interrupt.signal));
 }
 
 function existingFiles(options: GetOptions): ExistingFiles {
   if (options.force === true) return 'overwrite';
-  // -c resumes kept part files; a finished file is left as it is, as wget -c does.
-  if (options['skip-existing'] === true || options.continue === true) return 'skip';
+  if (options['skip-existing'] === true) return 'skip';
+  // -c resumes kept part files; a finished file with no part beside it is left as it is.
+  if (options.continue === true) return 'continue';
   return 'fail';
 }
 
-/** One run of downloads: its display, its tally, its Ctrl-C handling. */
+/** One run of downloads: its display, its tally, its handling of Ctrl-C and the other stop signals. */
 class Run {
   readonly interrupt = new AbortController();
   readonly #tally = new Tally();
@@ -55,18 +58,25 @@ class Run {
   readonly #stderr: LineWriter;
   readonly #planner: DestinationPlanner;
   readonly #io: CliIo;
+  readonly #redactor: Redactor;
+  /** The signal that stopped the run, once one came. */
+  #stoppedBy: StopSignal | undefined;
+  /** Why the -i list could not be read to its end. */
+  #listError: ListReadError | undefined;
   readonly #quiet: number;
   readonly #contentDisposition: boolean;
   /** Content-Disposition names, by report, until the download settles. */
   readonly #suggested = new Map<DownloadReport, string>();
 
-  constructor(options: GetOptions, io: CliIo, planner: DestinationPlanner) {
+  constructor(options: GetOptions, io: CliIo, planner: DestinationPlanner, redactor: Redactor) {
     this.#io = io;
     this.#planner = planner;
+    this.#redactor = redactor;
     this.#quiet = options.quiet?.length ?? 0;
     this.#contentDisposition = options['content-disposition'] === true;
-    this.#stderr = lineWriter(io.stderr);
-    this.#json = options.json === true ? lineWriter(io.stdout) : undefined;
+    this.#stderr = lineWriter(io.stderr, redactor);
+    // Values are masked before serialising: masking the JSON text could not see an escaped secret.
+    this.#json = options.json === true ? (line) => io.stdout.write(`${line}\n`) : undefined;
     this.#display = this.#createDisplay();
   }
 
@@ -84,18 +94,26 @@ class Run {
   };
 
   async execute(downloader: Downloader, urls: AsyncIterable<string>): Promise<number> {
-    const onSigint = () => this.#onSigint(downloader);
-    this.#io.signals.on('SIGINT', onSigint);
+    const stopListening = onStopSignals(this.#io.signals, (signal) => this.#onStopSignal(signal, downloader));
     try {
       for await (const report of downloader.stream(this.#requests(urls))) await this.#settle(report);
+    } catch (error) {
+      // The downloads already read have settled; the list's end is what went missing.
+      if (!(error instanceof ListReadError)) throw error;
+      this.#listError = error;
     } finally {
-      this.#io.signals.off('SIGINT', onSigint);
+      stopListening();
       await downloader.close();
       this.#display.stop();
     }
-    const interrupted = this.interrupt.signal.aborted;
-    if (this.#quiet < 2) for (const line of summaryLines(this.#tally, interrupted)) this.#stderr(line);
-    if (interrupted) return EXIT_INTERRUPTED;
+    return this.#finish();
+  }
+
+  #finish(): number {
+    if (this.#listError !== undefined) this.#stderr(`nectar: ${this.#listError.message}`);
+    if (this.#quiet < 2) for (const line of summaryLines(this.#tally, this.#stoppedBy !== undefined)) this.#stderr(line);
+    if (this.#stoppedBy !== undefined) return exitStatusFor(this.#stoppedBy);
+    if (this.#listError !== undefined) return EXIT_USAGE;
     return this.#tally.failed > 0 || this.#tally.canceled > 0 ? EXIT_FAILED : EXIT_OK;
   }
 
@@ -122,24 +140,29 @@ class Run {
   #record(outcome: Outcome): void {
     this.#tally.settle(outcome);
     this.#display.settled(outcome);
-    this.#json?.(jsonLine(outcome));
+    this.#json?.(jsonLine(outcome, this.#redactor));
   }
 
-  /** First Ctrl-C: cancel and let everything settle (no partial files), then the summary. Second: leave now. */
-  #onSigint(downloader: Downloader): void {
-    if (this.interrupt.signal.aborted) {
+  /**
+   * First stop signal: cancel and let everything settle (no partial files), then the summary.
+   * Second: leave now (a part file may stay; the next run recovers it).
+   */
+  #onStopSignal(signal: StopSignal, downloader: Downloader): void {
+    if (this.#stoppedBy !== undefined) {
       this.#display.stop();
-      this.#io.exit(EXIT_INTERRUPTED);
+      this.#io.exit(exitStatusFor(signal));
       return;
     }
+    this.#stoppedBy = signal;
     this.interrupt.abort();
-    this.#display.note('interrupted: canceling downloads (Ctrl-C again to quit at once)');
+    const again = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    this.#display.note(`interrupted${signal === 'SIGINT' ? '' : ` by ${signal}`}: canceling downloads (${again} again to quit at once)`);
     downloader.cancel();
   }
 
   #createDisplay(): Display {
     if (this.#quiet >= 2) return silentDisplay;
-    if (this.#quiet === 0 && this.#io.stderr.isTTY === true) return new ProgressBars(this.#io.stderr, this.#tally);
+    if (this.#quiet === 0 && this.#io.stderr.isTTY === true) return new ProgressBars(this.#io.stderr, this.#tally, this.#redactor);
     return new PlainLines(this.#stderr, this.#tally, { failuresOnly: this.#quiet > 0 });
   }
 }

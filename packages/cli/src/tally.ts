@@ -1,6 +1,5 @@
 import type { DownloadReport } from '@nectar/core';
 import { type Outcome, failureReason } from './outcome.js';
-import { redactText } from './redact.js';
 
 /** The running count of a run: what the total bar, the plain lines and the summary read. */
 export class Tally {
@@ -30,7 +29,8 @@ export class Tally {
     else if (report.state === 'canceled') this.canceled++;
     else {
       this.failed++;
-      this.failures.push({ url: redactText(report.url), reason: failureReason(report.errorReport) });
+      // Unmasked here: the summary is printed through the run's line writer, which masks.
+      this.failures.push({ url: report.url, reason: failureReason(report.errorReport) });
     }
   }
 

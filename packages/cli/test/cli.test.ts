@@ -301,6 +301,8 @@ describe('usage errors', () => {
     [['http://a/1', '-j', '0'], /--max-concurrent must be a whole number/],
     [['http://a/1', '--backend', 'curl'], /--backend must be undici or axios/],
     [['not a url'], /not an absolute URL: "not a url"/],
+    // It parses — as the scheme `localhost:` — but it is a URL typed without its scheme.
+    [['localhost:8080/x'], /not an absolute URL: "localhost:8080\/x" \(give the scheme/],
     [['http://a/1', '--proxy', 'ftp://proxy'], /config\.proxyUrl must be http:\/\/host/],
     [['http://a/1', '-i', 'no-such-list.txt'], /cannot read the list no-such-list\.txt/],
   ])('%j exits 2 with the usage', async (args, message) => {

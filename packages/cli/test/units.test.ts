@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
-import { DownloadReport } from '@nectar/core';
+import { DownloadReport, Redactor } from '@nectar/core';
 import { describe, expect, it } from 'vitest';
 import { filenameFromContentDisposition } from '../src/content-disposition.js';
 import { configFromOptions, parseSize } from '../src/config.js';
-import { parseCommand } from '../src/args.js';
+import { printable } from '../src/format.js';
+import { commandLineSecrets, parseCommand } from '../src/args.js';
 import { NameAllocator, isInside, nameFromUrl, sanitiseName } from '../src/names.js';
 import { ProgressBars, renderLine } from '../src/progress.js';
 import { redactText } from '../src/redact.js';
@@ -108,6 +109,12 @@ describe('options to config', () => {
     });
   });
 
+  it('reads a proxy typed without a scheme as http://, as curl does', () => {
+    const command = parseCommand(['http://h/f', '-x', 'ann:p%zz@proxy:3128']);
+    if (command.kind !== 'get') throw new Error('expected get');
+    expect(configFromOptions(command.options)).toMatchObject({ proxyUrl: 'http://proxy:3128', proxyUsername: 'ann', proxyPassword: 'p%zz' });
+  });
+
   it('lets --proxy-user win over the proxy URL’s credentials', () => {
     const command = parseCommand(['http://h/f', '-x', 'http://a:b@proxy', '--proxy-user', 'c:d']);
     if (command.kind !== 'get') throw new Error('expected get');
@@ -119,6 +126,26 @@ describe('redaction', () => {
   it('masks passwords of every URL in a text and nothing else', () => {
     expect(redactText('GET http://u:p%40ss@h:8/x and https://v:w@k/ ok')).toBe('GET http://u:***@h:8/x and https://v:***@k/ ok');
     expect(redactText('http://h:8080/a@b and mail a@b.c')).toBe('http://h:8080/a@b and mail a@b.c');
+  });
+
+  it('masks URLs typed without a scheme and malformed ones', () => {
+    expect(redactText('proxy "ann:pw@proxy:3128" and u:pw@h/x')).toBe('proxy "ann:***@proxy:3128" and u:***@h/x');
+    expect(redactText('not an absolute URL: "http://u:pw@[::1/x?sig=abc"')).toBe('not an absolute URL: "http://u:***@[::1/x?sig=***"');
+  });
+
+  it('finds the secrets of a command line, even one that does not parse', () => {
+    const argv = ['--bogus', '--user=ann:hunter22', '-x', 'bo:pr%40xy@proxy:1', '-H', 'Authorization: Bearer tok3n-value', 'x:pass-w0rd@h/y?token=t0ken'];
+    const secrets = commandLineSecrets(argv);
+    expect(secrets).toEqual(expect.arrayContaining(['hunter22', 'pr@xy', 'tok3n-value', 'pass-w0rd', 't0ken']));
+    const redactor = new Redactor(secrets);
+    expect(redactor.text('hunter22 pr@xy pr%40xy tok3n-value pass-w0rd')).toBe('*** *** *** *** ***');
+    expect(commandLineSecrets(['--proxy-user', 'bo:0th3r:pw'])).toEqual(['0th3r:pw']);
+  });
+});
+
+describe('printable', () => {
+  it('escapes control characters but tabs and newlines', () => {
+    expect(printable('a\u001b[2Jb\u0000\u009b\tc\nd\re')).toBe('a\\u001b[2Jb\\u0000\\u009b\tc\nd\\u000de');
   });
 });
 
@@ -142,7 +169,7 @@ describe('progress bars', () => {
       drawn += chunk.toString();
     });
     const tally = new Tally();
-    const bars = new ProgressBars(terminal, tally);
+    const bars = new ProgressBars(terminal, tally, new Redactor());
     const known = Object.assign(new DownloadReport({ url: 'http://h/known.bin', destination: '/d/known.bin', data: undefined }), { totalBytes: 1000, bytesDownloaded: 250 });
     const unknown = Object.assign(new DownloadReport({ url: 'http://h/unknown.bin', destination: '/d/unknown.bin', data: undefined }), { bytesDownloaded: 99 });
     for (const r of [known, unknown]) {
@@ -160,6 +187,32 @@ describe('progress bars', () => {
     bars.settled({ report: known, destination: '/d/known.bin' });
     bars.stop();
     expect(drawn).toMatch(/done {5}http:\/\/h\/known\.bin -> \/d\/known\.bin/);
+  });
+});
+
+describe('progress bars, hostile', () => {
+  it('mask secrets and escape control characters in names, lines and notes', async () => {
+    const terminal = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+    let drawn = '';
+    terminal.on('data', (chunk: Buffer) => {
+      drawn += chunk.toString();
+    });
+    const tally = new Tally();
+    const bars = new ProgressBars(terminal, tally, new Redactor(['hunter22']));
+    const report = new DownloadReport({ url: 'ann:pw@h/x?sig=abc', destination: '/d/\u001b[2Jevil.bin', data: undefined });
+    tally.start(report);
+    bars.started(report);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    bars.note('note with hunter22 in it');
+    report.state = 'failed';
+    tally.settle({ report, destination: '/d/evil.bin' });
+    bars.settled({ report, destination: '/d/evil.bin' });
+    bars.stop();
+    expect(drawn).toContain('\\u001b[2Jevil.bin');
+    expect(drawn).not.toContain('\u001b[2J');
+    expect(drawn).toContain('note with *** in it');
+    expect(drawn).toMatch(/failed {3}ann:\*\*\*@h\/x\?sig=\*\*\*/);
+    expect(drawn).not.toMatch(/hunter22|pw@|abc/);
   });
 });
 
