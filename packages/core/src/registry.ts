@@ -49,6 +49,9 @@ export class DownloaderRegistry {
 
   register(schemes: string | readonly string[], factory: DownloaderFactory): this {
     if (typeof factory !== 'function') throw new NectarArgumentError(`register() needs a factory function, got ${describe(factory)}`);
+    if (typeof schemes !== 'string' && !Array.isArray(schemes)) {
+      throw new NectarArgumentError(`register() needs a scheme or an array of schemes, got ${describe(schemes)}`);
+    }
     for (const scheme of typeof schemes === 'string' ? [schemes] : schemes) {
       this.#factories.set(normaliseScheme(scheme), factory);
     }

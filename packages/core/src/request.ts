@@ -50,12 +50,15 @@ export class DownloadRequest<D = unknown> {
   readonly expectedDigest: ExpectedDigest | undefined;
 
   constructor(url: string | URL, destination: Destination, options: DownloadRequestOptions<D> = {}) {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new NectarArgumentError(`options must be an object ({ data, headers, signal, mirrors, expectedSize, expectedDigest }), got ${describe(options)}`);
+    }
     this.url = parseUrl(url, 'url');
     this.destination = normaliseDestination(destination);
     this.data = options.data as D;
     this.headers = Object.freeze(checkHeaders(options.headers, 'headers'));
     this.signal = checkSignal(options.signal);
-    this.mirrors = Object.freeze((options.mirrors ?? []).map((m, i) => parseUrl(m, `mirrors[${i}]`)));
+    this.mirrors = Object.freeze(checkMirrors(options.mirrors));
     this.expectedSize = checkSize(options.expectedSize);
     this.expectedDigest = checkDigest(options.expectedDigest);
   }
@@ -149,6 +152,12 @@ export function checkHeaders(value: unknown, field: string): Record<string, stri
     Object.defineProperty(headers, name, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return headers;
+}
+
+function checkMirrors(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new NectarArgumentError(`mirrors must be an array of URLs, got ${describe(value)}`);
+  return value.map((m, i) => parseUrl(m, `mirrors[${i}]`));
 }
 
 function checkSignal(value: unknown): AbortSignal | undefined {

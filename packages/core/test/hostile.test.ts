@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AtomicFile, DownloadReport, DownloadRequest, DownloaderConfig, NectarArgumentError, Redactor, SpeedLimiter, lockPath, partPath, redactText, redactUrl, withDefaults } from '../src/index.js';
+import { AtomicFile, DownloadReport, DownloadRequest, DownloaderConfig, DownloaderRegistry, NectarArgumentError, Redactor, SpeedLimiter, lockPath, partPath, redactText, redactUrl, withDefaults } from '../src/index.js';
 import { ThroughputFloor, effectiveFloor } from '../src/limits/throughput-floor.js';
 
 const folders: string[] = [];
@@ -78,6 +78,13 @@ describe('prototype keys', () => {
   });
 });
 
+describe('wrong types', () => {
+  it('names the argument instead of failing with a raw TypeError', () => {
+    expect(() => new DownloaderRegistry().register(null as never, () => null as never)).toThrow(/register\(\) needs a scheme or an array of schemes, got null/);
+    expect(() => DownloadRequest.from({ url: 'https://h/', destination: '/x', mirrors: {} as never })).toThrow(/mirrors must be an array/);
+  });
+});
+
 describe('bad numbers', () => {
   it('waits a whole slot of a tiny rate instead of firing a 2^31 ms timer at once', async () => {
     const limiter = new SpeedLimiter(1);
@@ -97,18 +104,18 @@ describe('minimum throughput', () => {
   it('fails a window with too few bytes, and pauses while the transfer waits on us', async () => {
     let slow = 0;
     const floor = new ThroughputFloor(100, 1000, () => slow++);
-    let now = performance.now();
+    const start = performance.now();
     floor.hold();
-    floor.tick((now += 5000));
+    floor.tick(start + 5000);
     expect(slow).toBe(0);
     floor.release();
     floor.add(150);
-    floor.tick((now += 1000));
+    floor.tick(start + 6000);
     expect(slow).toBe(0);
     floor.add(10);
-    floor.tick((now += 500));
+    floor.tick(start + 6500);
     expect(slow).toBe(0);
-    floor.tick((now += 500));
+    floor.tick(start + 7000);
     expect(slow).toBe(1);
     floor.stop();
   });

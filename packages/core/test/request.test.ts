@@ -31,6 +31,9 @@ describe('DownloadRequest', () => {
     expect(() => new DownloadRequest('https://h/a', '/tmp/a', { headers: { a: 'x\r\ny' } })).toThrow(/headers.a holds a control character/);
     expect(() => new DownloadRequest('https://h/a', '/tmp/a', { signal: {} as never })).toThrow(/AbortSignal/);
     expect(() => DownloadRequest.from(null as never)).toThrow(/got null/);
+    expect(() => new DownloadRequest('https://h/a', '/tmp/a', null as never)).toThrow(/options must be an object/);
+    expect(() => new DownloadRequest('https://h/a', '/tmp/a', 'x' as never)).toThrow(/options must be an object/);
+    expect(() => new DownloadRequest('https://h/a', '/tmp/a', { mirrors: 'https://m/' as never })).toThrow(/mirrors must be an array/);
   });
 });
 

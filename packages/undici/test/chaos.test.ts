@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Scratch, scratch } from './helpers.js';
@@ -74,14 +73,29 @@ class ChaosServer {
     this.#seen.set(i, count);
     const fault = faultOf(i);
     const first = count === 1;
-    if (fault === 'malformed') return void socket.end('HTTP/1.1 200 OK\r\nbroken header line\r\n\r\n');
-    if (fault === 'unasked206') return send(socket, 206, { 'content-range': 'bytes 0-9/100' }, bodyOf(i, 1).subarray(0, 10));
-    if (fault === 'status503' && first) return send(socket, 503, {}, Buffer.from('busy'));
+    if (fault === 'malformed') {
+      socket.end('HTTP/1.1 200 OK\r\nbroken header line\r\n\r\n');
+      return;
+    }
+    if (fault === 'unasked206') {
+      send(socket, 206, { 'content-range': 'bytes 0-9/100' }, bodyOf(i, 1).subarray(0, 10));
+      return;
+    }
+    if (fault === 'status503' && first) {
+      send(socket, 503, {}, Buffer.from('busy'));
+      return;
+    }
     const version = fault === 'splice' && !first ? 2 : 1;
     const body = bodyOf(i, version);
     const etag = `"v${version}-${i}"`;
-    if (fault === 'trickle') return this.#trickle(socket, body);
-    if (fault === 'bigger') return cut(socket, { 'content-length': String(body.length + 10), etag }, body, body.length);
+    if (fault === 'trickle') {
+      this.#trickle(socket, body);
+      return;
+    }
+    if (fault === 'bigger') {
+      cut(socket, { 'content-length': String(body.length + 10), etag }, body, body.length);
+      return;
+    }
     if ((fault === 'reset' || fault === 'short' || fault === 'splice') && first) {
       const half = body.subarray(0, body.length >> 1);
       socket.write(head(200, { 'content-length': String(body.length), etag }));
@@ -93,17 +107,25 @@ class ChaosServer {
     if (range !== null && (fault === 'splice' || headers.get('if-range') === etag)) {
       // A splice fault answers the resume from the new version: the client must notice the ETag.
       const start = Number(range[1]);
-      return send(socket, 206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, etag }, body.subarray(start));
+      send(socket, 206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, etag }, body.subarray(start));
+      return;
     }
-    if (fault === 'extra') return void socket.end(Buffer.concat([Buffer.from(head(200, { 'content-length': String(body.length), etag })), body, Buffer.alloc(500, 7)]));
-    return send(socket, 200, { etag }, body);
+    if (fault === 'extra') {
+      socket.end(Buffer.concat([Buffer.from(head(200, { 'content-length': String(body.length), etag })), body, Buffer.alloc(500, 7)]));
+      return;
+    }
+    send(socket, 200, { etag }, body);
+    return;
   }
 
   #trickle(socket: Socket, body: Buffer): void {
     socket.write(head(200, { 'content-length': String(body.length) }));
     let at = 0;
     const timer = setInterval(() => {
-      if (socket.destroyed || at >= body.length) return clearInterval(timer);
+      if (socket.destroyed || at >= body.length) {
+        clearInterval(timer);
+        return;
+      }
       socket.write(body.subarray(at, at + 10));
       at += 10;
     }, 100);
