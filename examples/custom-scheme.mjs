@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Downloader, DownloaderConfig, DownloaderRegistry, DownloadRequest, NectarError, knownBackends, supportsAll } from '@nectar/core';
+import { Downloader, DownloaderConfig, DownloaderRegistry, DownloadRequest, NectarError, knownBackends, supportsAll } from '@nectar/core/backend';
 
 const store = new Map([
   ['notes/hello.txt', Buffer.from('hello from mem://\n')],

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { Downloader, NectarError, supportsAll, toNectarError } from '@nectar/core';
+import { Downloader, NectarError, supportsAll, toNectarError } from '@nectar/core/backend';
 
 export class TinyFileDownloader extends Downloader {
   schemes = ['file'];

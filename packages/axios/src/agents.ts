@@ -2,7 +2,8 @@ import { Agent as HttpAgent, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { isIP } from 'node:net';
 import { type ConnectionOptions, type PeerCertificate, checkServerIdentity } from 'node:tls';
-import { type ProxySettings, type TlsMaterial, proxyTlsOptions, targetTlsOptions } from '@nectar/core';
+import type { ProxySettings, TlsMaterial } from '@nectar/core/backend';
+import { proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 

@@ -1,27 +1,8 @@
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import {
-  Downloader,
-  type DownloaderConfig,
-  type DownloadEventListener,
-  type FailureContext,
-  NectarArgumentError,
-  RedirectTracker,
-  type ResponseHeaders,
-  type Supports,
-  type TransferJob,
-  contentCodings,
-  failureContext,
-  contentLength,
-  headerValue,
-  interpretResponse,
-  isRedirect,
-  rangeHeaders,
-  supportsAll,
-  undecodableError,
-  unwantedBodyLimit,
-} from '@nectar/core';
+import { Downloader, type DownloaderConfig, type DownloadEventListener, NectarArgumentError, type Supports, type TransferJob, supportsAll } from '@nectar/core/backend';
+import { type FailureContext, RedirectTracker, type ResponseHeaders, contentCodings, failureContext, contentLength, headerValue, interpretResponse, isRedirect, rangeHeaders, undecodableError, unwantedBodyLimit } from '@nectar/core/http';
 import { type Agents, createAgents } from './agents.js';
 import { watchBodyIdle } from './body-timeout.js';
 import { proxyTlsError, transferError } from './errors.js';

@@ -1,13 +1,5 @@
-import {
-  type ErrorCodeClass,
-  type FailureContext,
-  NectarError,
-  classifyErrorCode,
-  errorCodeOf,
-  redactUrl,
-  toNectarError,
-  transportError,
-} from '@nectar/core';
+import { NectarError, redactUrl, type ErrorCodeClass, classifyErrorCode, errorCodeOf, toNectarError } from '@nectar/core/backend';
+import { type FailureContext, transportError } from '@nectar/core/http';
 
 export type TimeoutPhase = 'connect' | 'headers' | 'body';
 

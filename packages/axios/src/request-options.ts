@@ -1,5 +1,5 @@
 import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import type { TransferJob } from '@nectar/core';
+import type { TransferJob } from '@nectar/core/backend';
 import type { Agents } from './agents.js';
 import type { RequestWatch } from './request-watch.js';
 

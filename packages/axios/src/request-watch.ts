@@ -1,6 +1,6 @@
 import { type ClientRequest, type IncomingMessage, type RequestOptions, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { NectarError, ResolvedConfig } from '@nectar/core';
+import type { NectarError, ResolvedConfig } from '@nectar/core/backend';
 import { type TimeoutPhase, timeoutError } from './errors.js';
 
 /** What axios calls to make a request when given `config.transport` (node:http's signature). */

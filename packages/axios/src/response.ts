@@ -1,5 +1,5 @@
 import type { AxiosResponse } from 'axios';
-import type { ResponseHeaders } from '@nectar/core';
+import type { ResponseHeaders } from '@nectar/core/http';
 
 /**
  * axios hands headers over as an AxiosHeaders object whose values may be numbers or booleans

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { headerSecrets, urlSecrets } from '@nectar/core';
+import { headerSecrets, urlSecrets } from '@nectar/core/backend';
 import { isAbsoluteUrl, withScheme } from './urls.js';
 
 /** A mistake on the command line: exit status 2, with the usage printed. */

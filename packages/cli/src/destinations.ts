@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { copyFile, link, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { DownloadReport, DownloadRequest, type ExpectedDigest, NectarArgumentError, partPath } from '@nectar/core';
+import { DownloadReport, DownloadRequest, type ExpectedDigest, NectarArgumentError, partPath } from '@nectar/core/backend';
 import { UsageError } from './args.js';
 import { NameAllocator, nameFromUrl, sanitiseName } from './names.js';
 import { isAbsoluteUrl } from './urls.js';

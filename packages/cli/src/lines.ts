@@ -1,4 +1,4 @@
-import type { DownloadReport, Redactor } from '@nectar/core';
+import type { DownloadReport, Redactor } from '@nectar/core/backend';
 import type { Display } from './display.js';
 import { formatBytes, formatDuration, formatSpeed } from './format.js';
 import { type Outcome, elapsedSeconds, failureReason } from './outcome.js';

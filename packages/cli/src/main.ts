@@ -1,4 +1,4 @@
-import { NectarArgumentError, Redactor } from '@nectar/core';
+import { NectarArgumentError, Redactor } from '@nectar/core/backend';
 import { UsageError, commandLineSecrets, parseCommand, usage } from './args.js';
 import { type CliIo, processIo } from './io.js';
 import { type LineWriter, lineWriter } from './redact.js';

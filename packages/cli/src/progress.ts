@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { DownloadReport, Redactor } from '@nectar/core';
+import type { DownloadReport, Redactor } from '@nectar/core/backend';
 import cliProgress from 'cli-progress';
 import type { Display } from './display.js';
 import { settledLine } from './lines.js';

@@ -1,4 +1,4 @@
-import type { Redactor } from '@nectar/core';
+import type { Redactor } from '@nectar/core/backend';
 import { printable } from './format.js';
 
 // What is secret — URL passwords, token query parameters, the literal secrets of a command line —

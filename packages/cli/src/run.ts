@@ -1,4 +1,4 @@
-import { type DownloadEventListener, type DownloadReport, type Downloader, DownloaderConfig, type Redactor } from '@nectar/core';
+import { type DownloadEventListener, type DownloadReport, type Downloader, DownloaderConfig, type Redactor } from '@nectar/core/backend';
 import type { GetOptions } from './args.js';
 import { checkBackend, createRegistry } from './backends.js';
 import { filenameFromContentDisposition } from './content-disposition.js';

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
-import { DownloadReport, Redactor } from '@nectar/core';
+import { DownloadReport, Redactor } from '@nectar/core/backend';
 import { describe, expect, it } from 'vitest';
 import { filenameFromContentDisposition } from '../src/content-disposition.js';
 import { configFromOptions, parseSize } from '../src/config.js';

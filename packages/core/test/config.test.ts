@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DownloaderConfig, NectarArgumentError, withDefaults } from '../src/index.js';
+import { DownloaderConfig, NectarArgumentError, withDefaults } from '../src/backend.js';
 
 describe('DownloaderConfig', () => {
   it('keeps the spec fields and any unknown key, readable', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyErrorCode, errorCodeOf, NectarError, toNectarError, transportError } from '../src/index.js';
+import { NectarError, classifyErrorCode, errorCodeOf, toNectarError } from '../src/backend.js';
+import { transportError } from '../src/http.js';
 
 const errno = (code: string, message = `${code} happened`) => Object.assign(new Error(message), { code });
 

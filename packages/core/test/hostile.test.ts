@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AtomicFile, DownloadReport, DownloadRequest, DownloaderConfig, DownloaderRegistry, NectarArgumentError, Redactor, SpeedLimiter, lockPath, partPath, redactText, redactUrl, withDefaults } from '../src/index.js';
+import { DownloadReport, DownloadRequest, DownloaderConfig, DownloaderRegistry, NectarArgumentError, redactText, redactUrl, AtomicFile, Redactor, SpeedLimiter, lockPath, partPath, withDefaults } from '../src/backend.js';
 import { ThroughputFloor, effectiveFloor } from '../src/limits/throughput-floor.js';
 
 const folders: string[] = [];

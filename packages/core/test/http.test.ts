@@ -1,29 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type AnsweredJob,
-  announcedSize,
-  contentCodings,
-  contentLength,
-  DownloaderConfig,
-  DownloadRequest,
-  failureContext,
-  failurePlace,
-  headerValue,
-  httpStatusError,
-  interpretResponse,
-  parseContentRange,
-  parseRetryAfter,
-  proxyError,
-  proxyTlsOptions,
-  RedirectTracker,
-  rangeHeaders,
-  redactUrl,
-  requestHeaders,
-  resumeValidator,
-  targetTlsOptions,
-  undecodableError,
-  withDefaults,
-} from '../src/index.js';
+import { DownloaderConfig, DownloadRequest, redactUrl, withDefaults } from '../src/backend.js';
+import { type AnsweredJob, announcedSize, contentCodings, contentLength, failureContext, failurePlace, headerValue, httpStatusError, interpretResponse, parseContentRange, parseRetryAfter, proxyError, proxyTlsOptions, RedirectTracker, rangeHeaders, requestHeaders, resumeValidator, targetTlsOptions, undecodableError } from '../src/http.js';
 
 const settings = (options = {}) => withDefaults(new DownloaderConfig(options));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConcurrencyLimit, SpeedLimiter } from '../src/index.js';
+import { ConcurrencyLimit, SpeedLimiter } from '../src/backend.js';
 
 describe('SpeedLimiter', () => {
   it('schedules chunks back to back at the rate, shared by every caller', () => {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { Downloader, NectarError, type Supports, supportsAll, type TransferJob } from '../src/index.js';
+import { Downloader, NectarError, type Supports, supportsAll, type TransferJob } from '../src/backend.js';
 
 /**
  * A tiny backend for a custom 'disk:' scheme that reads real files: enough to exercise the base

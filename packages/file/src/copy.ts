@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { type TransferJob, openPartFile } from '@nectar/core';
+import { type TransferJob, openPartFile } from '@nectar/core/backend';
 import { readError, type Source } from './source.js';
 
 /**

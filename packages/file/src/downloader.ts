@@ -1,13 +1,4 @@
-import {
-  Downloader,
-  type DownloaderConfig,
-  type DownloaderConfigInput,
-  type DownloadEventListener,
-  NectarArgumentError,
-  type Supports,
-  supportsAll,
-  type TransferJob,
-} from '@nectar/core';
+import { Downloader, type DownloaderConfig, type DownloaderConfigInput, type DownloadEventListener, NectarArgumentError, type Supports, supportsAll, type TransferJob } from '@nectar/core/backend';
 import { copySource } from './copy.js';
 import { linkAsPart } from './link.js';
 import { refuseSameFile } from './same-file.js';

@@ -1,5 +1,5 @@
 import { link, stat, symlink, unlink } from 'node:fs/promises';
-import { NectarError, type TransferJob } from '@nectar/core';
+import { NectarError, type TransferJob } from '@nectar/core/backend';
 import type { Source } from './source.js';
 
 export type LinkMode = 'hardlink' | 'symlink';

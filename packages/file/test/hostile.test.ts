@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type DownloadEventListener, type DownloadReport, DownloaderConfig, DownloadRequest, type TransferJob } from '@nectar/core';
+import { type DownloadEventListener, type DownloadReport, DownloaderConfig, DownloadRequest, type TransferJob } from '@nectar/core/backend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDownloader, type FileMode } from '../src/index.js';
 

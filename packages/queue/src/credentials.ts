@@ -1,4 +1,5 @@
-import { basicAuthorization, NectarError } from '@nectar/core';
+import { NectarError } from '@nectar/core';
+import { basicAuthorization } from '@nectar/core/http';
 
 /** A secret a worker holds in its own configuration; jobs only name it. */
 export type Credential = { username: string; password: string } | { headers: Record<string, string> };

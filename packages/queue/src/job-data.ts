@@ -30,6 +30,8 @@ export const profileFields = [
   'redirectHeaders',
   'decompress',
   'userAgent',
+  'minSpeed',
+  'minSpeedTime',
 ] as const satisfies ReadonlyArray<keyof DownloaderConfigOptions>;
 
 export type TransferProfile = Partial<Pick<DownloaderConfigOptions, (typeof profileFields)[number]>>;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { type ConcurrencyLimit, DownloadRequest, type NectarError, redactUrl, toNectarError } from '@nectar/core';
+import { DownloadRequest, type NectarError, redactUrl, type ConcurrencyLimit, toNectarError } from '@nectar/core/backend';
 import { type CredentialStore, credentialHeaders } from './credentials.js';
 import type { JobData, JobRequest, StoredAt, WireProgress, WireReport } from './job-data.js';
 import type { LocalReport, ProfilePool, RequestTag } from './profile-pool.js';

@@ -1,27 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import {
-  ConcurrencyLimit,
-  Downloader,
-  type DownloaderConfig,
-  type DownloaderConfigInput,
-  type DownloadEventListener,
-  type DownloadOptions,
-  DownloadRequest,
-  type DownloadRequestJSON,
-  emit,
-  NectarArgumentError,
-  NectarError,
-  type RequestLike,
-  type RequestSource,
-  redactUrl,
-  settledStream,
-  type Supports,
-  supportsAll,
-  toNectarError,
-  type TransferJob,
-  usedCapabilities,
-} from '@nectar/core';
+import { Downloader, type DownloaderConfig, type DownloaderConfigInput, type DownloadEventListener, type DownloadOptions, DownloadRequest, type DownloadRequestJSON, NectarArgumentError, NectarError, type RequestLike, type RequestSource, redactUrl, type Supports, ConcurrencyLimit, emit, settledStream, supportsAll, closeSource, iterate, toNectarError, type TransferJob, untilAborted, usedCapabilities } from '@nectar/core/backend';
 import { type OwnedRedis, openRedis, type RedisConnection } from './connection.js';
 import { assertNoSecrets } from './credentials.js';
 import { type JobProgressData, type JobRequest, type JobResult, profileFields, type TransferProfile, type WireReport } from './job-data.js';
@@ -169,21 +148,25 @@ export class QueueDownloader extends Downloader {
     const onAbort = () => void this.#redis.client.set(this.#keys.canceledRun(runId), '1', 'EX', 86_400).catch(() => {});
     signal.addEventListener('abort', onAbort, { once: true });
     let exhausted = false;
+    let pending: Promise<IteratorResult<RequestLike<D>>> | null = null;
     try {
       while (!signal.aborted) {
         await gate?.();
         // About to wait for a slot: the requests gathered so far should not wait for company.
         if (this.#slots.active >= this.#maxInFlight) this.#enqueuer.flushAll();
         if (!(await this.#slots.acquire(signal))) break;
-        let next: IteratorResult<RequestLike<D>>;
+        let next: IteratorResult<RequestLike<D>> | null;
         try {
-          next = await iterator.next();
+          pending = Promise.resolve(iterator.next());
+          // A source that never yields again must not hold a cancel or close() forever.
+          next = await untilAborted(pending, signal);
+          if (next !== null) pending = null;
         } catch (error) {
           this.#slots.release();
           throw error;
         }
-        if (next.done === true) {
-          exhausted = true;
+        if (next === null || next.done === true) {
+          exhausted = next !== null;
           this.#slots.release();
           break;
         }
@@ -200,7 +183,7 @@ export class QueueDownloader extends Downloader {
       this.#enqueuer.flushAll();
       await Promise.all(running);
       signal.removeEventListener('abort', onAbort);
-      if (!exhausted) await iterator.return?.();
+      if (!exhausted) await closeSource(iterator, pending);
     }
   }
 
@@ -462,16 +445,6 @@ function admit<D>(item: RequestLike<D>): { request: DownloadRequest<D> | Error; 
     });
     return { request: new NectarError('NECTAR_INVALID_REQUEST', (error as Error).message, { cause: error }), report };
   }
-}
-
-function iterate<T>(source: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> | Iterator<T> {
-  if (source !== null && typeof source === 'object') {
-    const asyncFactory = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-    if (typeof asyncFactory === 'function') return asyncFactory.call(source);
-    const factory = (source as Iterable<T>)[Symbol.iterator];
-    if (typeof factory === 'function') return factory.call(source);
-  }
-  throw new NectarArgumentError('requests must be an Iterable or AsyncIterable of DownloadRequest');
 }
 
 function unlimited(controller: AbortController): AbortController {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { NectarError, syncFolder } from '@nectar/core';
+import { NectarError, holdDestination, syncFolder } from '@nectar/core/backend';
 
 /**
  * Two executions of one job can overlap (a worker frozen past its lock while another takes the
@@ -9,7 +9,7 @@ import { NectarError, syncFolder } from '@nectar/core';
  * through core's atomic writer (part file, verify, fsync, rename); only a complete, verified
  * stage is renamed over the destination. Whichever rename lands last, the file is whole.
  */
-const stagePattern = /\.q-([A-Za-z0-9_-]+)-[0-9a-f]{8}\.nectar-stage(?:\.nectar-part(?:\.json)?)?$/;
+const stagePattern = /\.q-([A-Za-z0-9_-]+)-[0-9a-f]{8}\.nectar-stage(?:\.nectar-part(?:\.json|\.lock)?)?$/;
 
 export function stagePath(destination: string, workerId: string): string {
   const tag = `q-${workerId}-${randomBytes(4).toString('hex')}`;
@@ -36,6 +36,11 @@ export async function checkDestination(destination: string): Promise<void> {
 
 /** Moves a verified stage over the destination; with fsync, the folder entry is made durable too. */
 export async function commitStage(stage: string, destination: string, fsync: boolean): Promise<void> {
+  // A local run writing the same destination holds its part file's lock: never move over it.
+  const release = await holdDestination(destination).catch(async (error: unknown) => {
+    await unlink(stage).catch(() => {});
+    throw error;
+  });
   try {
     await rename(stage, destination);
     if (fsync) await syncFolder(dirname(destination));
@@ -45,5 +50,7 @@ export async function commitStage(stage: string, destination: string, fsync: boo
       cause: error,
       details: { destination },
     });
+  } finally {
+    await release();
   }
 }

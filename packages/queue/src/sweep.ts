@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stageOwner } from './staging.js';
 
@@ -50,6 +50,7 @@ export async function sweepStages(options: SweepOptions): Promise<string[]> {
 }
 
 async function olderThan(path: string, ms: number): Promise<boolean> {
-  const info = await stat(path).catch(() => null);
+  // lstat: a lock is a symlink whose target is no path at all.
+  const info = await lstat(path).catch(() => null);
   return info !== null && Date.now() - info.mtimeMs >= ms;
 }

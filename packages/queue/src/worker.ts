@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ConcurrencyLimit, defaultRegistry, type DownloaderConfigInput, type DownloaderRegistry } from '@nectar/core';
+import { defaultRegistry, type DownloaderConfigInput, type DownloaderRegistry, ConcurrencyLimit } from '@nectar/core/backend';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { CancelWatch } from './cancel-watch.js';
 import { type OwnedRedis, openRedis, type RedisConnection } from './connection.js';

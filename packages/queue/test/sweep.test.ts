@@ -1,6 +1,6 @@
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { partPath } from '@nectar/core';
+import { partPath } from '@nectar/core/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stageOwner, sweepStages } from '../src/index.js';
 import { stagePath } from '../src/staging.js';

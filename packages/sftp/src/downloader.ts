@@ -1,15 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import {
-  Downloader,
-  type DownloaderConfig,
-  type DownloaderConfigInput,
-  type DownloadEventListener,
-  NectarError,
-  type Supports,
-  type TransferJob,
-  supportsAll,
-} from '@nectar/core';
+import { Downloader, type DownloaderConfig, type DownloaderConfigInput, type DownloadEventListener, NectarError, type Supports, type TransferJob, supportsAll } from '@nectar/core/backend';
 import { SftpConnection } from './connection.js';
 import { bodyTimeoutError, changedError, fileError, headersTimeoutError, notAFileError, shortReadError } from './errors.js';
 import { type HostKeyPolicy, hostKeyCheck } from './host-key.js';

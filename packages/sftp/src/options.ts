@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { NectarArgumentError, NectarError, type ResolvedConfig } from '@nectar/core';
+import { NectarArgumentError, NectarError, type ResolvedConfig } from '@nectar/core/backend';
 import { parseFingerprint } from './host-key.js';
 
 /** The config fields SftpDownloader reads beyond core's; pass them to DownloaderConfig. */

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { NectarError, type ResolvedConfig, redactUrl } from '@nectar/core';
+import { NectarError, redactUrl, type ResolvedConfig } from '@nectar/core/backend';
 
 /** Who logs in where, and which file they read. */
 export interface SftpTarget {

@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { undecodableError } from '@nectar/core';
+import { undecodableError } from '@nectar/core/http';
 
 const decoders: Readonly<Record<string, () => Transform>> = {
   gzip: createGunzip,

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
-import { type ProxySettings, type ResolvedConfig, type TlsMaterial, proxyTlsOptions, targetTlsOptions } from '@nectar/core';
+import type { ProxySettings, ResolvedConfig, TlsMaterial } from '@nectar/core/backend';
+import { proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, Pool, ProxyAgent } from 'undici';
 import { environmentNamesProxy } from './proxy-environment.js';
 

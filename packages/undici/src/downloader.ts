@@ -1,16 +1,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  Downloader,
-  type DownloaderConfig,
-  type DownloaderConfigInput,
-  type DownloaderConfigOptions,
-  type DownloadEventListener,
-  type Supports,
-  type TransferJob,
-  failureContext,
-  supportsAll,
-} from '@nectar/core';
+import { Downloader, type DownloaderConfig, type DownloaderConfigInput, type DownloaderConfigOptions, type DownloadEventListener, type Supports, type TransferJob, supportsAll } from '@nectar/core/backend';
+import { failureContext } from '@nectar/core/http';
 import type { Dispatcher } from 'undici';
 import { transferError } from './errors.js';
 import { type Response, dropBody, readAnswer, requestFinal } from './http-exchange.js';

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { type ErrorCodeClass, type FailureContext, NectarError, classifyErrorCode, errorCodeOf, proxyError, toNectarError, transportError } from '@nectar/core';
+import { NectarError, type ErrorCodeClass, classifyErrorCode, errorCodeOf, toNectarError } from '@nectar/core/backend';
+import { type FailureContext, proxyError, transportError } from '@nectar/core/http';
 
 const timeout = (phase: 'connect' | 'headers' | 'body', what: string): ErrorCodeClass => ({
   code: 'NECTAR_TIMEOUT',

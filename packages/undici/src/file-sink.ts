@@ -1,6 +1,6 @@
 import { closeSync, writeSync, writevSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { NectarError, type SpeedLimiter, openPartFileSync, toNectarError } from '@nectar/core';
+import { NectarError, type SpeedLimiter, openPartFileSync, toNectarError } from '@nectar/core/backend';
 
 export interface FileSinkOptions {
   /** The part file core opened; it exists, so it is opened for writing without truncation. */

@@ -1,17 +1,6 @@
 import type { Transform } from 'node:stream';
-import {
-  type FailureContext,
-  type ProxySettings,
-  RedirectTracker,
-  type ResolvedConfig,
-  type TransferResponse,
-  contentCodings,
-  headerValue,
-  interpretResponse,
-  isRedirect,
-  rangeHeaders,
-  unwantedBodyLimit,
-} from '@nectar/core';
+import type { ProxySettings, ResolvedConfig, TransferResponse } from '@nectar/core/backend';
+import { type FailureContext, RedirectTracker, contentCodings, headerValue, interpretResponse, isRedirect, rangeHeaders, unwantedBodyLimit } from '@nectar/core/http';
 import type { Dispatcher } from 'undici';
 import { contentDecoders } from './content-decoding.js';
 

@@ -1,4 +1,5 @@
-import { type ResponseHeaders, type TransferResponse, headerValue } from '@nectar/core';
+import type { TransferResponse } from '@nectar/core/backend';
+import { type ResponseHeaders, headerValue } from '@nectar/core/http';
 import type { ByteRange, SegmentPlan, StartMessage } from './thread-messages.js';
 
 /** Below this many bytes per segment, another connection costs more than it brings. */

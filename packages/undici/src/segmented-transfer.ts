@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { TransferJob } from '@nectar/core';
+import type { TransferJob } from '@nectar/core/backend';
 import type { Segment } from './threaded-transfer.js';
 import type { SegmentPlan } from './thread-messages.js';
 

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { NectarArgumentError, type ResolvedConfig } from '@nectar/core';
+import { NectarArgumentError, type ResolvedConfig } from '@nectar/core/backend';
 
 /**
  * Beyond four threads a download is bound by the main thread (core's bookkeeping, renames) or by

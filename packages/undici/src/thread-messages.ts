@@ -1,4 +1,4 @@
-import { NectarError, type NectarErrorCode, type ProxySettings, type ResolvedConfig, type TlsMaterial, type TransferResponse } from '@nectar/core';
+import { NectarError, type NectarErrorCode, type ProxySettings, type ResolvedConfig, type TlsMaterial, type TransferResponse } from '@nectar/core/backend';
 
 /**
  * The messages between the main thread and a transfer worker. Everything here survives

@@ -1,4 +1,4 @@
-import { type NectarError, type TransferJob, toNectarError } from '@nectar/core';
+import { type NectarError, type TransferJob, toNectarError } from '@nectar/core/backend';
 import { type ByteRange, type FromWorker, type SegmentPlan, type StartMessage, type ToWorker, deserializeError } from './thread-messages.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { NectarError, type TransferJob } from '@nectar/core';
+import { NectarError, type TransferJob } from '@nectar/core/backend';
 import { MessageOutbox } from './message-outbox.js';
 import { runSegmented } from './segmented-transfer.js';
 import { type Segment, ThreadedTransfer } from './threaded-transfer.js';

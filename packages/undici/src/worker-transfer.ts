@@ -1,17 +1,7 @@
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  type FailureContext,
-  NectarError,
-  type ResolvedConfig,
-  type SpeedLimiter,
-  type TransferResponse,
-  failureContext,
-  headerValue,
-  parseContentRange,
-  redactUrl,
-  toNectarError,
-} from '@nectar/core';
+import { NectarError, redactUrl, type ResolvedConfig, type SpeedLimiter, type TransferResponse, toNectarError } from '@nectar/core/backend';
+import { type FailureContext, failureContext, headerValue, parseContentRange } from '@nectar/core/http';
 import type { Dispatcher } from 'undici';
 import { ChunkSender } from './chunk-sender.js';
 import { transferError } from './errors.js';

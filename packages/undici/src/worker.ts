@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { SpeedLimiter } from '@nectar/core';
+import { SpeedLimiter } from '@nectar/core/backend';
 import { createDispatcher } from './dispatcher.js';
 import { MessageOutbox } from './message-outbox.js';
 import type { FromWorker, StartMessage, ToWorker, WorkerSetup } from './thread-messages.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { DownloadRequest, partPath } from '@nectar/core';
+import { DownloadRequest, partPath } from '@nectar/core/backend';
 import { expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
 

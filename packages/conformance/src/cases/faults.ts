@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { type DownloadReport, DownloadRequest, partPath } from '@nectar/core';
+import { type DownloadReport, DownloadRequest, partPath } from '@nectar/core/backend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Published, SuiteContext } from '../context.js';
 import { type HttpFixture, httpFixture } from '../fixtures/http.js';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { link, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { type DownloadEventListener, type DownloadReport, DownloadRequest, lockPath, partPath, sidecarPath } from '@nectar/core';
+import { type DownloadEventListener, type DownloadReport, DownloadRequest, lockPath, partPath, sidecarPath } from '@nectar/core/backend';
 import { expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
 import { watchProcessFaults } from './process-faults.js';

@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DownloaderConfig, type DownloadEventListener, type DownloadReport, type TransferJob } from '@nectar/core';
+import { DownloaderConfig, type DownloadEventListener, type DownloadReport, type TransferJob } from '@nectar/core/backend';
 import { ReferenceDownloader } from '../support/reference-downloader.js';
 
 /** Delivers downloadStarted after the first progress event. */

@@ -1,19 +1,7 @@
 import { Agent, type IncomingMessage, request } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import {
-  Downloader,
-  type DownloaderConfig,
-  type DownloadEventListener,
-  contentCodings,
-  interpretResponse,
-  isRedirect,
-  NectarError,
-  RedirectTracker,
-  type Supports,
-  supportsAll,
-  type TransferJob,
-  undecodableError,
-} from '@nectar/core';
+import { Downloader, type DownloaderConfig, type DownloadEventListener, NectarError, type Supports, supportsAll, type TransferJob } from '@nectar/core/backend';
+import { contentCodings, interpretResponse, isRedirect, RedirectTracker, undecodableError } from '@nectar/core/http';
 
 /**
  * The smallest honest backend: plain http over node:http. It shows what the base class does for

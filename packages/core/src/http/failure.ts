@@ -1,5 +1,5 @@
 import { type ErrorCodeClass, NectarError } from '../errors.js';
-import type { TransferJob } from '../job.js';
+import type { TransferJob } from '../engine/job.js';
 import { redactUrl } from '../redact.js';
 
 /** Where an HTTP transfer failed, for a message and an errorReport that name it. */

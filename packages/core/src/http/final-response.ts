@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { NectarError } from '../errors.js';
 import { redactUrl } from '../redact.js';
-import type { TransferJob, TransferResponse } from '../job.js';
+import type { TransferJob, TransferResponse } from '../engine/job.js';
 import { contentCodings } from './content-coding.js';
 import { type ResponseHeaders, announcedSize, headerValue, resumeValidator } from './response.js';
 import { type ResumeJob, checkResumedRange, completedBefore, resumeOffset } from './resume.js';

@@ -1,5 +1,5 @@
 import { NectarError } from '../errors.js';
-import type { TransferJob } from '../job.js';
+import type { TransferJob } from '../engine/job.js';
 import { redactUrl } from '../redact.js';
 import { type ResponseHeaders, headerValue, parseContentRange } from './response.js';
 

@@ -1,5 +1,5 @@
-import type { ResolvedConfig } from './config.js';
-import { basicAuthorization } from './http/headers.js';
+import type { ResolvedConfig } from '../config.js';
+import { basicAuthorization } from './headers.js';
 
 /** The proxy a config names, ready for a transport: URL without credentials, port filled in. */
 export interface ProxySettings {

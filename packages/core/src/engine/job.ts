@@ -1,9 +1,9 @@
 import type { Writable } from 'node:stream';
-import type { ResolvedConfig } from './config.js';
-import type { SpeedLimiter } from './limits/speed.js';
-import type { ProxySettings } from './proxy.js';
-import type { DownloadRequest } from './request.js';
-import type { TlsMaterial } from './tls.js';
+import type { ResolvedConfig } from '../config.js';
+import type { SpeedLimiter } from '../limits/speed.js';
+import type { ProxySettings } from '../http/proxy.js';
+import type { DownloadRequest } from '../request.js';
+import type { TlsMaterial } from '../tls/material.js';
 
 /** What a backend learned from the server, told to core as soon as it is known. */
 export interface TransferResponse {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { type Stats, closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { type FileHandle, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { NectarError, toNectarError } from './errors.js';
+import { NectarError, toNectarError } from '../errors.js';
 import { acquireLock, releaseLock } from './part-owner.js';
 
 /**
@@ -278,6 +278,24 @@ function replacedPart(path: string, destination: string): NectarError {
 function isOwnPlainFile(stat: Stats): boolean {
   const uid = process.getuid?.();
   return stat.isFile() && stat.nlink === 1 && (uid === undefined || stat.uid === uid);
+}
+
+/**
+ * For a writer that puts a finished file in place by its own means (a queue worker's stage):
+ * takes the lock of the destination's part file for the moment of the move, so that it never
+ * replaces a file a live download is writing. A dead run's part file and sidecar are removed —
+ * the destination is about to be complete. Returns the release.
+ */
+export async function holdDestination(destination: string): Promise<() => Promise<void>> {
+  const temp = partPath(destination);
+  let previous: 'free' | 'stale';
+  try {
+    previous = await acquireLock(temp, destination);
+  } catch (error) {
+    throw destinationError(destination, error, 'write to');
+  }
+  if (previous === 'stale') await Promise.all([unlink(temp).catch(() => {}), unlink(sidecarPath(destination)).catch(() => {})]);
+  return () => releaseLock(temp);
 }
 
 /** fsync of a folder, so that a rename in it survives a crash. */

@@ -1,15 +1,19 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Capability, type Supports, capabilities, supportsAll } from './capabilities.js';
-import type { DownloaderConfig } from './config.js';
-import { Downloader, type Route } from './downloader.js';
-import { NectarArgumentError, NectarError } from './errors.js';
+import { type Capability, type Supports, capabilities, supportsAll } from '../capabilities.js';
+import type { DownloaderConfig } from '../config.js';
+import type { Backend } from './backend.js';
+import { ComposedDownloader, Downloader } from './downloader.js';
+import { NectarArgumentError, NectarError } from '../errors.js';
 import type { DownloadEventListener } from './events.js';
-import type { TransferJob } from './job.js';
-import { describe } from './request.js';
+import { describe } from '../request.js';
 
-export type DownloaderFactory = (config: DownloaderConfig, listener?: DownloadEventListener) => Downloader;
+/**
+ * Makes what serves a scheme: a plain `Backend` object (preferred: nothing unused is built), or
+ * a `Downloader` whose backend the registry's downloader runs under its own limits.
+ */
+export type DownloaderFactory = (config: DownloaderConfig, listener?: DownloadEventListener) => Downloader | Backend;
 
 /** What a backend package exports from its main entry so that a registry can load it. */
 export interface BackendModule {
@@ -87,8 +91,10 @@ export class DownloaderRegistry {
     });
   }
 
+  /** One downloader for every registered scheme: an engine over a router backend. */
   create(config?: DownloaderConfig, listener?: DownloadEventListener): Downloader {
-    return new RoutingDownloader(this, config, listener);
+    const downloader: Downloader = new ComposedDownloader(routerBackend(this, () => downloader), config, listener);
+    return downloader;
   }
 
   #loadPackage(name: string): Promise<boolean> {
@@ -135,46 +141,50 @@ async function loadFromApplication(specifier: string): Promise<unknown> {
   }
 }
 
-/** The downloader a registry creates: schedules everything itself, borrows each backend's hook. */
-class RoutingDownloader extends Downloader {
-  readonly #registry: DownloaderRegistry;
-  readonly #backends = new Map<DownloaderFactory, Downloader>();
+/**
+ * The backend of a registry's downloader: for each URL, the backend its scheme's factory makes —
+ * once per factory, with the downloader's config and listener; the engine opens it with the
+ * downloader's env, so every backend runs under one concurrency bound and one speed limit.
+ */
+function routerBackend(registry: DownloaderRegistry, owner: () => Downloader): Backend {
+  const made = new Map<DownloaderFactory, { backend: Backend; close(): Promise<void> }>();
+  return {
+    name: 'DownloaderRegistry',
+    get schemes() {
+      return registry.schemes;
+    },
+    /** What every backend made so far supports (all true before the first). */
+    get supports(): Supports {
+      const all = supportsAll(true) as Record<Capability, boolean>;
+      for (const c of capabilities) all[c] = [...made.values()].every((m) => m.backend.supports[c]);
+      return all;
+    },
+    async route(url) {
+      const factory = await registry.resolve(url.protocol.slice(0, -1));
+      let entry = made.get(factory);
+      if (entry === undefined) {
+        const { config, listener } = owner();
+        entry = served(factory(config, listener));
+        made.set(factory, entry);
+      }
+      return entry.backend;
+    },
+    transfer: (job) => Promise.reject(new NectarError('NECTAR_BACKEND', `the registry routes ${job.url.href}; it has no transfer of its own`)),
+    async close() {
+      const entries = [...made.values()];
+      made.clear();
+      await Promise.all(entries.map((e) => e.close()));
+    },
+  };
+}
 
-  constructor(registry: DownloaderRegistry, config?: DownloaderConfig, listener?: DownloadEventListener) {
-    super(config, listener);
-    this.#registry = registry;
+/** A factory's product as a backend, and how to release it. */
+function served(product: Downloader | Backend): { backend: Backend; close(): Promise<void> } {
+  if (product instanceof Downloader) return { backend: product.backend, close: () => product.close() };
+  if (typeof product !== 'object' || product === null || typeof product.transfer !== 'function') {
+    throw new NectarError('NECTAR_BACKEND', `a registered factory returned ${describe(product)}, not a Downloader or a backend`);
   }
-
-  get schemes(): readonly string[] {
-    return this.#registry.schemes;
-  }
-
-  /** What every backend created so far supports (all true before the first). */
-  get supports(): Supports {
-    const backends = [...this.#backends.values()];
-    const all = supportsAll(true) as Record<Capability, boolean>;
-    for (const c of capabilities) all[c] = backends.every((b) => b.supports[c]);
-    return all;
-  }
-
-  protected override async route(url: URL): Promise<Route> {
-    const factory = await this.#registry.resolve(url.protocol.slice(0, -1));
-    let backend = this.#backends.get(factory);
-    if (backend === undefined) {
-      backend = factory(this.config, this.listener);
-      this.#backends.set(factory, backend);
-    }
-    return Downloader.routeOf(backend, url);
-  }
-
-  protected override transfer(job: TransferJob): Promise<void> {
-    return Promise.reject(new NectarError('NECTAR_BACKEND', `RoutingDownloader routes ${job.url.href}; it has no transfer of its own`));
-  }
-
-  protected override async release(): Promise<void> {
-    await Promise.all([...this.#backends.values()].map((b) => b.close()));
-    this.#backends.clear();
-  }
+  return { backend: product, close: async () => product.close?.() };
 }
 
 /** The registry that knows Nectar's own backends and loads them when first needed. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import type { ResolvedConfig } from './config.js';
-import { NectarError } from './errors.js';
+import type { ResolvedConfig } from '../config.js';
+import { NectarError } from '../errors.js';
 
 /** What a TLS client needs, loaded once per downloader from the config's data or paths. */
 export interface TlsMaterial {

@@ -1,18 +1,20 @@
 import { setMaxListeners } from 'node:events';
-import { type Supports, usedCapabilities } from './capabilities.js';
-import { DownloaderConfig, type DownloaderConfigInput, type ResolvedConfig, withDefaults } from './config.js';
+import type { Backend, BackendEnv, SharedLimits } from './backend.js';
+import { type Supports, usedCapabilities } from '../capabilities.js';
+import { DownloaderConfig, type DownloaderConfigInput, type ResolvedConfig, withDefaults } from '../config.js';
 import { type DownloadEventListener, emit } from './events.js';
-import { NectarArgumentError, NectarError, toNectarError } from './errors.js';
+import { NectarArgumentError, NectarError, toNectarError } from '../errors.js';
 import type { TransferJob } from './job.js';
-import { ConcurrencyLimit } from './limits/concurrency.js';
-import { SpeedLimiter } from './limits/speed.js';
-import { type ProxySettings, proxyFromConfig } from './proxy.js';
-import { Redactor, headerSecrets, urlSecrets } from './redact.js';
-import { DownloadReport } from './report.js';
-import { DownloadRequest, type DownloadRequestJSON, describe } from './request.js';
+import { ConcurrencyLimit } from '../limits/concurrency.js';
+import { SpeedLimiter } from '../limits/speed.js';
+import { type ProxySettings, proxyFromConfig } from '../http/proxy.js';
+import { Redactor, headerSecrets, urlSecrets } from '../redact.js';
+import { DownloadReport } from '../report.js';
+import { DownloadRequest, type DownloadRequestJSON, describe } from '../request.js';
+import { closeSource, iterate, untilAborted } from './request-source.js';
 import { settledStream } from './settled-stream.js';
-import { runTransfer } from './transfer.js';
-import { type TlsMaterial, loadTlsMaterial } from './tls.js';
+import { runTransfer } from './attempts.js';
+import { type TlsMaterial, loadTlsMaterial } from '../tls/material.js';
 
 export interface DownloadOptions {
   /** Cancels this call: requests in flight end 'canceled', the rest are not read. */
@@ -22,24 +24,24 @@ export interface DownloadOptions {
 export type RequestLike<D = unknown> = DownloadRequest<D> | DownloadRequestJSON<D>;
 export type RequestSource<D = unknown> = Iterable<RequestLike<D>> | AsyncIterable<RequestLike<D>>;
 
-/** The backend that serves one URL: what it supports and how it moves bytes. */
-export interface Route {
-  readonly name: string;
-  readonly supports: Supports;
-  transfer(job: TransferJob): Promise<void>;
-}
-
-/** What every request of a downloader shares: one concurrency bound, one speed budget. */
-export interface SharedLimits {
-  readonly concurrency: ConcurrencyLimit;
-  readonly speed: SpeedLimiter | null;
+/** What the per-request hook gets: one admitted request, its report, and its cancel signal. */
+export interface RequestRun<D = unknown> {
+  readonly request: DownloadRequest<D>;
+  readonly report: DownloadReport<D>;
+  /** Aborted by cancel(), close(), the call's signal and the request's own. */
+  readonly signal: AbortSignal;
 }
 
 const noListener: DownloadEventListener = {};
 
 /**
- * The downloader API of the spec. Public methods validate, schedule, report and emit; a backend
- * overrides `transfer()`, which moves the bytes of one attempt at one request, and nothing else.
+ * The downloader API of the spec — the engine. Its public methods are final: they validate,
+ * read requests lazily, schedule, keep the event frame and report. Variation lives in hooks:
+ * - a backend (a plain `Backend` object given to the constructor, or the class form: a subclass
+ *   that declares `schemes`/`supports` and overrides `transfer()`), opened once with the
+ *   downloader's settings, TLS material, proxy and limits;
+ * - `runRequest()`, one request from admission to its outcome (default: destination, attempts,
+ *   mirrors, verification), which a downloader that hands requests elsewhere (a queue) overrides.
  */
 export abstract class Downloader {
   readonly config: DownloaderConfig;
@@ -59,6 +61,9 @@ export abstract class Downloader {
   #proxy: ProxySettings | null | undefined;
   /** Masks the config's secrets (and, per request, the request's) in everything we produce. */
   readonly #redactor: Redactor;
+  #classForm: Backend | undefined;
+  /** Each backend is opened once, with this downloader's env, before its first transfer. */
+  readonly #opened = new WeakMap<Backend, Promise<void>>();
 
   constructor(config: DownloaderConfig | DownloaderConfigInput = new DownloaderConfig(), listener: DownloadEventListener = noListener) {
     const resolved = config instanceof DownloaderConfig ? config : new DownloaderConfig(config);
@@ -75,26 +80,56 @@ export abstract class Downloader {
     };
   }
 
-  /** Moves the bytes of one attempt at one request into `job.sink` (or `job.tempPath`). */
+  /**
+   * The backend this downloader runs, as a plain object. For the class form (a subclass that
+   * declares `schemes`/`supports` and overrides `transfer()`) it wraps the subclass's hooks;
+   * `ComposedDownloader` returns the backend it was given.
+   */
+  get backend(): Backend {
+    this.#classForm ??= {
+      name: this.constructor.name,
+      schemes: this.schemes,
+      supports: this.supports,
+      open: (env) => this.open(env),
+      transfer: (job) => this.transfer(job),
+      close: () => this.close(),
+    };
+    return this.#classForm;
+  }
+
+  /** The class form's hook: moves the bytes of one attempt into `job.sink` (or `job.tempPath`). */
   protected abstract transfer(job: TransferJob): Promise<void>;
+
+  /** The class form's open hook: once, before the first transfer, with the downloader's env. */
+  protected async open(_env: BackendEnv): Promise<void> {}
 
   /** Releases pools, sockets and workers; called once by close(). */
   protected async release(): Promise<void> {}
 
-  /** The backend for one URL. A registry's downloader overrides this to route by scheme. */
-  protected route(url: URL): Route | Promise<Route> {
-    const scheme = url.protocol.slice(0, -1);
-    if (!this.schemes.includes(scheme)) {
-      throw new NectarError('NECTAR_UNSUPPORTED_SCHEME', `${this.constructor.name} does not serve ${scheme}: URLs (it serves ${this.schemes.join(', ')})`, {
-        details: { scheme },
-      });
-    }
-    return { name: this.constructor.name, supports: this.supports, transfer: (job) => this.transfer(job) };
-  }
-
-  /** Lets a routing downloader call another downloader's protected hook. */
-  protected static routeOf(downloader: Downloader, url: URL): Route | Promise<Route> {
-    return downloader.route(url);
+  /**
+   * One request from admission to its outcome: resolves when it succeeded, throws why it failed.
+   * The engine has already fired downloadStarted and fires exactly one terminal event after.
+   */
+  protected async runRequest<D>(run: RequestRun<D>): Promise<void> {
+    const { request, report, signal } = run;
+    const backends = new Map<string, Backend>();
+    await runTransfer({
+      request,
+      report,
+      signal,
+      settings: this.settings,
+      limits: this.#limits,
+      listener: this.listener,
+      redactor: requestRedactor(this.#redactor, request),
+      tls: () => this.#tlsMaterial(),
+      proxy: this.#proxySettings(),
+      route: async (url) => {
+        const backend = backends.get(url.href) ?? (await this.#route(url));
+        backends.set(url.href, backend);
+        this.#checkSupports(backend, request);
+        return backend;
+      },
+    });
   }
 
   /** Downloads every request; settles when each one is succeeded, failed or canceled. */
@@ -213,7 +248,6 @@ export abstract class Downloader {
 
   /** One request from waiting to its terminal state, with exactly one terminal event. */
   async #settle<D>(request: DownloadRequest<D> | Error, report: DownloadReport<D>, runSignal: AbortSignal): Promise<void> {
-    const redactor = request instanceof DownloadRequest ? requestRedactor(this.#redactor, request) : this.#redactor;
     const signal = request instanceof DownloadRequest && request.signal ? AbortSignal.any([runSignal, request.signal]) : runSignal;
     if (signal.aborted) return this.#finish(report, 'canceled');
     report.state = 'downloading';
@@ -223,30 +257,14 @@ export abstract class Downloader {
     try {
       if (request instanceof Error) throw request;
       claim = this.#claim(request);
-      const routes = new Map<string, Route>();
-      await runTransfer({
-        request,
-        report,
-        signal,
-        settings: this.settings,
-        limits: this.#limits,
-        listener: this.listener,
-        redactor,
-        tls: () => this.#tlsMaterial(),
-        proxy: this.#proxySettings(),
-        route: async (url) => {
-          const route = routes.get(url.href) ?? (await this.route(url));
-          routes.set(url.href, route);
-          this.#checkSupports(route, request);
-          return route;
-        },
-      });
+      await this.runRequest({ request, report, signal });
       report.state = 'succeeded';
     } catch (error) {
       if (signal.aborted && !(error instanceof NectarError && error.code === 'NECTAR_TIMEOUT')) {
         report.state = 'canceled';
       } else {
         report.state = 'failed';
+        const redactor = request instanceof DownloadRequest ? requestRedactor(this.#redactor, request) : this.#redactor;
         report.errorReport = errorReport(toNectarError(error), report, redactor);
       }
     } finally {
@@ -260,6 +278,32 @@ export abstract class Downloader {
     report.state = state;
     report.finishTime = new Date();
     emit(this.listener, state === 'succeeded' ? 'downloadSucceeded' : state === 'failed' ? 'downloadFailed' : 'downloadCanceled', report);
+  }
+
+  /** The backend that serves one URL, opened: the given or class-form one, or what a router picks. */
+  async #route(url: URL): Promise<Backend> {
+    const own = this.backend;
+    const backend = own.route === undefined ? own : await own.route(url);
+    if (own.route === undefined) {
+      const scheme = url.protocol.slice(0, -1);
+      if (!own.schemes.includes(scheme)) {
+        throw new NectarError('NECTAR_UNSUPPORTED_SCHEME', `${own.name} does not serve ${scheme}: URLs (it serves ${own.schemes.join(', ')})`, {
+          details: { scheme },
+        });
+      }
+    }
+    await this.#open(own);
+    if (backend !== own) await this.#open(backend);
+    return backend;
+  }
+
+  #open(backend: Backend): Promise<void> {
+    let opened = this.#opened.get(backend);
+    if (opened === undefined) {
+      opened = this.#tlsMaterial().then((tls) => backend.open?.({ settings: this.settings, tls, proxy: this.#proxySettings(), limits: this.#limits }));
+      this.#opened.set(backend, opened);
+    }
+    return opened;
   }
 
   /** Loaded on first use and shared by every request: PEM files are read once. */
@@ -284,10 +328,10 @@ export abstract class Downloader {
     return request.destination;
   }
 
-  #checkSupports(route: Route, request: DownloadRequest): void {
+  #checkSupports(backend: Backend, request: DownloadRequest): void {
     for (const { capability, field } of usedCapabilities(this.settings, request)) {
-      if (!route.supports[capability]) {
-        throw new NectarError('NECTAR_NOT_SUPPORTED', `${field} is not supported by ${route.name} (capability '${capability}')`, {
+      if (!backend.supports[capability]) {
+        throw new NectarError('NECTAR_NOT_SUPPORTED', `${field} is not supported by ${backend.name} (capability '${capability}')`, {
           details: { field, capability },
         });
       }
@@ -295,52 +339,48 @@ export abstract class Downloader {
   }
 }
 
+/**
+ * A downloader that composes a backend object: `new ComposedDownloader(backend, config, listener)`.
+ * Backend packages build their class on it (`class UndiciDownloader extends ComposedDownloader`);
+ * a registry's downloader composes a router.
+ */
+export class ComposedDownloader extends Downloader {
+  readonly #backend: Backend;
+
+  constructor(backend: Backend, config?: DownloaderConfig | DownloaderConfigInput, listener?: DownloadEventListener) {
+    super(config, listener);
+    if (typeof backend !== 'object' || backend === null || typeof backend.transfer !== 'function' || !Array.isArray(backend.schemes)) {
+      throw new NectarArgumentError(`backend must be an object with name, schemes, supports and transfer(), got ${describe(backend)}`);
+    }
+    this.#backend = backend;
+  }
+
+  get schemes(): readonly string[] {
+    return this.#backend.schemes;
+  }
+
+  /** Read live: a router's supports grow as it creates backends. */
+  get supports(): Supports {
+    return this.#backend.supports;
+  }
+
+  override get backend(): Backend {
+    return this.#backend;
+  }
+
+  protected transfer(job: TransferJob): Promise<void> {
+    return this.#backend.transfer(job);
+  }
+
+  protected override async release(): Promise<void> {
+    await this.#backend.close?.();
+  }
+}
+
 /** Every request in flight listens on its run's signal: the default cap of 10 listeners is too low. */
 function unlimited(controller: AbortController): AbortController {
   setMaxListeners(0, controller.signal);
   return controller;
-}
-
-/** The iterator's result, or null once the signal aborts (the read itself is abandoned). */
-async function untilAborted<T>(read: Promise<T>, signal: AbortSignal): Promise<T | null> {
-  if (signal.aborted) return null;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<null>((resolve) => {
-    onAbort = () => resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([read, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort as () => void);
-  }
-}
-
-/**
- * Lets the source clean up (a generator's finally blocks). Not awaited while a read is still
- * pending: an async generator queues return() behind it, and that read may never end.
- */
-async function closeSource<T>(iterator: AsyncIterator<T> | Iterator<T>, pending: Promise<unknown> | null): Promise<void> {
-  try {
-    if (pending === null) {
-      await iterator.return?.();
-      return;
-    }
-    pending.catch(() => {});
-    Promise.resolve(iterator.return?.()).catch(() => {});
-  } catch {
-    // A source whose return() throws has nothing left for us to release.
-  }
-}
-
-function iterate<T>(source: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> | Iterator<T> {
-  if (source !== null && typeof source === 'object') {
-    const asyncFactory = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-    if (typeof asyncFactory === 'function') return asyncFactory.call(source);
-    const factory = (source as Iterable<T>)[Symbol.iterator];
-    if (typeof factory === 'function' && typeof source !== 'string') return factory.call(source);
-  }
-  throw new NectarArgumentError(`requests must be an Iterable or AsyncIterable of DownloadRequest, got ${describe(source)}`);
 }
 
 /** A bad item becomes a failed report naming the problem, not a rejected download(). */

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { DestinationWriter } from './destination.js';
-import type { SpeedLimiter } from './limits/speed.js';
-import type { ThroughputFloor } from './limits/throughput-floor.js';
+import type { SpeedLimiter } from '../limits/speed.js';
+import type { ThroughputFloor } from '../limits/throughput-floor.js';
 
 export interface SinkOptions {
   writer: DestinationWriter;

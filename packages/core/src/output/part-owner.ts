@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readlink, symlink, unlink } from 'node:fs/promises';
-import { NectarError } from './errors.js';
+import { NectarError } from '../errors.js';
 
 /**
  * Who is writing a part file. A lock beside it, `.<name>.nectar-part.lock`, is a symbolic link

@@ -1,20 +1,21 @@
 import { createHash, type Hash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ResolvedConfig } from './config.js';
-import { AtomicFile, type DestinationWriter, StreamDestination } from './destination.js';
-import type { Route, SharedLimits } from './downloader.js';
-import { NectarError, toNectarError } from './errors.js';
-import { type Redactor, redactUrl } from './redact.js';
+import type { ResolvedConfig } from '../config.js';
+import { AtomicFile, type DestinationWriter, StreamDestination } from '../output/destination.js';
+import type { Backend, SharedLimits } from './backend.js';
+import { NectarError, toNectarError } from '../errors.js';
+import { type Redactor, redactUrl } from '../redact.js';
 import { type DownloadEventListener, emit } from './events.js';
-import { requestHeaders } from './http/headers.js';
+import { requestHeaders } from '../http/headers.js';
 import type { TransferJob, TransferResponse } from './job.js';
-import type { ProxySettings } from './proxy.js';
-import type { DownloadReport } from './report.js';
-import type { DownloadRequest } from './request.js';
-import { TransferSink } from './sink.js';
-import { ThroughputFloor, effectiveFloor } from './limits/throughput-floor.js';
-import type { TlsMaterial } from './tls.js';
+import type { ProxySettings } from '../http/proxy.js';
+import type { DownloadReport } from '../report.js';
+import type { DownloadRequest } from '../request.js';
+import { TransferSink } from '../output/sink.js';
+import { retryDelay, worthAMirror } from './retry-policy.js';
+import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
+import type { TlsMaterial } from '../tls/material.js';
 
 /** Everything one request needs from its downloader, handed over by Downloader.#settle. */
 export interface TransferContext<D> {
@@ -28,7 +29,7 @@ export interface TransferContext<D> {
   redactor: Redactor;
   tls(): Promise<TlsMaterial>;
   proxy: ProxySettings | null;
-  route(url: URL): Promise<Route>;
+  route(url: URL): Promise<Backend>;
 }
 
 /** Mutable state of one request across its attempts. */
@@ -100,7 +101,7 @@ async function attemptAll<D>(ctx: TransferContext<D>, state: Progress): Promise<
           continue;
         }
         if (signal.aborted || !lastError.retryable || retry >= settings.retries) break;
-        await sleep(backoff(settings, retry, lastError), undefined, { signal });
+        await sleep(retryDelay(settings, retry, lastError), undefined, { signal });
       }
     }
     if (signal.aborted || !worthAMirror(lastError)) break;
@@ -111,20 +112,6 @@ async function attemptAll<D>(ctx: TransferContext<D>, state: Progress): Promise<
 /** A 206 that does not continue the part file: restartable once, where the destination allows. */
 function isRefusedResume(error: NectarError, state: Progress): boolean {
   return error.code === 'NECTAR_RESUME' && error.details.restart === true && state.writer.size > 0 && state.writer.tempPath !== null;
-}
-
-/** Failures that another URL cannot fix: the destination, bad input, a cancel. */
-function worthAMirror(error: NectarError | undefined): boolean {
-  if (error === undefined) return false;
-  return !['NECTAR_DESTINATION', 'NECTAR_INVALID_CONFIG', 'NECTAR_INVALID_REQUEST', 'NECTAR_RESUME', 'NECTAR_CANCELED'].includes(error.code);
-}
-
-/** Full jitter over an exponential ceiling; a server's Retry-After is a floor, up to retryAfterMax. */
-function backoff(settings: ResolvedConfig, retry: number, error: NectarError): number {
-  const ceiling = Math.min(settings.retryMaxDelay, settings.retryDelay * 2 ** retry);
-  const jittered = Math.random() * ceiling;
-  const asked = error.details.retryAfter;
-  return typeof asked === 'number' ? Math.max(jittered, Math.min(asked, settings.retryAfterMax)) : jittered;
 }
 
 function newHash(request: DownloadRequest): Hash | null {

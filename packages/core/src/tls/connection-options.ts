@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import type { TlsMaterial } from '../tls.js';
+import type { TlsMaterial } from './material.js';
 
 /** node:tls options towards the server that holds the file: trust and the client certificate. */
 export function targetTlsOptions(tls: TlsMaterial): ConnectionOptions {

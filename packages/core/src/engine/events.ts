@@ -1,4 +1,4 @@
-import type { DownloadReport } from './report.js';
+import type { DownloadReport } from '../report.js';
 
 /** Every method is optional; a downloader without a listener uses a no-op one. */
 export interface DownloadEventListener<D = unknown> {

@@ -1,0 +1,35 @@
+/**
+ * @nectar/core/backend, for implementors: everything a user sees, plus the engine's hooks, the
+ * backend object, the job a transfer gets, the output writers and the helpers that keep one
+ * owner per rule (errors, part files, limits, secrets, reading request sources).
+ */
+export * from './index.js';
+export { type UsedCapability, supportsAll, usedCapabilities } from './capabilities.js';
+export { type ResolvedConfig, withDefaults } from './config.js';
+export type { Backend, BackendEnv, SharedLimits } from './engine/backend.js';
+export { ComposedDownloader, type RequestRun } from './engine/downloader.js';
+export { emit } from './engine/events.js';
+export type { TransferJob, TransferResponse } from './engine/job.js';
+export { closeSource, iterate, untilAborted } from './engine/request-source.js';
+export { retryDelay, type RetrySettings, worthAMirror } from './engine/retry-policy.js';
+export { type SettledStreamHooks, settledStream } from './engine/settled-stream.js';
+export { type ErrorCodeClass, type NectarErrorOptions, classifyErrorCode, errorCodeOf, toNectarError } from './errors.js';
+export { ConcurrencyLimit } from './limits/concurrency.js';
+export { SpeedLimiter, sharedClock } from './limits/speed.js';
+export {
+  AtomicFile,
+  type DestinationWriter,
+  StreamDestination,
+  destinationError,
+  holdDestination,
+  openPartFile,
+  openPartFileSync,
+  partPath,
+  sidecarPath,
+  syncFolder,
+} from './output/destination.js';
+export { lockPath } from './output/part-owner.js';
+export { Redactor, headerSecrets, urlSecrets } from './redact.js';
+export { isWritableStream } from './request.js';
+export { type TlsMaterial, loadTlsMaterial } from './tls/material.js';
+export { type ProxySettings, proxyFromConfig } from './http/proxy.js';
