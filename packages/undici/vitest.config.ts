@@ -1,12 +1,13 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import shared from '../../vitest.shared.js';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/build-worker.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    // The soak test measures the heap after a full collection.
-    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
-  },
-});
+export default mergeConfig(
+  shared,
+  defineConfig({
+    test: {
+      globalSetup: ['test/build-worker.ts'],
+      // The soak test measures the heap after a full collection.
+      poolOptions: { forks: { execArgv: ['--expose-gc'] } },
+    },
+  }),
+);

@@ -1,12 +1,14 @@
 import type { DownloaderRegistry } from '@nectar/core';
-import { AxiosDownloader, type AxiosDownloaderOptions } from './downloader.js';
+import { type AxiosBackendOptions, axiosBackend } from './backend.js';
 
+export { type AxiosBackendOptions, axiosBackend } from './backend.js';
 export { AxiosDownloader, type AxiosDownloaderOptions } from './downloader.js';
 
 /**
- * Registers AxiosDownloader for http: and https: URLs (what core's lazy loading calls).
- * `options.axios` makes every downloader the registry creates use your instance.
+ * Registers the axios backend for http: and https: URLs (what core's lazy loading calls): the
+ * registry's downloader composes it, so no downloader of its own is built. `options.axios` makes
+ * every downloader the registry creates use your instance.
  */
-export function register(registry: DownloaderRegistry, options: AxiosDownloaderOptions = {}): void {
-  registry.register(['http', 'https'], (config, listener) => new AxiosDownloader(config, listener, options));
+export function register(registry: DownloaderRegistry, options: AxiosBackendOptions = {}): void {
+  registry.register(['http', 'https'], () => axiosBackend(options));
 }

@@ -5,11 +5,12 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect as connectTcp, createServer as createTcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { gzipSync } from 'node:zlib';
-import { DownloaderRegistry, DownloadRequest } from '@nectar/core';
+import { DownloaderConfig, DownloaderRegistry, DownloadRequest } from '@nectar/core';
+import { ComposedDownloader, Downloader } from '@nectar/core/backend';
 import { disposeTlsMaterial, type HttpFixture, httpFixture, type ProxyFixture, proxyFixture, tlsMaterial } from '@nectar/conformance';
 import axios from 'axios';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { register } from '../src/index.js';
+import { axiosBackend, register } from '../src/index.js';
 import { Downloaders, type Scratch, echoed, eventually, fetchOne, scratch } from './helpers.js';
 
 const PROXY_AUTH = { username: 'proxy-user', password: 'proxy-secret' };
@@ -159,6 +160,27 @@ describe('register()', () => {
       const [report] = await downloader.download([new DownloadRequest(http.url('/echo'), tmp.path('registry.json'))]);
       expect(report?.state).toBe('succeeded');
       expect((await echoed(tmp.path('registry.json')))['x-registered']).toBe('yes');
+    } finally {
+      await downloader.close();
+    }
+  });
+
+  it('registers a backend object, so the registry builds no downloader of its own', async () => {
+    const registry = new DownloaderRegistry();
+    register(registry);
+    const product = (await registry.resolve('https'))(new DownloaderConfig());
+    expect(product).not.toBeInstanceOf(Downloader);
+    expect(product).toMatchObject({ name: 'axios', schemes: ['http', 'https'] });
+  });
+});
+
+describe('axiosBackend()', () => {
+  it("is composed by core's engine as the class form is", async () => {
+    const downloader = new ComposedDownloader(axiosBackend(), { retries: 0 });
+    try {
+      const { url, body } = await publish(http, 1_000);
+      expect(await fetchOne(downloader, url, tmp.path('composed.bin'))).toMatchObject({ state: 'succeeded' });
+      expect((await readFile(tmp.path('composed.bin'))).equals(body)).toBe(true);
     } finally {
       await downloader.close();
     }

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DownloaderConfig, type DownloaderConfigOptions, type DownloadReport, DownloadRequest } from '@nectar/core';
+import { DownloaderConfig, type DownloaderConfigOptions, type DownloadReport, DownloadRequest, type Downloader } from '@nectar/core';
 import { AxiosDownloader, type AxiosDownloaderOptions } from '../src/index.js';
 
 /** A temp folder per test file; `files()` lists what is in it, part files included. */
@@ -38,7 +38,7 @@ export class Downloaders {
   }
 }
 
-export async function fetchOne(downloader: AxiosDownloader, url: string, destination: string): Promise<DownloadReport> {
+export async function fetchOne(downloader: Downloader, url: string, destination: string): Promise<DownloadReport> {
   const [report] = await downloader.download([new DownloadRequest(url, destination)]);
   if (report === undefined) throw new Error('download() returned no report');
   return report;

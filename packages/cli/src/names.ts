@@ -1,4 +1,5 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isPartFileName } from '@nectar/core/backend';
 
 /** Longest name kept, in UTF-16 units: most filesystems allow 255 bytes. */
 const MAX_NAME = 200;
@@ -12,8 +13,8 @@ export function sanitiseName(raw: string, fallback: string): string {
   const last = raw.split(/[/\\]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim();
   let name = last.replace(/^\.+$/, '');
   if (name === '') return fallback;
-  // Our part files are named `.<name>.nectar-part`; a download must not pose as one.
-  if (/\.nectar-part(\.json)?$/i.test(name)) name += '_';
+  // A download must not pose as one of core's part files, sidecars or locks.
+  if (isPartFileName(name)) name += '_';
   return shorten(name);
 }
 

@@ -192,16 +192,17 @@ describe('no secret in any output', () => {
       // A URL password in a failing download: started, failed, summary, --json.
       runCli([missing, '--json', '--retry', '0', '-d', dir.path]),
       // A URL typed without its scheme, on the command line and in a list.
-      runCli([`ann:${SECRET}@127.0.0.1:${http.port}/files/small.bin`, '--json', '-d', dir.path]),
+      // Folders of their own: runs writing one destination at once would meet its part-file lock.
+      runCli([`ann:${SECRET}@127.0.0.1:${http.port}/files/small.bin`, '--json', '-d', join(dir.path, 'r1')]),
       runCli(['-i', '-', '--json', '-d', dir.path], { input: `ann:${SECRET}@127.0.0.1:1/x\nhttp://ann:${SECRET}@[::1/x\n` }),
       // A malformed URL: a usage error quotes it.
       runCli([`http://ann:${SECRET}@[::1/x`]),
       runCli([`ann:${SECRET}@[bad`]),
       // Proxies: without a scheme (used, and failing to connect), malformed, with --proxy-user.
-      runCli([urls.small, '-x', `ann:${SECRET}@127.0.0.1:${closedPort()}`, '--retry', '0', '--json', '-d', dir.path]),
+      runCli([urls.small, '-x', `ann:${SECRET}@127.0.0.1:${closedPort()}`, '--retry', '0', '--json', '-d', join(dir.path, 'r5')]),
       runCli([urls.small, '-x', `ann:${SECRET}@[bad`, '-d', dir.path]),
       runCli([urls.small, '-x', `http://ann:${SECRET}@[bad`, '-d', dir.path]),
-      runCli([urls.small, '-x', `127.0.0.1:${closedPort()}`, '--proxy-user', `ann:${SECRET}`, '--retry', '0', '--json', '-d', dir.path]),
+      runCli([urls.small, '-x', `127.0.0.1:${closedPort()}`, '--proxy-user', `ann:${SECRET}`, '--retry', '0', '--json', '-d', join(dir.path, 'r8')]),
       // -u with a download that fails, and with a usage error after it.
       runCli([http.missingUrl(), '-u', `ann:${SECRET}`, '--retry', '0', '--json', '-d', dir.path]),
       runCli([http.missingUrl(), '-u', `ann:${SECRET}`, '--bogus']),

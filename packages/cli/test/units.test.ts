@@ -24,6 +24,8 @@ describe('file names', () => {
     ['dir/', 'fallback'],
     ['  spaced.txt  ', 'spaced.txt'],
     ['.a.nectar-part', '.a.nectar-part_'],
+    ['.a.nectar-part.lock', '.a.nectar-part.lock_'],
+    ['.a.nectar-part.json', '.a.nectar-part.json_'],
   ])('sanitiseName(%j) is %j', (raw, expected) => {
     expect(sanitiseName(raw, 'fallback')).toBe(expected);
   });

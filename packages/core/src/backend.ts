@@ -4,7 +4,7 @@
  * owner per rule (errors, part files, limits, secrets, reading request sources).
  */
 export * from './index.js';
-export { type UsedCapability, supportsAll, usedCapabilities } from './capabilities.js';
+export { type UsedCapability, fieldApplies, supportsAll, usedCapabilities } from './capabilities.js';
 export { type ResolvedConfig, withDefaults } from './config.js';
 export type { Backend, BackendEnv, SharedLimits } from './engine/backend.js';
 export { ComposedDownloader, type RequestRun } from './engine/downloader.js';
@@ -22,6 +22,7 @@ export {
   StreamDestination,
   destinationError,
   holdDestination,
+  isPartFileName,
   openPartFile,
   openPartFileSync,
   partPath,

@@ -40,11 +40,42 @@ export interface UsedCapability {
   field: string;
 }
 
-/** The capabilities a request asks for through its own fields and the config's non-default ones. */
+/**
+ * Fields that mean nothing for a scheme's URLs: in a mixed run (one config for http, file and
+ * sftp URLs) a TLS option or a header meant for https never makes a file:// request fail. A field
+ * that does apply, but that the backend does not honour, is still NECTAR_NOT_SUPPORTED.
+ */
+const notApplicable: Readonly<Record<string, ReadonlySet<string>>> = {
+  file: new Set([
+    'config.headers',
+    'request.headers',
+    'config.basicAuthUsername',
+    'config.proxyUrl',
+    'config.sslValidation',
+    'config.sslCaCert',
+    'config.sslCaCertPath',
+    'config.sslClientCert',
+    'config.sslClientCertPath',
+    'config.trustRedirects',
+  ]),
+  // sslValidation and basic auth do apply to SFTP: host-key checks and the login.
+  sftp: new Set(['config.headers', 'request.headers', 'config.proxyUrl', 'config.sslCaCert', 'config.sslCaCertPath', 'config.sslClientCert', 'config.sslClientCertPath', 'config.trustRedirects']),
+};
+
+/** Whether a config or request field means anything for URLs of `scheme` (unknown schemes: yes). */
+export function fieldApplies(field: string, scheme: string): boolean {
+  return notApplicable[scheme]?.has(field) !== true;
+}
+
+/**
+ * The capabilities a request asks for through its own fields and the config's non-default ones,
+ * leaving out fields that do not apply to its URL's scheme.
+ */
 export function usedCapabilities(config: ResolvedConfig, request: DownloadRequest): UsedCapability[] {
   const used: UsedCapability[] = [];
+  const scheme = request.scheme;
   const use = (capability: Capability, field: string, when: boolean) => {
-    if (when) used.push({ capability, field });
+    if (when && fieldApplies(field, scheme)) used.push({ capability, field });
   };
   use('headers', 'config.headers', Object.keys(config.headers ?? {}).length > 0);
   use('headers', 'request.headers', Object.keys(request.headers).length > 0);

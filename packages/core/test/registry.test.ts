@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DownloaderConfig, DownloaderRegistry, DownloadRequest, defaultRegistry } from '../src/index.js';
+import { DownloaderConfig, DownloaderRegistry, DownloadRequest, defaultRegistry, supportsAll } from '../src/backend.js';
 import { DiskDownloader, diskUrl } from './support.js';
 
 let folder: string;
@@ -100,5 +100,26 @@ describe('DownloaderRegistry', () => {
     const registry = new DownloaderRegistry();
     expect(() => registry.register('not a scheme', () => new DiskDownloader())).toThrow(/scheme/);
     expect(() => registry.register('ok', 'factory' as never)).toThrow(/factory/);
+  });
+
+  it('ignores a field that does not apply to a scheme, and still refuses one the backend could honour', async () => {
+    const body = randomBytes(100);
+    await writeFile(join(folder, 'src'), body);
+    // A file:// backend that honours nothing beyond the basics, in a run configured for https.
+    class PlainFiles extends DiskDownloader {
+      override readonly supports = { ...supportsAll(false), maxSpeed: true };
+    }
+    const registry = new DownloaderRegistry().register('file', (config, listener) => new PlainFiles(config, listener));
+    // keepPartial applies to file:// (resume), so a backend without it refuses it.
+    const resuming = registry.create(new DownloaderConfig({ sslValidation: false, headers: { 'x-token': 'abc' }, keepPartial: true }));
+    const [refused] = await resuming.download([new DownloadRequest(`file://${join(folder, 'src')}`, join(folder, 'a'))]);
+    await resuming.close();
+    expect(refused?.errorReport).toMatchObject({ code: 'NECTAR_NOT_SUPPORTED', field: 'config.keepPartial' });
+    // TLS, headers and basic auth mean nothing for file://: ignored, not refused.
+    const plain = registry.create(new DownloaderConfig({ sslValidation: false, headers: { 'x-token': 'abc' }, basicAuthUsername: 'u' }));
+    const [report] = await plain.download([new DownloadRequest(`file://${join(folder, 'src')}`, join(folder, 'c'))]);
+    await plain.close();
+    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
+    expect(await readFile(join(folder, 'c'))).toEqual(body);
   });
 });

@@ -1,9 +1,13 @@
 import type { DownloaderRegistry } from '@nectar/core';
-import { FileDownloader } from './downloader.js';
+import { fileBackend } from './backend.js';
 
+export { type FileBackendOptions, fileBackend } from './backend.js';
 export { FileDownloader, type FileMode } from './downloader.js';
 
-/** Adds file: to a registry (the default registry calls this when it first meets a file: URL). */
+/**
+ * Adds file: to a registry (the default registry calls this when it first meets a file: URL):
+ * a backend object that takes fileMode from the registry downloader's config when opened.
+ */
 export function register(registry: DownloaderRegistry): void {
-  registry.register('file', (config, listener) => new FileDownloader(config, listener));
+  registry.register('file', () => fileBackend());
 }

@@ -1,5 +1,5 @@
 import { link, stat, symlink, unlink } from 'node:fs/promises';
-import { NectarError, type TransferJob } from '@nectar/core/backend';
+import { NectarError, type TransferJob, destinationError } from '@nectar/core/backend';
 import type { Source } from './source.js';
 
 export type LinkMode = 'hardlink' | 'symlink';
@@ -23,7 +23,7 @@ export async function linkAsPart(job: TransferJob, source: Source, mode: LinkMod
   try {
     await (mode === 'hardlink' ? link(source.path, job.tempPath) : symlink(source.path, job.tempPath));
   } catch (error) {
-    throw new NectarError('NECTAR_DESTINATION', `cannot ${mode} ${job.tempPath} to ${source.path}: ${(error as Error).message}`, { cause: error });
+    throw destinationError(job.tempPath, error, `${mode} ${source.path} as`);
   }
   await checkLinked(job.tempPath, source);
   job.progressed(source.size);

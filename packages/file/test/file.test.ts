@@ -3,9 +3,9 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DownloaderConfig, DownloadRequest, defaultRegistry } from '@nectar/core';
+import { Downloader, DownloaderConfig, DownloaderRegistry, DownloadRequest, defaultRegistry } from '@nectar/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileDownloader } from '../src/index.js';
+import { FileDownloader, register } from '../src/index.js';
 
 let folder: string;
 let source: string;
@@ -80,5 +80,27 @@ describe('FileDownloader', () => {
     await downloader.close();
     expect(report?.state).toBe('succeeded');
     expect(await readFile(join(folder, 'via-registry'))).toEqual(body);
+  });
+
+  /** One download of the source through a registry that only this package registered into. */
+  async function viaOwnRegistry(config: Record<string, unknown>, name: string) {
+    const registry = new DownloaderRegistry();
+    register(registry);
+    expect((await registry.resolve('file'))(new DownloaderConfig())).not.toBeInstanceOf(Downloader);
+    const downloader = registry.create(new DownloaderConfig({ retries: 0, ...config }));
+    const [report] = await downloader.download([new DownloadRequest(pathToFileURL(source).href, join(folder, name))]);
+    await downloader.close();
+    return report;
+  }
+
+  it('registers a backend object that takes fileMode from the registry downloader', async () => {
+    const report = await viaOwnRegistry({ fileMode: 'symlink' }, 'linked');
+    expect(report?.state).toBe('succeeded');
+    expect(await readlink(join(folder, 'linked'))).toBe(source);
+  });
+
+  it('fails the request, not the process, for a registry config with an unknown fileMode', async () => {
+    const report = await viaOwnRegistry({ fileMode: 'reflink' }, 'never');
+    expect(report?.errorReport).toMatchObject({ code: 'NECTAR_INVALID_CONFIG' });
   });
 });

@@ -6,9 +6,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type DownloadEventListener, type DownloadReport, DownloaderConfig, DownloadRequest, type TransferJob } from '@nectar/core/backend';
+import { ComposedDownloader, type DownloadEventListener, type Downloader, type DownloadReport, DownloaderConfig, DownloadRequest, type TransferJob } from '@nectar/core/backend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileDownloader, type FileMode } from '../src/index.js';
+import { FileDownloader, type FileMode, fileBackend } from '../src/index.js';
 
 let folder: string;
 let source: string;
@@ -24,8 +24,12 @@ afterEach(async () => {
   await rm(folder, { recursive: true, force: true });
 });
 
-async function fetchOne(config: Record<string, unknown>, from: string, dest: string, listener?: DownloadEventListener, make = FileDownloader): Promise<DownloadReport> {
-  const downloader = new make(new DownloaderConfig({ retries: 0, ...config }), listener);
+/** Builds the downloader under test: FileDownloader, or an engine over a wrapped backend. */
+type Make = (config: DownloaderConfig, listener?: DownloadEventListener) => Downloader;
+const plainFile: Make = (config, listener) => new FileDownloader(config, listener);
+
+async function fetchOne(config: Record<string, unknown>, from: string, dest: string, listener?: DownloadEventListener, make = plainFile): Promise<DownloadReport> {
+  const downloader = make(new DownloaderConfig({ retries: 0, ...config }), listener);
   try {
     const [report] = await downloader.download([new DownloadRequest(pathToFileURL(from).href, dest)]);
     return report!;
@@ -168,13 +172,16 @@ describe('a source that changes during the copy', () => {
 
 describe('a neighbour who swaps the part file', () => {
   /** Replaces the part file core created just before the backend opens it: the worst moment. */
-  function swapping(plant: (tempPath: string) => Promise<void>) {
-    return class extends FileDownloader {
-      protected override async transfer(job: TransferJob): Promise<void> {
+  function swapping(plant: (tempPath: string) => Promise<void>): Make {
+    return (config, listener) => {
+      // fileMode comes from the config when the engine opens the backend.
+      const backend = fileBackend();
+      const transfer = async (job: TransferJob): Promise<void> => {
         await rm(job.tempPath!);
         await plant(job.tempPath!);
-        return super.transfer(job);
-      }
+        return backend.transfer(job);
+      };
+      return new ComposedDownloader({ ...backend, transfer }, config, listener);
     };
   }
   const victimBody = Buffer.from('the victim file, which nobody may overwrite\n');

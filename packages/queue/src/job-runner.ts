@@ -147,7 +147,10 @@ function failedBeforeTransfer(error: NectarError, request: JobRequest, startTime
 }
 
 function errorReportOf(error: NectarError, url: string, attempts: number): Record<string, unknown> {
-  return { message: error.message, code: error.code, url: redactUrl(url), ...error.details, attempts };
+  const report: Record<string, unknown> = { message: error.message, code: error.code, url: redactUrl(url), ...error.details, attempts };
+  // As core's errorReport: the underlying error's message when it adds something.
+  if (error.cause instanceof Error && error.cause.message !== error.message) report.cause = error.cause.message;
+  return report;
 }
 
 export function canceledBeforeStart(): WireReport {

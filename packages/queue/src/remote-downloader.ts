@@ -1,6 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
-import { Downloader, type DownloaderConfig, type DownloaderConfigInput, type DownloadEventListener, type DownloadOptions, DownloadRequest, type DownloadRequestJSON, NectarArgumentError, NectarError, type RequestLike, type RequestSource, redactUrl, type Supports, ConcurrencyLimit, emit, settledStream, supportsAll, closeSource, iterate, toNectarError, type TransferJob, untilAborted, usedCapabilities } from '@nectar/core/backend';
+import {
+  Downloader,
+  DownloaderConfig,
+  type DownloaderConfigInput,
+  type DownloadEventListener,
+  type DownloadOptions,
+  type DownloadRequest,
+  emit,
+  NectarArgumentError,
+  NectarError,
+  type RequestRun,
+  type RequestSource,
+  redactUrl,
+  type Supports,
+  supportsAll,
+  type TransferJob,
+  usedCapabilities,
+} from '@nectar/core/backend';
 import { type OwnedRedis, openRedis, type RedisConnection } from './connection.js';
 import { assertNoSecrets } from './credentials.js';
 import { type JobProgressData, type JobRequest, type JobResult, profileFields, type TransferProfile, type WireReport } from './job-data.js';
@@ -25,25 +41,29 @@ export interface QueueDownloaderOptions extends ProducerOptions, WatcherOptions 
   schemes?: readonly string[];
 }
 
-/** A request of this producer, from admission to its terminal event. */
-interface Entry<D = unknown> extends Outgoing {
-  readonly request: DownloadRequest<D>;
-  readonly report: QueueReport<D>;
-  started: boolean;
+/** A request of this producer, from enqueue to its outcome. */
+interface Entry extends Outgoing {
+  readonly report: QueueReport;
+  /** The engine's `run.started()`: fires downloadStarted once. */
+  readonly started: (at?: Date) => void;
   settled: boolean;
   canceling: boolean;
   requeues: number;
   grace?: NodeJS.Timeout;
-  done(): void;
+  /** Ends runRequest(): without an error it succeeded; the engine fires the terminal event. */
+  settle(error?: NectarError): void;
 }
 
 /**
  * The downloader API over a farm of workers: requests become BullMQ jobs on per-host queues,
- * workers move the bytes, and reports are rebuilt here from job state. Events, states and
- * cancel behave as for a local downloader; the capabilities that need secrets or local handles
- * (basic auth, TLS material, proxies, speed limits, stream destinations) belong to the workers'
- * own configuration and are not supported here.
+ * workers move the bytes, and reports are rebuilt here from job state. It is core's engine with
+ * one hook overridden, `runRequest()`: enqueue, watch, report. Scheduling, admission, lazy
+ * reading, cancel and the event frame are the engine's; `maxConcurrent` bounds the requests in
+ * flight (enqueued, not settled). downloadStarted fires when a worker takes the request. The
+ * capabilities that need secrets or local handles (basic auth, TLS material, proxies, speed
+ * limits, stream destinations) belong to the workers' own configuration and are not supported here.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only narrows the engine's download()/stream() to QueueReport.
 export class QueueDownloader extends Downloader {
   readonly schemes: readonly string[];
   readonly supports: Supports = { ...supportsAll(false), headers: true };
@@ -53,16 +73,12 @@ export class QueueDownloader extends Downloader {
   readonly #redis: OwnedRedis;
   readonly #enqueuer: Enqueuer<Entry>;
   readonly #watcher: JobWatcher;
-  readonly #slots: ConcurrencyLimit;
-  readonly #maxInFlight: number;
-  readonly #claimed = new Set<string>();
-  readonly #runs = new Set<Promise<void>>();
   readonly #profile: TransferProfile;
-  #cancel = unlimited(new AbortController());
-  #closed = false;
+  /** A run (the signal of one download()/stream() call, or of one request) has one id in Redis. */
+  readonly #runs = new WeakMap<AbortSignal, string>();
 
   constructor(config: DownloaderConfig | DownloaderConfigInput | undefined, listener: DownloadEventListener | undefined, options: QueueDownloaderOptions) {
-    super(config, listener);
+    super(withInFlight(config, options), listener);
     if (typeof options !== 'object' || options === null || options.redis === undefined) {
       throw new NectarArgumentError('QueueDownloader needs options.redis (a redis:// URL, ioredis options or client)');
     }
@@ -73,8 +89,6 @@ export class QueueDownloader extends Downloader {
     this.#redis = openRedis(options.redis);
     this.#enqueuer = new Enqueuer<Entry>(this.#redis.client, this.#name, this.#keys, options, (job) => this.#track(job));
     this.#watcher = new JobWatcher(this.#redis.client, this.#name.prefix, (name) => this.#enqueuer.queue(name), options);
-    this.#maxInFlight = this.config.maxConcurrent ?? options.maxInFlight ?? 10_000;
-    this.#slots = new ConcurrencyLimit(this.#maxInFlight);
     this.#profile = profileOf(this.settings);
   }
 
@@ -82,135 +96,60 @@ export class QueueDownloader extends Downloader {
     return Promise.reject(new NectarError('NECTAR_BACKEND', `QueueDownloader hands ${job.url.href} to a worker; it has no local transfer`));
   }
 
-  override async download<D = unknown>(requests: RequestSource<D>, options: DownloadOptions = {}): Promise<QueueReport<D>[]> {
-    const signal = this.#signal(options);
-    const iterator = iterate(requests);
-    const reports: QueueReport<D>[] = [];
-    await this.#tracked(this.#run(iterator, signal, (r) => reports.push(r)));
-    return reports;
+  protected override createReport<D>(init: Pick<DownloadRequest<D>, 'url' | 'destination' | 'data'>): QueueReport<D> {
+    return new QueueReport(init);
   }
 
-  /** Yields each report as it settles, holding only what is in flight. Breaking out cancels the rest. */
-  override async *stream<D = unknown>(requests: RequestSource<D>, options: DownloadOptions = {}): AsyncGenerator<QueueReport<D>, void, undefined> {
-    const stop = new AbortController();
-    const signal = unlimitedSignal(AbortSignal.any([this.#signal(options), stop.signal]));
-    const iterator = iterate(requests);
-    yield* settledStream<QueueReport<D>>((hooks) => this.#tracked(this.#run(iterator, signal, () => {}, hooks.onSettle, hooks.gate)), {
-      bound: this.#maxInFlight,
-      signal,
-      stop,
+  /** Started when a worker takes the request, not when it is enqueued. */
+  protected override get startsOnAdmission(): boolean {
+    return false;
+  }
+
+  /** One request: checked, enqueued, watched; resolves when a worker stored it, throws why not. */
+  protected override async runRequest<D>({ request, report, signal, started }: RequestRun<D>): Promise<void> {
+    const wire = this.#wire(request);
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => this.#cancelEntry(entry);
+      const entry: Entry = {
+        wire,
+        run: this.#runOf(signal),
+        profile: this.#profile,
+        report: report as QueueReport,
+        started,
+        settled: false,
+        canceling: false,
+        requeues: 0,
+        settle: (error) => {
+          if (entry.settled) return;
+          entry.settled = true;
+          clearTimeout(entry.grace);
+          signal.removeEventListener('abort', onAbort);
+          if (error === undefined) resolve();
+          else reject(error);
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#enqueuer.add(entry);
     });
   }
 
-  override cancel(): void {
-    const previous = this.#cancel;
-    this.#cancel = unlimited(new AbortController());
-    previous.abort(new NectarError('NECTAR_CANCELED', 'canceled by cancel()'));
-  }
-
-  override async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.cancel();
-    await Promise.allSettled(this.#runs);
+  /** Closes the watcher, the queues and Redis; the engine's close() has settled every request. */
+  protected override async release(): Promise<void> {
     await this.#watcher.close();
     await this.#enqueuer.close();
     await this.#redis.close();
   }
 
-  #signal(options: DownloadOptions): AbortSignal {
-    if (this.#closed) throw new NectarError('NECTAR_CLOSED', 'QueueDownloader is closed');
-    if (typeof options !== 'object' || options === null) throw new NectarArgumentError('options must be an object');
-    if (options.signal === undefined) return this.#cancel.signal;
-    if (!(options.signal instanceof AbortSignal)) throw new NectarArgumentError('options.signal must be an AbortSignal');
-    return unlimitedSignal(AbortSignal.any([this.#cancel.signal, options.signal]));
-  }
-
-  async #tracked(run: Promise<void>): Promise<void> {
-    this.#runs.add(run);
-    try {
-      await run;
-    } finally {
-      this.#runs.delete(run);
+  /** The id jobs of this signal's run carry; its abort marks the whole run canceled for workers. */
+  #runOf(signal: AbortSignal): string {
+    let run = this.#runs.get(signal);
+    if (run === undefined) {
+      const id = randomUUID();
+      run = id;
+      this.#runs.set(signal, id);
+      signal.addEventListener('abort', () => void this.#redis.client.set(this.#keys.canceledRun(id), '1', 'EX', 86_400).catch(() => {}), { once: true });
     }
-  }
-
-  /** Reads lazily: a slot is taken before each request is pulled, as in core. */
-  async #run<D>(
-    iterator: AsyncIterator<RequestLike<D>> | Iterator<RequestLike<D>>,
-    signal: AbortSignal,
-    onAdmit: (r: QueueReport<D>) => void,
-    onSettle?: (r: QueueReport<D>) => void,
-    gate?: () => Promise<void>,
-  ): Promise<void> {
-    const runId = randomUUID();
-    const running = new Set<Promise<void>>();
-    const onAbort = () => void this.#redis.client.set(this.#keys.canceledRun(runId), '1', 'EX', 86_400).catch(() => {});
-    signal.addEventListener('abort', onAbort, { once: true });
-    let exhausted = false;
-    let pending: Promise<IteratorResult<RequestLike<D>>> | null = null;
-    try {
-      while (!signal.aborted) {
-        await gate?.();
-        // About to wait for a slot: the requests gathered so far should not wait for company.
-        if (this.#slots.active >= this.#maxInFlight) this.#enqueuer.flushAll();
-        if (!(await this.#slots.acquire(signal))) break;
-        let next: IteratorResult<RequestLike<D>> | null;
-        try {
-          pending = Promise.resolve(iterator.next());
-          // A source that never yields again must not hold a cancel or close() forever.
-          next = await untilAborted(pending, signal);
-          if (next !== null) pending = null;
-        } catch (error) {
-          this.#slots.release();
-          throw error;
-        }
-        if (next === null || next.done === true) {
-          exhausted = next !== null;
-          this.#slots.release();
-          break;
-        }
-        const { request, report } = admit(next.value);
-        onAdmit(report);
-        const task = this.#settle(request, report, runId, signal).finally(() => {
-          this.#slots.release();
-          running.delete(task);
-          onSettle?.(report);
-        });
-        running.add(task);
-      }
-    } finally {
-      this.#enqueuer.flushAll();
-      await Promise.all(running);
-      signal.removeEventListener('abort', onAbort);
-      if (!exhausted) await closeSource(iterator, pending);
-    }
-  }
-
-  async #settle<D>(request: DownloadRequest<D> | Error, report: QueueReport<D>, run: string, runSignal: AbortSignal): Promise<void> {
-    const signal = request instanceof DownloadRequest && request.signal ? AbortSignal.any([runSignal, request.signal]) : runSignal;
-    if (signal.aborted) return finish(this.listener, report, 'canceled');
-    let claim: string | undefined;
-    try {
-      if (request instanceof Error) throw request;
-      const wire = this.#wire(request);
-      claim = this.#claim(request);
-      await new Promise<void>((resolve) => {
-        const entry: Entry<D> = { request, report, wire, run, profile: this.#profile, started: false, settled: false, canceling: false, requeues: 0, done: resolve };
-        const onAbort = () => this.#cancelEntry(entry as Entry);
-        signal.addEventListener('abort', onAbort, { once: true });
-        const resolveOnce = entry.done;
-        entry.done = () => {
-          signal.removeEventListener('abort', onAbort);
-          resolveOnce();
-        };
-        this.#enqueuer.add(entry as Entry);
-      });
-    } catch (error) {
-      failLocally(this.listener, report, toNectarError(error));
-    } finally {
-      if (claim !== undefined) this.#claimed.delete(claim);
-    }
+    return run;
   }
 
   /** The request as job data: checked for capabilities and secrets, config headers merged in. */
@@ -235,15 +174,6 @@ export class QueueDownloader extends Downloader {
     return wire;
   }
 
-  #claim(request: DownloadRequest): string {
-    const destination = request.destination as string;
-    if (this.#claimed.has(destination)) {
-      throw new NectarError('NECTAR_DUPLICATE_DESTINATION', `${destination} is already the destination of a request in flight`, { details: { destination } });
-    }
-    this.#claimed.add(destination);
-    return destination;
-  }
-
   /** Called once a job is in Redis: follow it to its end. */
   #track(job: OutgoingJob<Entry>): void {
     for (const entry of job.entries) entry.report.jobId = job.id;
@@ -260,7 +190,7 @@ export class QueueDownloader extends Downloader {
     progress.requests.forEach((p, i) => {
       const entry = job.entries[i];
       if (entry === undefined || entry.settled || p.state === 'waiting') return;
-      start(this.listener, entry, p.startTime);
+      entry.started(workerTime(p.startTime));
       const { report } = entry;
       if (report.bytesDownloaded === p.bytesDownloaded && report.totalBytes === p.totalBytes) return;
       // A whole body is about to be renamed into place; the final progress at settle says it.
@@ -276,8 +206,8 @@ export class QueueDownloader extends Downloader {
     this.#watcher.unwatch(job.id);
     job.entries.forEach((entry, i) => {
       const wire = result.reports[i];
-      if (wire === undefined) settleFailed(this.listener, entry, new NectarError('NECTAR_BACKEND', `job ${job.id} returned no report for ${redactUrl(entry.wire.url)}`));
-      else settleFromWire(this.listener, entry, wire);
+      if (wire === undefined) entry.settle(new NectarError('NECTAR_BACKEND', `job ${job.id} returned no report for ${redactUrl(entry.wire.url)}`, { details: { jobId: job.id } }));
+      else settleFromWire(entry, wire);
     });
     // Only a wholly successful job is kept for dedup: anything else must run again if asked again.
     if (!result.reports.every((r) => r.state === 'succeeded')) void this.#enqueuer.queue(job.queueName).remove(job.id).catch(() => {});
@@ -286,30 +216,26 @@ export class QueueDownloader extends Downloader {
   #failed(job: OutgoingJob<Entry>, reason: string): void {
     this.#watcher.unwatch(job.id);
     const error = new NectarError('NECTAR_BACKEND', `job ${job.id} failed in the queue: ${reason}`, { details: { jobId: job.id } });
-    for (const entry of job.entries) settleFailed(this.listener, entry, error);
+    for (const entry of job.entries) entry.settle(error);
     void this.#enqueuer.queue(job.queueName).remove(job.id).catch(() => {});
   }
 
   /** Redis lost the job (restart without persistence, eviction): add it again, a few times. */
   #gone(job: OutgoingJob<Entry>): void {
+    this.#watcher.unwatch(job.id);
     const live = job.entries.filter((e) => !e.settled);
-    if (live.every((e) => e.canceling)) {
-      this.#watcher.unwatch(job.id);
-      for (const entry of live) settleCanceled(this.listener, entry);
-      return;
-    }
     const first = live[0];
-    if (first === undefined) {
-      this.#watcher.unwatch(job.id);
+    if (first === undefined) return;
+    if (live.every((e) => e.canceling)) {
+      for (const entry of live) entry.settle(canceled());
       return;
     }
     if (first.requeues >= 3) {
-      this.#watcher.unwatch(job.id);
-      for (const entry of live) settleFailed(this.listener, entry, new NectarError('NECTAR_BACKEND', `job ${job.id} vanished from Redis ${first.requeues} times`));
+      const error = new NectarError('NECTAR_BACKEND', `job ${job.id} vanished from Redis ${first.requeues} times`, { details: { jobId: job.id } });
+      for (const entry of live) entry.settle(error);
       return;
     }
     for (const entry of live) entry.requeues++;
-    this.#watcher.unwatch(job.id);
     this.#enqueuer.resend(job);
   }
 
@@ -317,11 +243,11 @@ export class QueueDownloader extends Downloader {
     if (entry.settled || entry.canceling) return;
     entry.canceling = true;
     if (entry.job === undefined) {
-      if (this.#enqueuer.withdraw(entry)) settleCanceled(this.listener, entry);
+      if (this.#enqueuer.withdraw(entry)) entry.settle(canceled());
       return;
     }
     // The worker cleans up and reports; if it cannot (gone, stopped), settle anyway.
-    entry.grace = setTimeout(() => settleCanceled(this.listener, entry), this.#options.cancelGrace ?? 5000);
+    entry.grace = setTimeout(() => entry.settle(canceled()), this.#options.cancelGrace ?? 5000);
     this.#sendCancels(entry.job as OutgoingJob<Entry>);
   }
 
@@ -334,7 +260,7 @@ export class QueueDownloader extends Downloader {
       try {
         if (whole && (await this.#enqueuer.queue(job.queueName).remove(job.id)) === 1) {
           this.#watcher.unwatch(job.id);
-          for (const entry of canceling) settleCanceled(this.listener, entry);
+          for (const entry of canceling) entry.settle(canceled());
           return;
         }
         const key = this.#keys.canceledJob(job.id);
@@ -348,6 +274,12 @@ export class QueueDownloader extends Downloader {
   }
 }
 
+/** Reports of this producer are QueueReports: the engine's download()/stream() typed so. */
+export interface QueueDownloader {
+  download<D = unknown>(requests: RequestSource<D>, options?: DownloadOptions): Promise<QueueReport<D>[]>;
+  stream<D = unknown>(requests: RequestSource<D>, options?: DownloadOptions): AsyncGenerator<QueueReport<D>, void, undefined>;
+}
+
 /** A factory for the conformance suite and registries: `(config, listener) => QueueDownloader`. */
 export function queueDownloaderFactory(options: QueueDownloaderOptions): (config: DownloaderConfig, listener?: DownloadEventListener) => QueueDownloader {
   return (config, listener) => new QueueDownloader(config, listener, options);
@@ -359,100 +291,51 @@ function profileOf(settings: Readonly<Record<string, unknown>>): TransferProfile
   return profile as TransferProfile;
 }
 
-function start(listener: DownloadEventListener, entry: Entry, startTime: string | null): void {
-  if (entry.started) return;
-  entry.started = true;
-  entry.report.state = 'downloading';
-  entry.report.startTime = startTime === null ? new Date() : new Date(startTime);
-  emit(listener, 'downloadStarted', entry.report);
+/** The engine's concurrency bound is the requests in flight: maxInFlight unless config says. */
+function withInFlight(config: DownloaderConfig | DownloaderConfigInput | undefined, options: QueueDownloaderOptions | undefined): DownloaderConfig {
+  const resolved = config instanceof DownloaderConfig ? config : new DownloaderConfig(config);
+  if (resolved.maxConcurrent !== undefined) return resolved;
+  return new DownloaderConfig({ ...resolved, maxConcurrent: options?.maxInFlight ?? 10_000 });
 }
 
-function settleFromWire(listener: DownloadEventListener, entry: Entry, wire: WireReport): void {
+/** A worker's clock may run ahead of ours: a start is never later than now. */
+function workerTime(time: string | null): Date {
+  const now = Date.now();
+  return new Date(time === null ? now : Math.min(Date.parse(time), now));
+}
+
+function canceled(): NectarError {
+  return new NectarError('NECTAR_CANCELED', 'canceled');
+}
+
+/** The worker's final report onto ours: resolves a success, throws a failure as core's error. */
+function settleFromWire(entry: Entry, wire: WireReport): void {
   if (entry.settled) return;
   const { report } = entry;
-  if (wire.state === 'canceled' && wire.startTime === null && !entry.started) {
-    settleCanceled(listener, entry);
+  if (wire.startTime !== null) entry.started(workerTime(wire.startTime));
+  if (wire.state === 'canceled') {
+    entry.settle(canceled());
     return;
   }
-  start(listener, entry, wire.startTime);
   report.totalBytes = wire.totalBytes;
   report.bytesDownloaded = wire.bytesDownloaded;
   report.attempts = wire.attempts;
   report.finalUrl = wire.finalUrl;
-  report.errorReport = wire.state === 'failed' ? { ...wire.errorReport, url: redactUrl(report.url) } : {};
-  report.alreadyPresent = wire.alreadyPresent;
   report.storedAt = wire.storedAt;
-  // As in core, the final progress already shows the terminal state.
-  report.state = wire.state === 'succeeded' || wire.state === 'failed' ? wire.state : 'canceled';
-  emit(listener, 'downloadProgress', report);
-  conclude(listener, entry, report.state, wire.finishTime);
-}
-
-function settleFailed(listener: DownloadEventListener, entry: Entry, error: NectarError): void {
-  if (entry.settled) return;
-  start(listener, entry, null);
-  entry.report.errorReport = { message: error.message, code: error.code, url: redactUrl(entry.report.url), ...error.details };
-  entry.report.state = 'failed';
-  emit(listener, 'downloadProgress', entry.report);
-  conclude(listener, entry, 'failed', null);
-}
-
-function settleCanceled(listener: DownloadEventListener, entry: Entry): void {
-  if (entry.settled) return;
-  if (entry.started) {
-    entry.report.state = 'canceled';
-    emit(listener, 'downloadProgress', entry.report);
-  }
-  conclude(listener, entry, 'canceled', null);
-}
-
-function conclude(listener: DownloadEventListener, entry: Entry, state: 'succeeded' | 'failed' | 'canceled', finishTime: string | null): void {
-  entry.settled = true;
-  clearTimeout(entry.grace);
-  if (state !== 'succeeded') entry.report.alreadyPresent = false;
-  finish(listener, entry.report, state, finishTime);
-  entry.done();
-}
-
-function finish(listener: DownloadEventListener, report: QueueReport, state: 'succeeded' | 'failed' | 'canceled', finishTime: string | null = null): void {
-  report.state = state;
-  const finished = finishTime === null ? new Date() : new Date(finishTime);
-  report.finishTime = report.startTime !== null && finished < report.startTime ? report.startTime : finished;
-  emit(listener, state === 'succeeded' ? 'downloadSucceeded' : state === 'failed' ? 'downloadFailed' : 'downloadCanceled', report);
-}
-
-/** A request refused before it reached Redis: started, one progress, failed — as core does. */
-function failLocally(listener: DownloadEventListener, report: QueueReport, error: NectarError): void {
-  report.state = 'downloading';
-  report.startTime = new Date();
-  emit(listener, 'downloadStarted', report);
-  report.errorReport = { message: error.message, code: error.code, url: redactUrl(report.url), ...error.details };
-  report.state = 'failed';
-  emit(listener, 'downloadProgress', report);
-  finish(listener, report, 'failed');
-}
-
-function admit<D>(item: RequestLike<D>): { request: DownloadRequest<D> | Error; report: QueueReport<D> } {
-  try {
-    const request = DownloadRequest.from(item);
-    return { request, report: new QueueReport(request) };
-  } catch (error) {
-    const loose = (typeof item === 'object' && item !== null ? item : {}) as Partial<DownloadRequestJSON<D>>;
-    const report = new QueueReport<D>({
-      url: typeof loose.url === 'string' ? loose.url : String(loose.url ?? ''),
-      destination: typeof loose.destination === 'string' ? loose.destination : '',
-      data: loose.data as D,
-    });
-    return { request: new NectarError('NECTAR_INVALID_REQUEST', (error as Error).message, { cause: error }), report };
+  if (wire.state === 'succeeded') {
+    report.alreadyPresent = wire.alreadyPresent;
+    entry.settle();
+  } else {
+    entry.settle(errorOf(wire.errorReport));
   }
 }
 
-function unlimited(controller: AbortController): AbortController {
-  setMaxListeners(0, controller.signal);
-  return controller;
-}
-
-function unlimitedSignal(signal: AbortSignal): AbortSignal {
-  setMaxListeners(0, signal);
-  return signal;
+/** A worker's errorReport as the error it was: the engine rebuilds core's errorReport from it. */
+function errorOf(errorReport: Record<string, unknown>): NectarError {
+  const { message, code, url: _url, attempts: _attempts, cause, ...details } = errorReport;
+  return new NectarError(
+    (typeof code === 'string' ? code : 'NECTAR_BACKEND') as NectarError['code'],
+    typeof message === 'string' ? message : 'the worker reported a failure',
+    { details, ...(typeof cause === 'string' ? { cause: new Error(cause) } : {}) },
+  );
 }

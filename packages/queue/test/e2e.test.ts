@@ -81,20 +81,24 @@ describe.runIf(redisAvailable)('producer → worker process → report', () => {
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 
-  it('retries a 503 inside one job attempt and fails a 404 for good, without a second job attempt', async () => {
+  it('retries a 503 inside one job attempt and fails a 404 for good, without a second job attempt; failures carry the engine errorReport fields', async () => {
     const body = Buffer.from('retry body');
     const url = await http.publish('retry.bin', body);
     const d = producer(redis.url, cluster, {}, undefined, { retries: 2, retryDelay: 10 });
-    const [ok, missing] = await d.download([
+    const [ok, missing, refused] = await d.download([
       new DownloadRequest(`${url}?status=503&retry-after=1&times=1`, join(folder.path, 'retry.bin')),
       new DownloadRequest(http.missingUrl('nope.bin'), join(folder.path, 'nope.bin')),
+      new DownloadRequest('http://127.0.0.1:9/refused.bin', join(folder.path, 'refused.bin')),
     ]);
     await d.close();
     expect(ok?.state).toBe('succeeded');
     expect(ok?.attempts).toBe(2);
     expect(await readFile(join(folder.path, 'retry.bin'))).toEqual(body);
     expect(missing?.state).toBe('failed');
-    expect(missing?.errorReport).toMatchObject({ code: 'NECTAR_HTTP_STATUS', status: 404 });
+    // Core's errorReport shape, rebuilt from the worker's: message, code, url, details, attempts.
+    expect(missing?.errorReport).toMatchObject({ code: 'NECTAR_HTTP_STATUS', status: 404, url: http.missingUrl('nope.bin'), attempts: 1 });
+    expect(typeof missing?.errorReport.message).toBe('string');
+    expect(refused?.errorReport).toMatchObject({ code: 'NECTAR_CONNECT', attempts: 3, cause: expect.stringContaining('ECONNREFUSED') });
     expect(http.received.filter((r) => r.url.startsWith('/files/nope.bin'))).toHaveLength(1);
     expect(existsSync(join(folder.path, 'nope.bin'))).toBe(false);
   });
@@ -155,6 +159,24 @@ describe.runIf(redisAvailable)('producer → worker process → report', () => {
     expect(canceledAfter).toBeLessThan(10_000);
     expect((await readdir(dest.path)).filter((f) => f.includes('nectar'))).toEqual([]);
     await dest.remove();
+  });
+
+  it('starts a request only when a worker takes it: canceled while it waits, it fires only downloadCanceled', async () => {
+    const url = await http.publish('unstarted.bin', Buffer.from('never taken'));
+    const events: string[] = [];
+    const record = (name: string) => () => void events.push(name);
+    const listener = { downloadStarted: record('S'), downloadProgress: record('P'), downloadSucceeded: record('D'), downloadFailed: record('F'), downloadCanceled: record('C') };
+    // No worker serves this cluster: the job waits in Redis.
+    const d = producer(redis.url, clusterName('idle'), { cancelGrace: 500 }, listener);
+    const run = d.download([new DownloadRequest(url, join(folder.path, 'unstarted.bin'))]);
+    // Past the batch delay: the job is in Redis, waiting.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    d.cancel();
+    const [report] = await run;
+    await d.close();
+    expect(report?.state).toBe('canceled');
+    expect(report?.startTime).toBeNull();
+    expect(events).toEqual(['C']);
   });
 
   it('gives job ids that hash the canonical request', () => {

@@ -1,4 +1,4 @@
-import { NectarError, type NectarErrorCode, redactUrl } from '@nectar/core';
+import { type ErrorCodeClass, NectarError, classifyErrorCode, redactUrl } from '@nectar/core/backend';
 import type { Stats } from 'ssh2';
 import type { HostKeyRejection } from './host-key.js';
 
@@ -6,28 +6,8 @@ import type { HostKeyRejection } from './host-key.js';
 const SFTP_NO_SUCH_FILE = 2;
 const SFTP_PERMISSION_DENIED = 3;
 
-interface Mapping {
-  readonly code: NectarErrorCode;
-  readonly retryable: boolean;
-  readonly what: string;
-  readonly details?: Record<string, unknown>;
-}
-
-/** errno codes from the TCP connect that ssh2 passes through (its `level` is 'client-socket'). */
-const socketErrors: Readonly<Record<string, Mapping>> = {
-  ECONNREFUSED: { code: 'NECTAR_CONNECT', retryable: true, what: 'the connection was refused' },
-  EHOSTUNREACH: { code: 'NECTAR_CONNECT', retryable: true, what: 'the host is unreachable' },
-  ENETUNREACH: { code: 'NECTAR_CONNECT', retryable: true, what: 'the network is unreachable' },
-  EAI_AGAIN: { code: 'NECTAR_CONNECT', retryable: true, what: 'the host name could not be resolved right now' },
-  // A name that does not exist will not exist a second later either.
-  ENOTFOUND: { code: 'NECTAR_CONNECT', retryable: false, what: 'the host name does not resolve' },
-  ETIMEDOUT: { code: 'NECTAR_TIMEOUT', retryable: true, what: 'the connection timed out', details: { timeout: 'connect' } },
-  ECONNRESET: { code: 'NECTAR_NETWORK', retryable: true, what: 'the connection was reset' },
-  EPIPE: { code: 'NECTAR_NETWORK', retryable: true, what: 'the connection was closed' },
-};
-
 /** ssh2 tags the errors of its connect phase with a `level`; they have no errno of their own. */
-const levels: Readonly<Record<string, Mapping>> = {
+const levels: Readonly<Record<string, ErrorCodeClass>> = {
   'client-authentication': {
     code: 'NECTAR_AUTH',
     retryable: false,
@@ -61,7 +41,9 @@ export function connectError(error: unknown, url: URL, rejection: HostKeyRejecti
   if (rejection !== undefined) return hostKeyError(url, rejection, error);
   const code = field(error, 'code');
   const level = field(error, 'level');
-  const mapping = (typeof code === 'string' ? socketErrors[code] : undefined) ?? (typeof level === 'string' ? levels[level] : undefined);
+  // errno codes from the TCP connect that ssh2 passes through (its `level` is 'client-socket') mean
+  // what they mean under any transport: core's one table says it.
+  const mapping = (typeof code === 'string' ? classifyErrorCode(code) : undefined) ?? (typeof level === 'string' ? levels[level] : undefined);
   if (mapping === undefined) {
     return new NectarError('NECTAR_NETWORK', `${redactUrl(url)}: the SSH connection failed (${messageOf(error)})`, {
       retryable: true,

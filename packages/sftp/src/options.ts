@@ -7,7 +7,7 @@ import { parseFingerprint } from './host-key.js';
 export interface SftpConfigOptions {
   /** A private key (OpenSSH or PEM format) to log in with; encrypted ones need config.sslClientKeyPassphrase. */
   sshPrivateKey?: string | Buffer;
-  /** The file of that private key (read once, on first use). */
+  /** The file of that private key (read once, when the downloader opens the backend). */
   sshPrivateKeyPath?: string;
   /** known_hosts file to verify servers with (default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts). */
   sshKnownHostsPath?: string;

@@ -3,9 +3,10 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type DownloadReport, DownloadRequest, type DownloaderConfigInput, DownloaderRegistry } from '@nectar/core';
+import { Downloader, DownloaderConfig, type DownloadReport, DownloadRequest, type DownloaderConfigInput, DownloaderRegistry } from '@nectar/core';
+import { ComposedDownloader } from '@nectar/core/backend';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SftpDownloader, register } from '../src/index.js';
+import { SftpDownloader, register, sftpBackend } from '../src/index.js';
 import { generateKeyPair } from '../src/fixture/keys.js';
 import { type SftpFixture, sftpFixture, sshdSkipReason } from '../src/testing.js';
 
@@ -281,6 +282,20 @@ describe.skipIf(skip !== null)(`SftpDownloader against OpenSSH${skip === null ? 
     try {
       const [report] = await d.download([new DownloadRequest(file.url, join(folder, 'registry'))]);
       expect(report?.state).toBe('succeeded');
+    } finally {
+      await d.close();
+    }
+    // A backend object: the registry builds no downloader (and no pool) per scheme.
+    expect((await registry.resolve('sftp'))(new DownloaderConfig())).not.toBeInstanceOf(Downloader);
+  });
+
+  it('serves as a backend object composed by core, reading the config when opened', async () => {
+    const file = await publish(2000);
+    const d = new ComposedDownloader(sftpBackend(), { ...fixture.config, retries: 0 } as DownloaderConfigInput);
+    try {
+      const [report] = await d.download([new DownloadRequest(file.url, join(folder, 'composed'))]);
+      expect(report?.state).toBe('succeeded');
+      expect((await readFile(join(folder, 'composed'))).equals(file.body)).toBe(true);
     } finally {
       await d.close();
     }

@@ -1,10 +1,14 @@
 import type { DownloaderRegistry } from '@nectar/core';
-import { UndiciDownloader } from './downloader.js';
+import { undiciBackend } from './backend.js';
 
+export { type UndiciBackend, type UndiciBackendOptions, undiciBackend } from './backend.js';
 export { type UndiciConfigOptions, UndiciDownloader } from './downloader.js';
-export { environmentNamesProxy } from './proxy-environment.js';
+export { environmentNamesProxy } from './http/proxy-environment.js';
 
-/** Registers UndiciDownloader for http: and https: URLs (what core's lazy loading calls). */
+/**
+ * Registers the undici backend for http: and https: URLs (what core's lazy loading calls). The
+ * factory makes the backend object alone: the registry's downloader opens it with its own settings.
+ */
 export function register(registry: DownloaderRegistry): void {
-  registry.register(['http', 'https'], (config, listener) => new UndiciDownloader(config, listener));
+  registry.register(['http', 'https'], () => undiciBackend());
 }

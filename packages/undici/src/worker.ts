@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SpeedLimiter } from '@nectar/core/backend';
-import { createDispatcher } from './dispatcher.js';
-import { MessageOutbox } from './message-outbox.js';
-import type { FromWorker, StartMessage, ToWorker, WorkerSetup } from './thread-messages.js';
-import { type Post, WorkerTransfer } from './worker-transfer.js';
+import { createDispatcher } from './http/dispatcher.js';
+import { MessageOutbox } from './threads/outbox.js';
+import type { FromWorker, StartMessage, ToWorker, WorkerSetup } from './threads/messages.js';
+import { type Post, WorkerTransfer } from './threads/worker-transfer.js';
 
 /**
  * The entry of a transfer worker thread (dist/worker.js): one undici dispatcher, built from the

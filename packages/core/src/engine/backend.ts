@@ -29,6 +29,8 @@ export interface BackendEnv {
  * schemes it serves, what it supports, and how it moves the bytes of one attempt. `Downloader`
  * calls `open(env)` once before the first transfer and `close()` from `downloader.close()`.
  * A router (a registry) also answers `route(url)` with the backend that serves one URL.
+ * One object serves one downloader: `open(env)` binds it to that downloader's settings and
+ * limits, so a factory makes a fresh one for each.
  */
 export interface Backend {
   /** Shown in errors: 'undici', 'file', 'MyS3Downloader'. */

@@ -30,7 +30,18 @@ export interface RequestRun<D = unknown> {
   readonly report: DownloadReport<D>;
   /** Aborted by cancel(), close(), the call's signal and the request's own. */
   readonly signal: AbortSignal;
+  /**
+   * Fires downloadStarted (once; later calls do nothing), the report's startTime set to `at`.
+   * The engine calls it before runRequest() unless `startsOnAdmission` is false: then the hook
+   * calls it when the transfer really starts (a queue: when a worker takes the job). A request
+   * that fails unstarted is started by the engine first; one canceled unstarted fires only
+   * downloadCanceled.
+   */
+  readonly started: (at?: Date) => void;
 }
+
+/** What a report is made from: the request's url (masked), destination and data. */
+export type ReportInit<D = unknown> = Pick<DownloadRequest<D>, 'url' | 'destination' | 'data'>;
 
 const noListener: DownloadEventListener = {};
 
@@ -106,9 +117,23 @@ export abstract class Downloader {
   /** Releases pools, sockets and workers; called once by close(). */
   protected async release(): Promise<void> {}
 
+  /** The report of one admitted request; a downloader with richer reports returns a subclass. */
+  protected createReport<D>(init: ReportInit<D>): DownloadReport<D> {
+    return new DownloadReport(init);
+  }
+
+  /**
+   * Whether downloadStarted fires when a request is admitted (the default) or when runRequest()
+   * calls `run.started()` — for a downloader whose requests wait elsewhere before they run.
+   */
+  protected get startsOnAdmission(): boolean {
+    return true;
+  }
+
   /**
    * One request from admission to its outcome: resolves when it succeeded, throws why it failed.
-   * The engine has already fired downloadStarted and fires exactly one terminal event after.
+   * The engine has fired downloadStarted (unless `startsOnAdmission` is false: see `run.started`)
+   * and fires exactly one terminal event after.
    */
   protected async runRequest<D>(run: RequestRun<D>): Promise<void> {
     const { request, report, signal } = run;
@@ -231,7 +256,7 @@ export abstract class Downloader {
           concurrency.release();
           break;
         }
-        const { request, report } = admit(next.value, this.#redactor);
+        const { request, report } = admit(next.value, this.#redactor, (init) => this.createReport(init));
         onAdmit(report);
         const task = this.#settle(request, report, signal).finally(() => {
           concurrency.release();
@@ -250,19 +275,27 @@ export abstract class Downloader {
   async #settle<D>(request: DownloadRequest<D> | Error, report: DownloadReport<D>, runSignal: AbortSignal): Promise<void> {
     const signal = request instanceof DownloadRequest && request.signal ? AbortSignal.any([runSignal, request.signal]) : runSignal;
     if (signal.aborted) return this.#finish(report, 'canceled');
-    report.state = 'downloading';
-    report.startTime = new Date();
-    emit(this.listener, 'downloadStarted', report);
+    let started = false;
+    const start = (at: Date = new Date()): void => {
+      if (started) return;
+      started = true;
+      report.state = 'downloading';
+      report.startTime = at;
+      emit(this.listener, 'downloadStarted', report);
+    };
+    if (this.startsOnAdmission || request instanceof Error) start();
     let claim: string | undefined;
     try {
       if (request instanceof Error) throw request;
       claim = this.#claim(request);
-      await this.runRequest({ request, report, signal });
+      await this.runRequest({ request, report, signal, started: start });
+      start();
       report.state = 'succeeded';
     } catch (error) {
       if (signal.aborted && !(error instanceof NectarError && error.code === 'NECTAR_TIMEOUT')) {
         report.state = 'canceled';
       } else {
+        start();
         report.state = 'failed';
         const redactor = request instanceof DownloadRequest ? requestRedactor(this.#redactor, request) : this.#redactor;
         report.errorReport = errorReport(toNectarError(error), report, redactor);
@@ -270,6 +303,8 @@ export abstract class Downloader {
     } finally {
       if (claim !== undefined) this.#claimed.delete(claim);
     }
+    // Canceled before it started: nothing ran, so no progress either.
+    if (!started) return this.#finish(report, 'canceled');
     emit(this.listener, 'downloadProgress', report);
     this.#finish(report, report.state);
   }
@@ -346,6 +381,8 @@ export abstract class Downloader {
  */
 export class ComposedDownloader extends Downloader {
   readonly #backend: Backend;
+  /** The backend as the engine runs it: its own hooks, but transfer() through this class, so a subclass may wrap it. */
+  readonly #view: Backend;
 
   constructor(backend: Backend, config?: DownloaderConfig | DownloaderConfigInput, listener?: DownloadEventListener) {
     super(config, listener);
@@ -353,6 +390,7 @@ export class ComposedDownloader extends Downloader {
       throw new NectarArgumentError(`backend must be an object with name, schemes, supports and transfer(), got ${describe(backend)}`);
     }
     this.#backend = backend;
+    this.#view = viewOf(backend, (job) => this.transfer(job));
   }
 
   get schemes(): readonly string[] {
@@ -365,7 +403,7 @@ export class ComposedDownloader extends Downloader {
   }
 
   override get backend(): Backend {
-    return this.#backend;
+    return this.#view;
   }
 
   protected transfer(job: TransferJob): Promise<void> {
@@ -377,6 +415,26 @@ export class ComposedDownloader extends Downloader {
   }
 }
 
+/** A backend whose transfer goes through `transfer`; every other member reads the original, live. */
+function viewOf(backend: Backend, transfer: (job: TransferJob) => Promise<void>): Backend {
+  const view: Backend = {
+    get name() {
+      return backend.name;
+    },
+    get schemes() {
+      return backend.schemes;
+    },
+    get supports() {
+      return backend.supports;
+    },
+    transfer,
+    close: async () => backend.close?.(),
+  };
+  if (backend.open !== undefined) view.open = (env) => backend.open?.(env);
+  if (backend.route !== undefined) view.route = (url) => (backend.route as NonNullable<Backend['route']>)(url);
+  return view;
+}
+
 /** Every request in flight listens on its run's signal: the default cap of 10 listeners is too low. */
 function unlimited(controller: AbortController): AbortController {
   setMaxListeners(0, controller.signal);
@@ -384,14 +442,18 @@ function unlimited(controller: AbortController): AbortController {
 }
 
 /** A bad item becomes a failed report naming the problem, not a rejected download(). */
-function admit<D>(item: RequestLike<D>, redactor: Redactor): { request: DownloadRequest<D> | Error; report: DownloadReport<D> } {
+function admit<D>(
+  item: RequestLike<D>,
+  redactor: Redactor,
+  createReport: (init: ReportInit<D>) => DownloadReport<D>,
+): { request: DownloadRequest<D> | Error; report: DownloadReport<D> } {
   try {
     const request = DownloadRequest.from(item);
     const { destination, data } = request;
-    return { request, report: new DownloadReport({ url: requestRedactor(redactor, request).url(request.url), destination, data }) };
+    return { request, report: createReport({ url: requestRedactor(redactor, request).url(request.url), destination, data }) };
   } catch (error) {
     const loose = (typeof item === 'object' && item !== null ? item : {}) as Partial<DownloadRequestJSON<D>>;
-    const report = new DownloadReport<D>({
+    const report = createReport({
       url: redactor.url(typeof loose.url === 'string' ? loose.url : String(loose.url ?? '')),
       destination: typeof loose.destination === 'string' ? loose.destination : '',
       data: loose.data as D,

@@ -37,6 +37,14 @@ export function partPath(destination: string): string {
 }
 
 /**
+ * Whether a file name is one of ours beside a destination: a part file, its keepPartial sidecar
+ * or its lock. A name chosen from the network must never pose as one.
+ */
+export function isPartFileName(name: string): boolean {
+  return /\.nectar-part(?:\.json|\.lock)?$/i.test(name);
+}
+
+/**
  * Beside a kept part file (keepPartial): what it is a part of, so that a later run only resumes
  * the same thing. The URL is kept as a digest: a file on disk must not hold a URL's secrets.
  */
@@ -123,12 +131,7 @@ export class AtomicFile implements DestinationWriter {
     // No stat() of the destination first: on the common path it fails with ENOENT, and that
     // error (with its stack) costs more than the rest of opening. A folder is caught at rename.
     const temp = partPath(destination);
-    let previous: 'free' | 'stale';
-    try {
-      previous = await acquireLock(temp, destination);
-    } catch (error) {
-      throw destinationError(destination, error, 'write to');
-    }
+    const previous = await lockFor(destination);
     try {
       if (previous === 'free') {
         const created = await open(temp, CREATE).catch((error: NodeJS.ErrnoException) => {
@@ -274,6 +277,15 @@ function replacedPart(path: string, destination: string): NectarError {
   });
 }
 
+/** Takes the lock of a destination's part file; a refusal names the destination. */
+async function lockFor(destination: string): Promise<'free' | 'stale'> {
+  try {
+    return await acquireLock(partPath(destination), destination);
+  } catch (error) {
+    throw destinationError(destination, error, 'write to');
+  }
+}
+
 /** A part file we may trust: a regular file, no other name for it, owned by this user. */
 function isOwnPlainFile(stat: Stats): boolean {
   const uid = process.getuid?.();
@@ -288,12 +300,7 @@ function isOwnPlainFile(stat: Stats): boolean {
  */
 export async function holdDestination(destination: string): Promise<() => Promise<void>> {
   const temp = partPath(destination);
-  let previous: 'free' | 'stale';
-  try {
-    previous = await acquireLock(temp, destination);
-  } catch (error) {
-    throw destinationError(destination, error, 'write to');
-  }
+  const previous = await lockFor(destination);
   if (previous === 'stale') await Promise.all([unlink(temp).catch(() => {}), unlink(sidecarPath(destination)).catch(() => {})]);
   return () => releaseLock(temp);
 }

@@ -1,15 +1,16 @@
 import { Worker } from 'node:worker_threads';
 import { NectarError, type TransferJob } from '@nectar/core/backend';
-import { MessageOutbox } from './message-outbox.js';
+import { MessageOutbox } from './outbox.js';
 import { runSegmented } from './segmented-transfer.js';
 import { type Segment, ThreadedTransfer } from './threaded-transfer.js';
-import type { FromWorker, ToWorker, WorkerSetup } from './thread-messages.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './messages.js';
 
 /**
- * The compiled worker entry. Tests run this file from src/ through vite-node, which worker
- * threads cannot use, so from src/ the pool loads the build in dist/ (the test setup builds it).
+ * The compiled worker entry, dist/worker.js, one folder up from this file. Tests run this file
+ * from src/threads/ through vite-node, which worker threads cannot use, so from src/ the pool
+ * loads the build in dist/ (the test setup builds it).
  */
-const workerEntry = new URL(import.meta.url.endsWith('.ts') ? '../dist/worker.js' : './worker.js', import.meta.url);
+const workerEntry = new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker.js' : '../worker.js', import.meta.url);
 
 /** How long close() lets a worker close its sockets before it is terminated. */
 const closeGrace = 2000;

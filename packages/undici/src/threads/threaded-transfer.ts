@@ -1,5 +1,5 @@
 import { type NectarError, type TransferJob, toNectarError } from '@nectar/core/backend';
-import { type ByteRange, type FromWorker, type SegmentPlan, type StartMessage, type ToWorker, deserializeError } from './thread-messages.js';
+import { type ByteRange, type FromWorker, type SegmentPlan, type StartMessage, type ToWorker, deserializeError } from './messages.js';
 
 /**
  * After asking a worker to abort, how long to wait for its word that the part file is closed.

@@ -1,6 +1,6 @@
 import type { TransferResponse } from '@nectar/core/backend';
 import { type ResponseHeaders, headerValue } from '@nectar/core/http';
-import type { ByteRange, SegmentPlan, StartMessage } from './thread-messages.js';
+import type { ByteRange, SegmentPlan, StartMessage } from './messages.js';
 
 /** Below this many bytes per segment, another connection costs more than it brings. */
 export const minSegmentBytes = 32 * 1024 * 1024;

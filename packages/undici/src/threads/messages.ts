@@ -1,4 +1,4 @@
-import { NectarError, type NectarErrorCode, type ProxySettings, type ResolvedConfig, type TlsMaterial, type TransferResponse } from '@nectar/core/backend';
+import { type BackendEnv, NectarError, type NectarErrorCode, type ProxySettings, type ResolvedConfig, type TlsMaterial, type TransferResponse } from '@nectar/core/backend';
 
 /**
  * The messages between the main thread and a transfer worker. Everything here survives
@@ -95,11 +95,20 @@ function plainDetails(details: Record<string, unknown>): Record<string, unknown>
   return plain;
 }
 
+/** A downloader's env as a worker's setup: plain data that survives postMessage. */
+export function workerSetup(env: BackendEnv): WorkerSetup {
+  return {
+    config: cloneableConfig(env.settings),
+    tls: env.tls,
+    proxy: env.proxy === null ? null : { ...env.proxy, url: env.proxy.url.href },
+  };
+}
+
 /**
  * The config fields a worker reads, as data: a config may carry keys of any kind (the spec allows
  * arbitrary ones), and one function among them would make postMessage throw.
  */
-export function cloneableConfig(config: ResolvedConfig): ResolvedConfig {
+function cloneableConfig(config: ResolvedConfig): ResolvedConfig {
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
     try {

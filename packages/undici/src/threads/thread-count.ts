@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { NectarArgumentError, type ResolvedConfig } from '@nectar/core/backend';
+import { NectarArgumentError } from '@nectar/core/backend';
 
 /**
  * Beyond four threads a download is bound by the main thread (core's bookkeeping, renames) or by
@@ -8,8 +8,7 @@ import { NectarArgumentError, type ResolvedConfig } from '@nectar/core/backend';
 const defaultCap = 4;
 
 /** `config.threads`: worker threads that run transfers; 0 runs them on the main thread. */
-export function threadCount(config: ResolvedConfig): number {
-  const threads = config.threads;
+export function threadCount(threads: unknown): number {
   if (threads === undefined) return Math.min(availableParallelism(), defaultCap);
   if (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 0) {
     throw new NectarArgumentError(
@@ -21,8 +20,7 @@ export function threadCount(config: ResolvedConfig): number {
 }
 
 /** `config.segments`: connections (and workers) one large file may be fetched over; 1 = never split. */
-export function segmentCount(config: ResolvedConfig): number {
-  const segments = config.segments;
+export function segmentCount(segments: unknown): number {
   if (segments === undefined) return 1;
   if (typeof segments !== 'number' || !Number.isSafeInteger(segments) || segments < 1) {
     throw new NectarArgumentError(`config.segments must be a positive integer (1 never splits a file), got ${JSON.stringify(segments) ?? String(segments)}`, 'NECTAR_INVALID_CONFIG');

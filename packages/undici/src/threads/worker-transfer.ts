@@ -4,12 +4,12 @@ import { NectarError, redactUrl, type ResolvedConfig, type SpeedLimiter, type Tr
 import { type FailureContext, failureContext, headerValue, parseContentRange } from '@nectar/core/http';
 import type { Dispatcher } from 'undici';
 import { ChunkSender } from './chunk-sender.js';
-import { transferError } from './errors.js';
+import { transferError } from '../http/errors.js';
 import { FileSink } from './file-sink.js';
-import { type Exchange, type Response, discard, dropBody, readAnswer, requestFinal } from './http-exchange.js';
+import { type Exchange, type Response, discard, dropBody, readAnswer, requestFinal } from '../http/exchange.js';
 import { ProgressBatch } from './progress-batch.js';
 import { firstSegmentEnd, planSegments } from './segment-plan.js';
-import { type ByteRange, type FromWorker, type SegmentPlan, type SerializedError, type StartMessage, type WorkerSetup, serializeError } from './thread-messages.js';
+import { type ByteRange, type FromWorker, type SegmentPlan, type SerializedError, type StartMessage, type WorkerSetup, serializeError } from './messages.js';
 
 export type Post = (message: FromWorker, transfer?: ArrayBuffer[]) => void;
 

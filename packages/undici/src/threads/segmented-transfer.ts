@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { TransferJob } from '@nectar/core/backend';
 import type { Segment } from './threaded-transfer.js';
-import type { SegmentPlan } from './thread-messages.js';
+import type { SegmentPlan } from './messages.js';
 
 export type RunSegment = (job: TransferJob, segment: Segment) => Promise<void>;
 

@@ -1,0 +1,73 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Backend, type BackendEnv, ComposedDownloader, DownloadRequest, DownloaderRegistry, type TransferJob, supportsAll } from '../src/backend.js';
+
+let folder: string;
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'nectar-engine-'));
+});
+afterEach(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+/** A backend that serves `mem:` URLs from memory and records its lifecycle. */
+function memoryBackend(log: string[]): Backend {
+  let env: BackendEnv | undefined;
+  return {
+    name: 'memory',
+    schemes: ['mem'],
+    supports: supportsAll(false),
+    open(given) {
+      env = given;
+      log.push(`open maxConcurrent=${given.settings.maxConcurrent}`);
+    },
+    async transfer(job) {
+      if (env === undefined) throw new Error('transfer before open');
+      const body = Buffer.from(job.url.pathname);
+      await job.responded({ totalBytes: body.length });
+      job.sink.end(body);
+    },
+    async close() {
+      log.push('close');
+    },
+  };
+}
+
+describe('the engine composes a backend object', () => {
+  it('opens it once with the downloader env, before the first transfer, and closes it once', async () => {
+    const log: string[] = [];
+    const downloader = new ComposedDownloader(memoryBackend(log), { maxConcurrent: 3 });
+    const reports = await downloader.download([new DownloadRequest('mem:/a', join(folder, 'a')), new DownloadRequest('mem:/b', join(folder, 'b'))]);
+    await downloader.close();
+    expect(reports.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
+    expect(await readFile(join(folder, 'b'), 'utf8')).toBe('/b');
+    expect(log).toEqual(['open maxConcurrent=3', 'close']);
+  });
+
+  it("runs a subclass's transfer() override: the class may wrap its backend", async () => {
+    const seen: string[] = [];
+    class Wrapped extends ComposedDownloader {
+      protected override transfer(job: TransferJob): Promise<void> {
+        seen.push(job.url.href);
+        return super.transfer(job);
+      }
+    }
+    const downloader = new Wrapped(memoryBackend([]));
+    const [report] = await downloader.download([new DownloadRequest('mem:/w', join(folder, 'w'))]);
+    await downloader.close();
+    expect(report?.state).toBe('succeeded');
+    expect(seen).toEqual(['mem:/w']);
+  });
+
+  it('lets a registry run a factory that returns a backend object under its own limits', async () => {
+    const log: string[] = [];
+    const registry = new DownloaderRegistry().register('mem', () => memoryBackend(log));
+    const downloader = registry.create();
+    const [report] = await downloader.download([new DownloadRequest('mem:/r', join(folder, 'r'))]);
+    await downloader.close();
+    expect(report?.state).toBe('succeeded');
+    expect(log).toEqual(['open maxConcurrent=8', 'close']);
+  });
+});
