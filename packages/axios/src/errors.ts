@@ -1,5 +1,5 @@
-import { NectarError, redactUrl, type ErrorCodeClass, classifyErrorCode, errorCodeOf, toNectarError } from '@nectar/core/backend';
-import { type FailureContext, transportError } from '@nectar/core/http';
+import { type ErrorCodeClass, NectarError, classifyErrorCode, errorCodeOf, redactUrl } from '@nectar/core/backend';
+import { type FailureContext, mapTransportFailure, transportError } from '@nectar/core/http';
 
 export type TimeoutPhase = 'connect' | 'headers' | 'body';
 
@@ -25,11 +25,7 @@ export function timeoutError(phase: TimeoutPhase, ms: number, url: URL): NectarE
  * NectarErrors (HTTP status, redirects, our timeouts) pass through as they are.
  */
 export function transferError(error: unknown, context: FailureContext): NectarError {
-  if (error instanceof NectarError) return error;
-  const code = errorCodeOf(error);
-  const known = code === undefined ? undefined : classifyErrorCode(code);
-  if (known === undefined) return toNectarError(error);
-  return transportError(error, context, known, { errno: code });
+  return mapTransportFailure(error, context);
 }
 
 const proxyTls: ErrorCodeClass = { code: 'NECTAR_PROXY', retryable: false, what: "the proxy's TLS certificate was rejected" };

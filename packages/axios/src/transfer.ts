@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { TransferJob } from '@nectar/core/backend';
-import { type FailureContext, RedirectTracker, type ResponseHeaders, contentCodings, failureContext, contentLength, headerValue, interpretResponse, isRedirect, rangeHeaders, undecodableError, unwantedBodyLimit } from '@nectar/core/http';
+import { type FailureContext, type Hop as CoreHop, type ResponseHeaders, contentCodings, contentLength, failureContext, followRedirects, headerValue, interpretResponse, undecodableError, unwantedBodyLimit } from '@nectar/core/http';
 import type { Agents } from './agents.js';
 import { watchBodyIdle } from './body-timeout.js';
 import { proxyTlsError, transferError } from './errors.js';
@@ -36,18 +36,12 @@ export async function transfer(client: Client, job: TransferJob): Promise<void> 
 
 /** GETs the URL, following redirects by core's rule, until a response that is not one. */
 async function follow(client: Client, job: TransferJob, context: FailureContext): Promise<Answered> {
-  const tracker = new RedirectTracker(job.url, job.config);
-  let url = job.url;
-  let headers = { ...job.headers, ...rangeHeaders(job) };
-  for (;;) {
-    context.url = url;
-    const hop = { url, headers, crossOrigin: tracker.crossOrigin(url), watch: new RequestWatch(job.config, url, job.signal) };
-    const answered = await get(client, job, hop, context);
-    const { status } = answered.response;
-    if (!isRedirect(status)) return answered;
-    await discard(job, answered);
-    ({ url, headers } = tracker.follow(url, status, headerValue(answered.responseHeaders, 'location'), 'GET', headers));
-  }
+  const send = async (hop: CoreHop) => {
+    const answered = await get(client, job, { ...hop, watch: new RequestWatch(job.config, hop.url, job.signal) }, context);
+    return { status: answered.response.status, location: headerValue(answered.responseHeaders, 'location'), answered };
+  };
+  const { answer } = await followRedirects(job, context, send, ({ answered }) => discard(job, answered));
+  return answer.answered;
 }
 
 async function get(client: Client, job: TransferJob, hop: Hop, context: FailureContext): Promise<Answered> {

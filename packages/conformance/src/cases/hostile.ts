@@ -114,9 +114,16 @@ export function hostileCases(ctx: SuiteContext): void {
       yield new DownloadRequest(file.url, join(folder, 'first.bin'));
       await new Promise(() => {});
     }
-    const downloader = ctx.downloader();
+    const { downloader, events } = ctx.recorded();
+    // Cancel only once the first request is done and the source is waited on: no timing guess.
+    const firstDone = new Promise<void>((resolve) => {
+      events.onEvent = (event) => {
+        if (event === 'downloadSucceeded') resolve();
+      };
+    });
     const settled = downloader.download(hangs());
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await firstDone;
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const from = performance.now();
     downloader.cancel();
     const reports = await settled;

@@ -1,4 +1,4 @@
-import { type ErrorCodeClass, NectarError } from '../errors.js';
+import { type ErrorCodeClass, NectarError, classifyErrorCode, errorCodeOf, toNectarError } from '../errors.js';
 import type { TransferJob } from '../engine/job.js';
 import { redactUrl } from '../redact.js';
 
@@ -34,4 +34,27 @@ export function transportError(error: unknown, context: FailureContext, failure:
     cause: error,
     details: fields,
   });
+}
+
+/** How a backend names its library's failures, for `mapTransportFailure()`. */
+export interface TransportCodes {
+  /** The library's own error codes, looked up before core's generic table (errno, DNS, TLS, HTTP parser). */
+  readonly codes?: Readonly<Record<string, ErrorCodeClass>>;
+  /** A code for an error that carries none (a parser error without one, say). */
+  codeOf?(error: unknown): string | undefined;
+  /** The errorReport field that keeps the original code: `errno`, `undiciCode` … (default `errno`). */
+  readonly detail?: string;
+}
+
+/**
+ * The one mapping of a transport failure to a NectarError, for every HTTP backend: NectarErrors
+ * pass through; a code is looked up in the backend's table, then in core's; anything unknown is
+ * NECTAR_BACKEND with its message.
+ */
+export function mapTransportFailure(error: unknown, context: FailureContext, backend: TransportCodes = {}): NectarError {
+  if (error instanceof NectarError) return error;
+  const code = errorCodeOf(error) ?? backend.codeOf?.(error);
+  const known = code === undefined ? undefined : (backend.codes?.[code] ?? classifyErrorCode(code));
+  if (code === undefined || known === undefined) return toNectarError(error);
+  return transportError(error, context, known, { [backend.detail ?? 'errno']: code });
 }

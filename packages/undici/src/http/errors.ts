@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { NectarError, type ErrorCodeClass, classifyErrorCode, errorCodeOf, toNectarError } from '@nectar/core/backend';
-import { type FailureContext, proxyError, transportError } from '@nectar/core/http';
+import { type ErrorCodeClass, NectarError, errorCodeOf } from '@nectar/core/backend';
+import { type FailureContext, mapTransportFailure, proxyError, transportError } from '@nectar/core/http';
 
 const timeout = (phase: 'connect' | 'headers' | 'body', what: string): ErrorCodeClass => ({
   code: 'NECTAR_TIMEOUT',
@@ -29,13 +29,9 @@ const undiciCodes: Readonly<Record<string, ErrorCodeClass>> = {
  */
 export function transferError(error: unknown, context: FailureContext): NectarError {
   if (error instanceof NectarError) return error;
-  const code = errorCodeOf(error) ?? parserErrorCode(error);
-  if (code === undefined) return toNectarError(error);
-  const refusal = proxyRefusal(code, error, context);
-  if (refusal !== undefined) return refusal;
-  const known = undiciCodes[code] ?? classifyErrorCode(code);
-  if (known === undefined) return toNectarError(error);
-  return transportError(error, context, known, { undiciCode: code });
+  const code = errorCodeOf(error);
+  const refusal = code === undefined ? undefined : proxyRefusal(code, error, context);
+  return refusal ?? mapTransportFailure(error, context, { codes: undiciCodes, codeOf: parserErrorCode, detail: 'undiciCode' });
 }
 
 /** undici raises some llhttp errors (an invalid header token) as an HTTPParserError without a code. */

@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream';
 import type { ProxySettings, ResolvedConfig, TransferResponse } from '@nectar/core/backend';
-import { type FailureContext, RedirectTracker, contentCodings, headerValue, interpretResponse, isRedirect, rangeHeaders, unwantedBodyLimit } from '@nectar/core/http';
+import { type FailureContext, type Hop, contentCodings, followRedirects, headerValue, interpretResponse, unwantedBodyLimit } from '@nectar/core/http';
 import type { Dispatcher } from 'undici';
 import { contentDecoders } from './content-decoding.js';
 
@@ -27,29 +27,23 @@ export interface Answer {
 }
 
 /**
- * GETs the URL, following redirects here rather than in undici so that DESIGN's rule applies
- * (credentials dropped cross-origin, loops detected), until a response that is not a redirect.
+ * GETs the URL, following redirects with core's driver rather than in undici, so that DESIGN's
+ * rule applies (credentials dropped cross-origin, loops detected), until a response that is not
+ * a redirect.
  */
 export async function requestFinal(dispatcher: Dispatcher, exchange: Exchange, context: FailureContext): Promise<{ response: Response; url: URL }> {
-  const tracker = new RedirectTracker(exchange.url, exchange.config);
-  let url = exchange.url;
-  let headers = { ...exchange.headers, ...rangeHeaders(exchange) };
-  for (;;) {
-    context.url = url;
-    const response = await dispatcher.request({
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
-      method: 'GET',
-      headers,
-      signal: exchange.signal,
-    });
-    if (!isRedirect(response.statusCode)) return { response, url };
+  const send = async ({ url, headers }: Hop) => {
+    const response = await dispatcher.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'GET', headers, signal: exchange.signal });
+    return { status: response.statusCode, location: headerValue(response.headers, 'location'), response };
+  };
+  const drop = async ({ response }: { response: Response }) => {
     await discard(response.body);
     // undici hands a socket back to its pool one event-loop turn after a response ends (in
     // case the server closes it anyway); waiting that turn lets the next hop reuse it.
     await new Promise(setImmediate);
-    ({ url, headers } = tracker.follow(url, response.statusCode, headerValue(response.headers, 'location'), 'GET', headers));
-  }
+  };
+  const { answer, url } = await followRedirects(exchange, context, send, drop);
+  return { response: answer.response, url };
 }
 
 /** Reads the final response by core's rule; a refusal is thrown once its body is drained. */
