@@ -20,6 +20,8 @@ const options = {
   'user-agent': { type: 'string', short: 'A' },
   proxy: { type: 'string', short: 'x' },
   'proxy-user': { type: 'string' },
+  netrc: { type: 'boolean' },
+  'netrc-file': { type: 'string' },
   insecure: { type: 'boolean', short: 'k' },
   cacert: { type: 'string' },
   cert: { type: 'string' },
@@ -38,6 +40,7 @@ const options = {
   continue: { type: 'boolean', short: 'c' },
   force: { type: 'boolean', short: 'f' },
   'skip-existing': { type: 'boolean', short: 'n' },
+  timestamping: { type: 'boolean', short: 'N' },
   'content-disposition': { type: 'boolean', short: 'J' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q', multiple: true },
@@ -111,9 +114,13 @@ function checkDestinations(urls: readonly string[], values: GetOptions): void {
   const several = urls.length > 1 || values['input-file'] !== undefined;
   if (values.output !== undefined && values.directory !== undefined) throw new UsageError('-o FILE and -d DIR cannot be combined');
   if (values.output !== undefined && several) throw new UsageError('-o FILE takes exactly one URL; use -d DIR for several');
+  // -o - owns stdout: a report line in the middle of the body would corrupt it.
+  if (values.output === '-' && values.json === true) throw new UsageError('-o - writes the body to stdout; --json cannot share it');
   if (values.checksum !== undefined && several) throw new UsageError('--checksum applies to one URL only');
   if (values.mirror !== undefined && several) throw new UsageError('--mirror applies to one URL only');
   if (values.force === true && values['skip-existing'] === true) throw new UsageError('--force and --skip-existing contradict each other');
+  if (values.timestamping === true && values['skip-existing'] === true) throw new UsageError('--timestamping and --skip-existing contradict each other');
+  if (values.timestamping === true && values.output === '-') throw new UsageError('--timestamping needs a file to compare with; -o - has none');
 }
 
 export const usage = `Usage: nectar [get] URL... [options]
@@ -124,12 +131,14 @@ Download URLs (http, https, file; sftp with @nectar/sftp installed) with progres
 
 Destination:
   -d, --directory DIR       save into DIR (default: the current directory; created if missing)
-  -o, --output FILE         save the one URL as FILE
+  -o, --output FILE         save the one URL as FILE ('-' = stdout)
   -i, --input-file LIST     read URLs from LIST, one per line ('-' = stdin; # comments)
   -f, --force               overwrite existing files
   -c, --continue            keep partial files of failed/canceled downloads and resume them
                             next time; existing files are skipped unless a part is beside them
   -n, --skip-existing       skip URLs whose file exists (exit status 0)
+  -N, --timestamping        download only if newer than the existing file (If-Modified-Since);
+                            the file gets the server's Last-Modified time
   -J, --content-disposition name files by the server's Content-Disposition header
 
 Transfer:
@@ -139,6 +148,8 @@ Transfer:
   -u, --user USER:PASS      basic auth for the server
   -H, --header 'N: V'       extra request header (repeatable)
   -A, --user-agent UA       User-Agent header (default nectar/<version>)
+      --netrc               credentials per host from ~/.netrc (http, https)
+      --netrc-file FILE     credentials per host from FILE
   -x, --proxy URL           http(s) proxy, [http://][user:pass@]host:port
       --proxy-user U:P      proxy credentials
   -k, --insecure            do not verify TLS certificates
@@ -163,6 +174,7 @@ Output:
   -h, --help                this text
   -V, --version             the version
 
-Exit status: 0 all downloads succeeded, 1 any failed, 2 usage error, 130 interrupted (Ctrl-C),
-             143 SIGTERM, 129 SIGHUP (a second signal quits at once).
+Exit status: 0 all downloads succeeded, 2 usage error; a failure gives its cause (the lowest of
+             several): 3 local I/O, 4 network, 5 TLS, 6 auth, 7 protocol, 8 server error status,
+             9 not found, 10 checksum, 1 any other; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP.
 `;

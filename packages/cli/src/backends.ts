@@ -17,11 +17,22 @@ export function checkBackend(name: string | undefined): HttpBackend {
  * choice wins over core's lazy order), other schemes (sftp:) loaded on first use when installed.
  */
 export async function createRegistry(backend: HttpBackend): Promise<DownloaderRegistry> {
-  const registry = new DownloaderRegistry({ known: knownBackends });
+  const registry = new DownloaderRegistry({ known: knownBackends, load: loadFromInstallation });
   registerFile(registry);
   if (backend === 'undici') registerUndici(registry);
   else (await loadAxios()).register(registry);
   return registry;
+}
+
+/**
+ * Backends come from nectar's own installation, resolved from this file: core's default loader
+ * falls back to the current directory's node_modules, which for a global `nectar` would run
+ * whatever code the folder it is started in holds (and a second copy of core).
+ */
+export async function loadFromInstallation(specifier: string): Promise<unknown> {
+  // async: import.meta.resolve throws a missing package synchronously, and core's registry
+  // treats ERR_MODULE_NOT_FOUND as "not installed" only when it comes as a rejection.
+  return import(import.meta.resolve(specifier));
 }
 
 async function loadAxios(): Promise<BackendModule> {

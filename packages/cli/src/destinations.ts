@@ -1,27 +1,35 @@
-import { constants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, rename, unlink } from 'node:fs/promises';
+import { type Stats, constants, lstatSync, statSync } from 'node:fs';
+import { copyFile, link, mkdir, rename, unlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { DownloadReport, DownloadRequest, type ExpectedDigest, NectarArgumentError, partPath } from '@nectar/core/backend';
+import { DownloadReport, DownloadRequest, type ExpectedDigest, NectarArgumentError, type NectarErrorCode, partPath } from '@nectar/core/backend';
 import { UsageError } from './args.js';
 import { NameAllocator, nameFromUrl, sanitiseName } from './names.js';
 import { isAbsoluteUrl } from './urls.js';
-import type { Outcome } from './outcome.js';
+import { type Outcome, leftAlone } from './outcome.js';
+
+/** How a download written to stdout (`-o -`) is named in lines and reports. */
+export const STDOUT = 'stdout';
 
 /**
  * What to do when a file is already where a download would go. `continue` (-c) skips it too,
  * unless an unfinished part file is beside it: that download is finished, replacing the file.
+ * `timestamp` (-N) asks the server for it only if modified since the file's mtime.
  */
-export type ExistingFiles = 'fail' | 'overwrite' | 'skip' | 'continue';
+export type ExistingFiles = 'fail' | 'overwrite' | 'skip' | 'continue' | 'timestamp';
 
 export interface PlannerOptions {
   cwd: string;
-  /** -o FILE: the one URL's path. */
+  /** -o FILE: the one URL's path; `-` is `stdout`. */
   output?: string;
+  /** Where `-o -` writes the body. */
+  stdout?: NodeJS.WritableStream;
   /** -d DIR (default: cwd). */
   directory?: string;
   existing: ExistingFiles;
   checksum?: ExpectedDigest;
   mirrors?: string[];
+  /** Headers for one URL's request (--netrc credentials). */
+  headersFor?: (url: URL) => Record<string, string> | undefined;
 }
 
 /** A URL either becomes a request, or ends before any transfer (a bad URL, a file in the way). */
@@ -55,11 +63,20 @@ export class DestinationPlanner {
   async plan(text: string): Promise<Planned> {
     if (!isAbsoluteUrl(text)) return { outcome: failed(text, '', 'NECTAR_INVALID_REQUEST', `not an absolute URL: ${JSON.stringify(text)}`) };
     const url = new URL(text);
-    const path = this.#options.output === undefined ? this.#names.allocate(nameFromUrl(url)) : resolve(this.#options.cwd, this.#options.output);
+    const { output, stdout } = this.#options;
+    // -o -: the body goes to stdout; there is no file to name, find or leave alone.
+    if (output === '-' && stdout !== undefined) return this.#request(url, stdout, this.#options.headersFor?.(url));
+    const path = output === undefined ? this.#names.allocate(nameFromUrl(url)) : resolve(this.#options.cwd, output);
     if (await this.#leaveAlone(path)) return { outcome: this.#existing(url.href, path) };
+    const conditional = this.#options.existing === 'timestamp' ? ifModifiedSince(path) : undefined;
+    return this.#request(url, path, { ...this.#options.headersFor?.(url), ...conditional });
+  }
+
+  #request(url: URL, destination: string | NodeJS.WritableStream, headers?: Record<string, string>): Planned {
     const { checksum, mirrors } = this.#options;
+    const path = typeof destination === 'string' ? destination : STDOUT;
     try {
-      return { request: new DownloadRequest(url, path, { expectedDigest: checksum, mirrors }) };
+      return { request: new DownloadRequest(url, destination, { expectedDigest: checksum, mirrors, headers }) };
     } catch (error) {
       // A URL core refuses (a line of a list, say) fails alone; the run goes on.
       if (!(error instanceof NectarArgumentError)) throw error;
@@ -69,17 +86,12 @@ export class DestinationPlanner {
 
   async #leaveAlone(path: string): Promise<boolean> {
     const { existing } = this.#options;
-    if (existing === 'overwrite' || !(await exists(path))) return false;
+    if (existing === 'overwrite' || existing === 'timestamp' || !(await exists(path))) return false;
     return existing !== 'continue' || !(await exists(partPath(path)));
   }
 
   #existing(url: string, path: string): Outcome {
-    if (this.#options.existing === 'skip' || this.#options.existing === 'continue') {
-      const report = new DownloadReport({ url, destination: path, data: undefined });
-      report.state = 'succeeded';
-      report.finishTime = new Date();
-      return { report, destination: path, skipped: 'exists' };
-    }
+    if (this.#options.existing === 'skip' || this.#options.existing === 'continue') return leftAlone(url, path, 'exists');
     const message = `${path} exists; --force overwrites it, --skip-existing keeps it`;
     return failed(url, path, 'NECTAR_DESTINATION', message, { exists: true });
   }
@@ -120,16 +132,35 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
+/** -N: the header asking for the file only if it changed after the copy at `path` was made. */
+function ifModifiedSince(path: string): Record<string, string> | undefined {
+  const stats = statIfFile(path);
+  return stats === undefined ? undefined : { 'If-Modified-Since': stats.mtime.toUTCString() };
+}
+
+function statIfFile(path: string): Stats | undefined {
+  try {
+    const stats = statSync(path, { throwIfNoEntry: false });
+    return stats?.isFile() === true ? stats : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Synchronous on purpose: the promise form throws for a missing file, and building that error
+ * costs ~90 µs — most of the time of planning a 20 000-line list. One lstat blocks for microseconds.
+ */
 async function exists(path: string): Promise<boolean> {
   try {
-    await lstat(path);
-    return true;
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch {
+    // ENOTDIR, EACCES: nothing we could be asked to overwrite is there.
     return false;
   }
 }
 
-function failed(url: string, destination: string, code: string, message: string, details: Record<string, unknown> = {}): Outcome {
+function failed(url: string, destination: string, code: NectarErrorCode, message: string, details: Record<string, unknown> = {}): Outcome {
   const report = new DownloadReport({ url, destination, data: undefined });
   report.state = 'failed';
   report.finishTime = new Date();

@@ -5,3 +5,4 @@ export { main } from './main.js';
 export { NameAllocator, isInside, nameFromUrl, sanitiseName } from './names.js';
 export { redactText } from './redact.js';
 export { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './run.js';
+export { EXIT, type ExitStatus } from './exit-codes.js';

@@ -1,4 +1,5 @@
 import type { DownloadReport, Redactor } from '@nectar/core/backend';
+import { STDOUT } from './destinations.js';
 import type { Display } from './display.js';
 import { formatBytes, formatDuration, formatSpeed } from './format.js';
 import { type Outcome, elapsedSeconds, failureReason } from './outcome.js';
@@ -62,8 +63,9 @@ export class PlainLines implements Display {
 /** One line for a download's end, unmasked; the TTY display logs the same line above its bars. */
 export function settledLine({ report, destination, skipped }: Outcome): string {
   const url = report.url;
+  if (skipped === 'unchanged') return `unchanged ${url} -> ${destination} (not modified on the server)`;
   if (skipped !== undefined) return `skipped  ${url} -> ${destination} (exists)`;
-  if (report.state === 'failed') return `failed   ${url}: ${failureReason(report.errorReport)}`;
+  if (report.state === 'failed') return `failed   ${url}: ${failureReason(report)}`;
   if (report.state === 'canceled') return `canceled ${url}`;
   const seconds = elapsedSeconds(report);
   const speed = seconds > 0 ? `, ${formatSpeed(report.bytesDownloaded / seconds)}` : '';
@@ -71,7 +73,7 @@ export function settledLine({ report, destination, skipped }: Outcome): string {
 }
 
 function destinationOf(report: DownloadReport): string {
-  return typeof report.destination === 'string' ? report.destination : '[stream]';
+  return typeof report.destination === 'string' ? report.destination : STDOUT;
 }
 
 /** --json: one report per line on stdout, every string in it masked (URLs, error texts, causes). */

@@ -49,10 +49,17 @@ export function isInside(dir: string, path: string): boolean {
 /**
  * Hands out file names in one folder for one run: a name taken by an earlier URL of the run
  * gets `.1`, `.2` … (as wget does), and every path is checked to stay inside the folder.
+ *
+ * Memory grows with the distinct names, not with the URLs: a suffixed name is never stored,
+ * only each name's next suffix — `a.txt.7` is taken when `a.txt` has handed out 7 already. So a
+ * list of a million URLs all named `a.txt` holds two entries, and each name costs O(1).
  */
 export class NameAllocator {
   readonly #dir: string;
+  /** Names handed out as asked for (lower-cased: case-insensitive filesystems). */
   readonly #taken = new Set<string>();
+  /** Per name, the next suffix: `.1` … `.(n-1)` are handed out. */
+  readonly #next = new Map<string, number>();
 
   constructor(dir: string) {
     this.#dir = resolve(dir);
@@ -64,15 +71,27 @@ export class NameAllocator {
 
   /** A path in the folder for a sanitised `name`, unique within this run. */
   allocate(name: string): string {
-    let candidate = name;
-    for (let n = 1; this.#taken.has(candidate.toLowerCase()); n++) candidate = `${name}.${n}`;
-    this.#taken.add(candidate.toLowerCase());
-    return this.pathOf(candidate);
+    const key = name.toLowerCase();
+    if (!this.#isTaken(key)) {
+      this.#taken.add(key);
+      return this.pathOf(name);
+    }
+    // Only names that some URL asked for as they are (`a.txt.3`) make this loop go round.
+    let n = this.#next.get(key) ?? 1;
+    while (this.#isTaken(`${key}.${n}`)) n++;
+    this.#next.set(key, n + 1);
+    return this.pathOf(`${name}.${n}`);
   }
 
-  /** Frees a name handed out by allocate() that ended up unused. */
+  /** Frees a name handed out by allocate() that ended up unused; a suffixed one stays reserved. */
   release(path: string): void {
     this.#taken.delete(relative(this.#dir, path).toLowerCase());
+  }
+
+  #isTaken(key: string): boolean {
+    if (this.#taken.has(key)) return true;
+    const suffixed = /^(.*)\.([1-9]\d*)$/.exec(key);
+    return suffixed !== null && (this.#next.get(suffixed[1]!) ?? 1) > Number(suffixed[2]);
   }
 
   pathOf(name: string): string {

@@ -1,13 +1,17 @@
+import { utimes } from 'node:fs/promises';
 import { type DownloadEventListener, type DownloadReport, type Downloader, DownloaderConfig, type Redactor } from '@nectar/core/backend';
 import type { GetOptions } from './args.js';
 import { checkBackend, createRegistry } from './backends.js';
+import { netrcHeaders } from './credentials.js';
+import { loadNetrc } from './netrc.js';
 import { filenameFromContentDisposition } from './content-disposition.js';
 import { configFromOptions, parseChecksum } from './config.js';
-import { DestinationPlanner, type ExistingFiles, type Planned } from './destinations.js';
+import { EXIT } from './exit-codes.js';
+import { DestinationPlanner, type ExistingFiles, type Planned, STDOUT } from './destinations.js';
 import { type Display, silentDisplay } from './display.js';
 import type { CliIo } from './io.js';
 import { PlainLines, jsonLine } from './lines.js';
-import type { Outcome } from './outcome.js';
+import { type Outcome, leftAlone } from './outcome.js';
 import { ProgressBars } from './progress.js';
 import { type LineWriter, lineWriter } from './redact.js';
 import { type StopSignal, exitStatusFor, onStopSignals } from './signals.js';
@@ -15,24 +19,29 @@ import { ListReadError, openList, urlSource } from './sources.js';
 import { summaryLines } from './summary.js';
 import { Tally } from './tally.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+export const EXIT_OK = EXIT.ok;
+/** Any failure of no more precise cause; the others are in EXIT (exit-codes.ts). */
+export const EXIT_FAILED = EXIT.failed;
+export const EXIT_USAGE = EXIT.usage;
 /** Ctrl-C; SIGTERM and SIGHUP end with their own 128+n (exitStatusFor). */
 export const EXIT_INTERRUPTED = 130;
 
 /** `nectar get`: everything after the command line was parsed. Returns the exit status. */
-export async function runGet(urls: readonly string[], options: GetOptions, io: CliIo, redactor: Redactor): Promise<number> {
+export async function runGet(urls: readonly string[], options: GetOptions, io: CliIo, commandLine: Redactor): Promise<number> {
   // Every option is checked before the first byte moves: a usage error never half-runs.
   const config = new DownloaderConfig(configFromOptions(options));
   const backend = checkBackend(options.backend);
+  const netrc = options.user === undefined ? await loadNetrc(options.netrc, options['netrc-file'], io.cwd) : undefined;
+  const redactor = netrc === undefined ? commandLine : commandLine.with(netrc.passwords);
   const planner = new DestinationPlanner({
     cwd: io.cwd,
     output: options.output,
+    stdout: io.stdout,
     directory: options.directory,
     existing: existingFiles(options),
     checksum: options.checksum === undefined ? undefined : parseChecksum(options.checksum),
     mirrors: options.mirror,
+    headersFor: netrc === undefined ? undefined : (url) => netrcHeaders(netrc, url),
   });
   const list = await openList(options['input-file'], io.cwd, io.stdin);
   const registry = await createRegistry(backend);
@@ -41,7 +50,14 @@ export async function runGet(urls: readonly string[], options: GetOptions, io: C
   return run.execute(registry.create(config, run.listener), urlSource(urls, list, run.interrupt.signal));
 }
 
+/** A Last-Modified header as a Date, when it is one. */
+function lastModified(value: string | string[] | undefined): Date | undefined {
+  const date = new Date(Array.isArray(value) ? (value[0] ?? '') : (value ?? ''));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
 function existingFiles(options: GetOptions): ExistingFiles {
+  if (options.timestamping === true) return 'timestamp';
   if (options.force === true) return 'overwrite';
   if (options['skip-existing'] === true) return 'skip';
   // -c resumes kept part files; a finished file with no part beside it is left as it is.
@@ -67,6 +83,9 @@ class Run {
   readonly #contentDisposition: boolean;
   /** Content-Disposition names, by report, until the download settles. */
   readonly #suggested = new Map<DownloadReport, string>();
+  /** -N: the server's Last-Modified, by report, until the download settles. */
+  readonly #lastModified = new Map<DownloadReport, Date>();
+  readonly #timestamping: boolean;
 
   constructor(options: GetOptions, io: CliIo, planner: DestinationPlanner, redactor: Redactor) {
     this.#io = io;
@@ -74,6 +93,7 @@ class Run {
     this.#redactor = redactor;
     this.#quiet = options.quiet?.length ?? 0;
     this.#contentDisposition = options['content-disposition'] === true;
+    this.#timestamping = options.timestamping === true;
     this.#stderr = lineWriter(io.stderr, redactor);
     // Values are masked before serialising: masking the JSON text could not see an escaped secret.
     this.#json = options.json === true ? (line) => io.stdout.write(`${line}\n`) : undefined;
@@ -90,6 +110,8 @@ class Run {
       const value = headers['content-disposition'];
       const name = this.#contentDisposition && typeof value === 'string' ? filenameFromContentDisposition(value) : undefined;
       if (name !== undefined) this.#suggested.set(report, name);
+      const modified = this.#timestamping ? lastModified(headers['last-modified']) : undefined;
+      if (modified !== undefined) this.#lastModified.set(report, modified);
     },
   };
 
@@ -114,7 +136,7 @@ class Run {
     if (this.#quiet < 2) for (const line of summaryLines(this.#tally, this.#stoppedBy !== undefined)) this.#stderr(line);
     if (this.#stoppedBy !== undefined) return exitStatusFor(this.#stoppedBy);
     if (this.#listError !== undefined) return EXIT_USAGE;
-    return this.#tally.failed > 0 || this.#tally.canceled > 0 ? EXIT_FAILED : EXIT_OK;
+    return this.#tally.status;
   }
 
   async *#requests(urls: AsyncIterable<string>) {
@@ -126,7 +148,15 @@ class Run {
   }
 
   async #settle(report: DownloadReport): Promise<void> {
-    let destination = typeof report.destination === 'string' ? report.destination : '';
+    let destination = typeof report.destination === 'string' ? report.destination : STDOUT;
+    const modified = this.#lastModified.get(report);
+    this.#lastModified.delete(report);
+    // -N: core reports the 304 as a status failure; here it is the answer that was asked for.
+    if (this.#timestamping && report.state === 'failed' && report.errorReport.status === 304) {
+      this.#record(leftAlone(report.url, destination, 'unchanged'));
+      return;
+    }
+    if (modified !== undefined && report.state === 'succeeded') await utimes(destination, new Date(), modified);
     const suggested = this.#suggested.get(report);
     this.#suggested.delete(report);
     if (suggested !== undefined && report.state === 'succeeded') {

@@ -72,15 +72,22 @@ describe('nectar get', () => {
     expect(await ls(dir.path)).toEqual(['small.bin', 'small.bin.1', 'small.bin.2']);
   });
 
-  it('exits 1 on mixed failures, naming each failure and its reason in the summary', async () => {
+  it('exits with the lowest cause on mixed failures (4 network beats 9 not found), naming each reason once', async () => {
     const result = await runCli([urls.small, http.missingUrl(), http.unreachableUrl(), '--retry', '0', '-d', dir.path]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(4);
     expect(await ls(dir.path)).toEqual(['small.bin']);
     expect(result.stderr).toMatch(/1 succeeded, 2 failed, 0 canceled/);
-    expect(result.stderr).toContain(`failed ${http.missingUrl()}: 404 Not Found`);
+    expect(result.stderr).toContain(`failed ${http.missingUrl()}: 404 Not Found (NECTAR_HTTP_STATUS)`);
     expect(result.stderr).toMatch(/NECTAR_HTTP_STATUS/);
     expect(result.stderr).toContain(`failed ${http.unreachableUrl()}:`);
     expect(result.stderr).toMatch(/NECTAR_CONNECT/);
+    // Each failure line, live and in the summary, names its URL once.
+    const failures = result.stderr.split('\n').filter((line) => /^\s*failed /.test(line));
+    expect(failures).toHaveLength(4);
+    for (const line of failures) {
+      const url = [http.missingUrl(), http.unreachableUrl()].find((u) => line.includes(u));
+      expect(line.split(url ?? 'no URL').length - 1).toBe(1);
+    }
   });
 
   it('sends -u credentials and -H headers to the server', async () => {
@@ -108,7 +115,7 @@ describe('nectar get', () => {
   it('prints one JSON report per line with --json, with no password anywhere', async () => {
     const withPassword = http.url('/auth/files/small.bin').replace('http://', 'http://user:secret@');
     const result = await runCli([withPassword, http.missingUrl(), '--json', '-d', dir.path]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(9);
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
     const reports = lines.map((line) => JSON.parse(line) as { url: string; state: string; errorReport: { code?: string } });
@@ -123,7 +130,7 @@ describe('nectar get', () => {
   it('never shows a URL password, even in a failure message', async () => {
     const withPassword = http.url('/auth/files/nothing.bin').replace('http://', 'http://user:secret@');
     const result = await runCli([withPassword, '--json', '-d', dir.path]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(9);
     expect(`${result.stdout}${result.stderr}`).not.toContain('secret');
   });
 
@@ -146,7 +153,8 @@ describe('nectar get', () => {
       expect.stringMatching(/^ {2}failed .*missing\.bin: 404/),
     ]);
     const silent = await runCli([`${urls.small}?x=1`, http.missingUrl(), '-qq', '-d', dir.path]);
-    expect(silent).toMatchObject({ code: 1, stdout: '', stderr: '' });
+    // small.bin is there from the run above: a local refusal (3) beats the 404 (9).
+    expect(silent).toMatchObject({ code: 3, stdout: '', stderr: '' });
   });
 
   it('downloads with --backend axios', async () => {
@@ -170,7 +178,7 @@ describe('nectar get', () => {
 
   it('fails a download whose --checksum does not match, leaving no file', async () => {
     const result = await runCli([urls.small, '--checksum', `sha256:${'0'.repeat(64)}`, '-d', dir.path]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(10);
     expect(result.stderr).toMatch(/NECTAR_DIGEST_MISMATCH/);
     expect(await ls(dir.path)).toEqual([]);
   });
@@ -187,7 +195,7 @@ describe('https', () => {
       expect(ok.code).toBe(0);
       expect(await readFile(join(dir.path, 'tls.bin'))).toEqual(small);
       const untrusted = await runCli([url, '--cert', tls.clientCertPath, '--key', tls.clientKeyPath, '-o', join(dir.path, 'x')]);
-      expect(untrusted.code).toBe(1);
+      expect(untrusted.code).toBe(5);
       expect(untrusted.stderr).toMatch(/NECTAR_TLS/);
       const insecure = await runCli([url, '-k', '--cert', tls.clientCertPath, '--key', tls.clientKeyPath, '-o', join(dir.path, 'y')]);
       expect(insecure.code).toBe(0);
@@ -220,7 +228,7 @@ describe('existing files', () => {
 
   it('are not overwritten without --force: that download fails with the reason', async () => {
     const result = await runCli([urls.small, urls.other, '-d', dir.path]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(await readFile(join(dir.path, 'small.bin'), 'utf8')).toBe('mine');
     expect(await ls(dir.path)).toEqual(['other.txt', 'small.bin']);
     expect(result.stderr).toMatch(/failed .*small\.bin: .*small\.bin exists; --force overwrites it/);

@@ -58,7 +58,8 @@ export function redactText(text: string, params: ReadonlySet<string> = defaultPa
   return text
     // Greedy to the last '@' of the word: a password may hold one ("u:p@ss@host").
     .replace(/((?:[a-z][a-z0-9+.-]*:\/\/|^|[\s"'(<=])[^\s:/@"'<>]*:)[^\s/"'<>]+@/gi, `$1${MASK}@`)
-    .replace(/([?&;])([^=&#\s"'<>]*)=([^&#\s"'<>]*)/g, (whole, lead: string, name: string) =>
+    // A value ends where the query does, or before a ':' that ends the URL in a sentence ("…?sig=x: reset").
+    .replace(/([?&;])([^=&#\s"'<>]*)=([^&#\s"'<>]*?)(?=[&#\s"'<>]|:(?:\s|$)|$)/g, (whole, lead: string, name: string) =>
       params.has(safeDecode(name).toLowerCase()) ? `${lead}${name}=${MASK}` : whole,
     );
 }

@@ -1,9 +1,21 @@
+import type { NectarErrorCode } from './errors.js';
 import { redactUrl } from './redact.js';
 import type { Destination, DownloadRequest } from './request.js';
 
 export type DownloadState = 'waiting' | 'downloading' | 'succeeded' | 'failed' | 'canceled';
 
 export const terminalStates: ReadonlySet<DownloadState> = new Set(['succeeded', 'failed', 'canceled']);
+
+/**
+ * Why a request failed: empty unless the report's `state` is 'failed', and then at least `code`
+ * (one of the documented codes, so a switch over it is checked) and `message`; other fields
+ * depend on the error (`status` for HTTP, `field`, `reason`, `attempts`, `cause` …).
+ */
+export interface ErrorReport {
+  code?: NectarErrorCode;
+  message?: string;
+  [field: string]: unknown;
+}
 
 /** The JSON form of a report: Dates as ISO strings, a stream destination named, not serialised. */
 export interface DownloadReportJSON<D = unknown> {
@@ -15,7 +27,7 @@ export interface DownloadReportJSON<D = unknown> {
   bytesDownloaded: number;
   startTime: string | null;
   finishTime: string | null;
-  errorReport: Record<string, unknown>;
+  errorReport: ErrorReport;
   finalUrl: string | null;
   attempts: number;
 }
@@ -36,7 +48,7 @@ export class DownloadReport<D = unknown> {
   startTime: Date | null = null;
   finishTime: Date | null = null;
   /** Empty unless `state` is 'failed': at least `message` and `code`; `status` for HTTP. */
-  errorReport: Record<string, unknown> = {};
+  errorReport: ErrorReport = {};
   /** The URL that served the file, after redirects and mirrors (secrets masked); null until it is known. */
   finalUrl: string | null = null;
   /** Attempts made so far (retries included); 0 until the transfer begins. */

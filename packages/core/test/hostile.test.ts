@@ -27,6 +27,7 @@ describe('secrets', () => {
     expect(redactText('GET http://u:pw@h/x failed')).toBe('GET http://u:***@h/x failed');
     expect(redactText('u:p@ss@127.0.0.1:8080')).toBe('u:***@127.0.0.1:8080');
     expect(redactText('see /x?sig=abc&n=1')).toBe('see /x?sig=***&n=1');
+    expect(redactText('GET http://h/x?api_key=abc: connection reset')).toBe('GET http://h/x?api_key=***: connection reset');
     expect(redactText('ECONNREFUSED 127.0.0.1:443')).toBe('ECONNREFUSED 127.0.0.1:443');
   });
 

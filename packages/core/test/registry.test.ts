@@ -122,4 +122,16 @@ describe('DownloaderRegistry', () => {
     expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
     expect(await readFile(join(folder, 'c'))).toEqual(body);
   });
+
+  it('treats a loader that throws synchronously for a missing package like one that rejects', async () => {
+    const load = () => {
+      throw Object.assign(new Error('Cannot find package @example/x'), { code: 'ERR_MODULE_NOT_FOUND' });
+    };
+    const registry = new DownloaderRegistry({ known: { x: ['@example/x'] }, load });
+    const downloader = registry.create();
+    const [report] = await downloader.download([new DownloadRequest('x://h/a', join(folder, 'a'))]);
+    await downloader.close();
+    expect(report?.errorReport).toMatchObject({ code: 'NECTAR_UNSUPPORTED_SCHEME' });
+    expect(String(report?.errorReport.message)).toMatch(/install @example\/x/);
+  });
 });

@@ -1,7 +1,7 @@
 import { httpFixture, runConformanceSuite } from '@nectar/conformance';
 import { afterAll, describe, it } from 'vitest';
 import { QueueDownloader, runWorker } from '../src/index.js';
-import { redisAvailable, redisServer } from './support/redis.js';
+import { redisAvailable, redisServer, redisSkipReason } from './support/redis.js';
 
 // The suite registers its cases at load time and creates a probe downloader then, so Redis and
 // an in-process worker start here, before it (top-level await).
@@ -19,5 +19,5 @@ if (redisAvailable) {
     fixture: httpFixture(),
   });
 } else {
-  describe('queue conformance', () => it.skip('redis-server is not installed', () => {}));
+  describe('queue conformance', () => it.skip(`skipped: ${redisSkipReason()}`, () => {}));
 }

@@ -78,14 +78,34 @@ export function findSshd(path = process.env.NECTAR_SSHD): string | null {
 }
 
 /**
- * Why SFTP tests cannot run here (sshd or ssh-keygen missing), or null when they can. In CI
- * (CI=true) a missing server is an error, not a skip: the tests must run there.
+ * Whether a test server that is not installed fails the tests instead of skipping them:
+ * NECTAR_REQUIRE_SERVERS=1, or CI=true unless NECTAR_REQUIRE_SERVERS=0.
+ */
+export function serversRequired(): boolean {
+  const required = process.env.NECTAR_REQUIRE_SERVERS;
+  if (required === '1' || required === 'true') return true;
+  if (required === '0' || required === 'false') return false;
+  return process.env.CI === 'true';
+}
+
+/**
+ * Why SFTP tests cannot run here (sshd or ssh-keygen missing, with the command that installs
+ * it), or null when they can. Where servers are required (CI=true or NECTAR_REQUIRE_SERVERS=1,
+ * see `serversRequired`) a missing server is an error, not a skip: the tests must run there.
  */
 export function sshdSkipReason(): string | null {
-  const missing = findSshd() === null ? 'sshd (OpenSSH server)' : findProgram('ssh-keygen') === null ? 'ssh-keygen' : null;
-  if (missing === null) return null;
-  const reason = `${missing} is not installed (apt-get install openssh-server, or set NECTAR_SSHD)`;
-  if (process.env.CI === 'true') throw new Error(`SFTP tests must run in CI, but ${reason}`);
+  const setting = process.env.NECTAR_SSHD;
+  let reason: string | null = null;
+  if (findSshd() === null) {
+    reason =
+      setting !== undefined && setting !== ''
+        ? `NECTAR_SSHD=${setting} does not exist (unset it to use the installed sshd, or install one: apt-get install openssh-server)`
+        : 'sshd (OpenSSH server) is not installed (install it: apt-get install openssh-server, or set NECTAR_SSHD=/path/to/sshd)';
+  } else if (findProgram('ssh-keygen') === null) {
+    reason = 'ssh-keygen is not installed (install it: apt-get install openssh-client)';
+  }
+  if (reason === null) return null;
+  if (serversRequired()) throw new Error(`SFTP tests must run here (CI=true or NECTAR_REQUIRE_SERVERS=1), but ${reason}`);
   return reason;
 }
 

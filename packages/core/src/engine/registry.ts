@@ -100,7 +100,10 @@ export class DownloaderRegistry {
   #loadPackage(name: string): Promise<boolean> {
     let loading = this.#loaded.get(name);
     if (loading === undefined) {
-      loading = this.#load(name).then(
+      // Through a promise: a loader that throws synchronously (import.meta.resolve) is a rejection too.
+      loading = Promise.resolve()
+        .then(() => this.#load(name))
+        .then(
         (module) => {
           const register = (module as Partial<BackendModule>).register;
           if (typeof register !== 'function') throw new NectarError('NECTAR_BACKEND', `${name} has no register(registry) export`);
