@@ -135,8 +135,8 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
   report.attempts++;
   report.bytesDownloaded = offset;
 
-  const deadline = new AttemptDeadline(settings, limits);
-  const signal = AbortSignal.any([ctx.signal, deadline.signal]);
+  const deadline = new AttemptDeadline(settings, limits, ctx.signal);
+  const { signal } = deadline;
   const counted = (bytes: number) => {
     report.bytesDownloaded += bytes;
     deadline.floor?.add(bytes);
@@ -161,35 +161,35 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
       counted(bytes);
     },
   });
-  signal.throwIfAborted();
   const abortSink = () => sink.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
   signal.addEventListener('abort', abortSink, { once: true });
-  const job: TransferJob = {
-    request,
-    url,
-    config: settings,
-    headers: requestHeaders(settings, request),
-    credentials: settings.basicAuthUsername === undefined ? null : { username: settings.basicAuthUsername, password: settings.basicAuthPassword ?? '' },
-    tls: await ctx.tls(),
-    proxy: ctx.proxy,
-    signal,
-    attempt: report.attempts,
-    offset,
-    validator: offset > 0 ? state.validator : null,
-    sink,
-    tempPath: writer.tempPath,
-    responded: (response) => responded(ctx, state, offset, response),
-    progressed(bytes) {
-      state.wroteDirectly = true;
-      writer.grew(bytes);
-      counted(bytes);
-    },
-    throttle: async (bytes) => {
-      if (limits.speed !== null) await limits.speed.take(bytes, signal);
-    },
-    limiter: limits.speed,
-  };
   try {
+    signal.throwIfAborted();
+    const job: TransferJob = {
+      request,
+      url,
+      config: settings,
+      headers: requestHeaders(settings, request),
+      credentials: settings.basicAuthUsername === undefined ? null : { username: settings.basicAuthUsername, password: settings.basicAuthPassword ?? '' },
+      tls: await ctx.tls(),
+      proxy: ctx.proxy,
+      signal,
+      attempt: report.attempts,
+      offset,
+      validator: offset > 0 ? state.validator : null,
+      sink,
+      tempPath: writer.tempPath,
+      responded: (response) => responded(ctx, state, offset, response),
+      progressed(bytes) {
+        state.wroteDirectly = true;
+        writer.grew(bytes);
+        counted(bytes);
+      },
+      throttle: async (bytes) => {
+        if (limits.speed !== null) await limits.speed.take(bytes, signal);
+      },
+      limiter: limits.speed,
+    };
     await route.transfer(job);
     // A backend that wrote tempPath itself never ended the sink; one that piped has.
     if (!sink.writableEnded) sink.end();
@@ -197,7 +197,7 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
   } catch (error) {
     sink.destroy();
     await sink.settled();
-    if (deadline.signal.aborted && !ctx.signal.aborted) throw deadline.error(url);
+    if (deadline.expired && !ctx.signal.aborted) throw deadline.error(url);
     throw error;
   } finally {
     signal.removeEventListener('abort', abortSink);
@@ -271,27 +271,42 @@ async function digestOf(writer: DestinationWriter, algorithm: string): Promise<s
   return hash.digest('hex');
 }
 
-/** What ends one attempt early besides a cancel: config.requestTimeout, and the minimum-throughput floor. */
+/**
+ * The signal of one attempt: aborted by the request's own signal (a cancel), by
+ * config.requestTimeout, or by the minimum-throughput floor. Built by hand rather than with
+ * AbortSignal.any(), which costs a weak reference and a finalizer per attempt.
+ */
 class AttemptDeadline {
   readonly #controller = new AbortController();
   readonly #settings: ResolvedConfig;
   readonly #timer: NodeJS.Timeout | undefined;
+  readonly #parent: AbortSignal;
+  readonly #onCancel = () => this.#controller.abort(this.#parent.reason);
   readonly floor: ThroughputFloor | null;
-  #reason: 'request' | 'minSpeed' = 'request';
+  #reason: 'request' | 'minSpeed' | null = null;
 
-  constructor(settings: ResolvedConfig, limits: SharedLimits) {
+  constructor(settings: ResolvedConfig, limits: SharedLimits, parent: AbortSignal) {
     this.#settings = settings;
-    if (settings.requestTimeout > 0) this.#timer = setTimeout(() => this.#controller.abort(), settings.requestTimeout);
+    this.#parent = parent;
+    if (parent.aborted) this.#controller.abort(parent.reason);
+    else parent.addEventListener('abort', this.#onCancel, { once: true });
+    if (settings.requestTimeout > 0) this.#timer = setTimeout(() => this.#expire('request'), settings.requestTimeout);
     const floor = effectiveFloor(settings.minSpeed, settings.maxSpeed, limits.concurrency.max);
-    this.floor = floor > 0 ? new ThroughputFloor(floor, settings.minSpeedTime, () => this.#tooSlow()) : null;
+    this.floor = floor > 0 ? new ThroughputFloor(floor, settings.minSpeedTime, () => this.#expire('minSpeed')) : null;
   }
 
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
 
-  #tooSlow(): void {
-    this.#reason = 'minSpeed';
+  /** Whether the attempt ended for a reason of its own, not a cancel. */
+  get expired(): boolean {
+    return this.#reason !== null;
+  }
+
+  #expire(reason: 'request' | 'minSpeed'): void {
+    if (this.#controller.signal.aborted) return;
+    this.#reason = reason;
     this.#controller.abort();
   }
 
@@ -311,6 +326,7 @@ class AttemptDeadline {
 
   clear(): void {
     clearTimeout(this.#timer);
+    this.#parent.removeEventListener('abort', this.#onCancel);
     this.floor?.stop();
   }
 }
