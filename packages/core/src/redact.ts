@@ -82,8 +82,8 @@ export class Redactor {
   readonly params: ReadonlySet<string>;
   readonly #secrets: string[];
 
-  constructor(secrets: Iterable<string | undefined> = [], extraParams: Iterable<string> = []) {
-    this.params = new Set([...secretQueryParams, ...[...extraParams].map((p) => p.toLowerCase())]);
+  constructor(secrets: Iterable<string | undefined> = [], extraParams: Iterable<string> = [], params?: ReadonlySet<string>) {
+    this.params = params ?? new Set([...secretQueryParams, ...[...extraParams].map((p) => p.toLowerCase())]);
     const literal = new Set<string>();
     for (const secret of secrets) {
       if (secret === undefined || secret.length < 4) continue;
@@ -96,7 +96,7 @@ export class Redactor {
 
   /** A copy that also masks the secrets of one request (URL password, token values, headers). */
   with(secrets: Iterable<string | undefined>): Redactor {
-    return new Redactor([...this.#secrets, ...secrets], this.params);
+    return new Redactor([...this.#secrets, ...secrets], [], this.params);
   }
 
   url(url: string | URL): string {

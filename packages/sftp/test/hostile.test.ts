@@ -74,7 +74,7 @@ describe.skipIf(skip !== null)(`SftpDownloader against a server that lies${skip 
   });
 
   const sysfs = '/sys/devices/system/cpu/online';
-  it.skipIf(!existsSync(sysfs))('fails a file that reads short of its stat size without changing (sysfs), not retried', async () => {
+  it.skipIf(!existsSync(sysfs))(`fails a file that reads short of its stat size without changing (sysfs), not retried${existsSync(sysfs) ? '' : ` (skipped: no ${sysfs} on this machine)`}`, async () => {
     const report = await fetchOne(urlOf(sysfs), { retries: 2, retryDelay: 1 });
     expect(report.state).toBe('failed');
     expect(report.errorReport).toMatchObject({ code: 'NECTAR_SIZE_MISMATCH', reason: 'short-read', attempts: 1 });

@@ -72,6 +72,8 @@ export abstract class Downloader {
   #proxy: ProxySettings | null | undefined;
   /** Masks the config's secrets (and, per request, the request's) in everything we produce. */
   readonly #redactor: Redactor;
+  /** One redactor per request, built once: its report URL, finalUrl and errorReport all use it. */
+  readonly #redactors = new WeakMap<DownloadRequest, Redactor>();
   #classForm: Backend | undefined;
   /** Each backend is opened once, with this downloader's env, before its first transfer. */
   readonly #opened = new WeakMap<Backend, Promise<void>>();
@@ -145,7 +147,7 @@ export abstract class Downloader {
       settings: this.settings,
       limits: this.#limits,
       listener: this.listener,
-      redactor: requestRedactor(this.#redactor, request),
+      redactor: this.#redactorFor(request),
       tls: () => this.#tlsMaterial(),
       proxy: this.#proxySettings(),
       route: async (url) => {
@@ -256,7 +258,7 @@ export abstract class Downloader {
           concurrency.release();
           break;
         }
-        const { request, report } = admit(next.value, this.#redactor, (init) => this.createReport(init));
+        const { request, report } = admit(next.value, this.#redactor, (r) => this.#redactorFor(r), (init) => this.createReport(init));
         onAdmit(report);
         const task = this.#settle(request, report, signal).finally(() => {
           concurrency.release();
@@ -297,7 +299,7 @@ export abstract class Downloader {
       } else {
         start();
         report.state = 'failed';
-        const redactor = request instanceof DownloadRequest ? requestRedactor(this.#redactor, request) : this.#redactor;
+        const redactor = request instanceof DownloadRequest ? this.#redactorFor(request) : this.#redactor;
         report.errorReport = errorReport(toNectarError(error), report, redactor);
       }
     } finally {
@@ -313,6 +315,15 @@ export abstract class Downloader {
     report.state = state;
     report.finishTime = new Date();
     emit(this.listener, state === 'succeeded' ? 'downloadSucceeded' : state === 'failed' ? 'downloadFailed' : 'downloadCanceled', report);
+  }
+
+  #redactorFor(request: DownloadRequest): Redactor {
+    let redactor = this.#redactors.get(request);
+    if (redactor === undefined) {
+      redactor = requestRedactor(this.#redactor, request);
+      this.#redactors.set(request, redactor);
+    }
+    return redactor;
   }
 
   /** The backend that serves one URL, opened: the given or class-form one, or what a router picks. */
@@ -445,12 +456,13 @@ function unlimited(controller: AbortController): AbortController {
 function admit<D>(
   item: RequestLike<D>,
   redactor: Redactor,
+  redactorFor: (request: DownloadRequest) => Redactor,
   createReport: (init: ReportInit<D>) => DownloadReport<D>,
 ): { request: DownloadRequest<D> | Error; report: DownloadReport<D> } {
   try {
     const request = DownloadRequest.from(item);
     const { destination, data } = request;
-    return { request, report: createReport({ url: requestRedactor(redactor, request).url(request.url), destination, data }) };
+    return { request, report: createReport({ url: redactorFor(request).url(request.url), destination, data }) };
   } catch (error) {
     const loose = (typeof item === 'object' && item !== null ? item : {}) as Partial<DownloadRequestJSON<D>>;
     const report = createReport({
