@@ -23,6 +23,9 @@ const options = {
   netrc: { type: 'boolean' },
   'netrc-file': { type: 'string' },
   insecure: { type: 'boolean', short: 'k' },
+  'ssh-key': { type: 'string' },
+  'ssh-agent': { type: 'boolean' },
+  'known-hosts': { type: 'string' },
   cacert: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
@@ -125,6 +128,7 @@ function checkDestinations(urls: readonly string[], values: GetOptions): void {
 
 export const usage = `Usage: nectar [get] URL... [options]
        nectar worker [options]   (a @nectar/queue worker; nectar worker --help)
+       nectar queue <command>    (operate a @nectar/queue farm; nectar queue --help)
        nectar help | --help | --version
 
 Download URLs (http, https, file; sftp with @nectar/sftp installed) with progress bars.
@@ -164,6 +168,11 @@ Transfer:
       --max-redirs N        redirects to follow (default 20)
       --location-trusted    keep credentials on cross-origin redirects
       --compressed          ask for compression, save decoded bytes
+      --ssh-key FILE        sftp: log in with this private key (default: the first
+                            unencrypted one of ~/.ssh/id_rsa, id_ecdsa, id_ed25519, id_dsa)
+      --ssh-agent           sftp: log in through the ssh-agent at $SSH_AUTH_SOCK
+      --known-hosts FILE    sftp: trust the host keys in FILE (default: ~/.ssh/known_hosts
+                            and /etc/ssh/ssh_known_hosts); -k skips the check
       --max-filesize SIZE   fail files larger than SIZE (500K, 2M, 1G)
       --checksum ALG:HEX    verify the digest (e.g. sha256:9f86d0…); one URL only
       --mirror URL          fallback URL for the same file (repeatable); one URL only

@@ -1,6 +1,6 @@
-import { type BackendModule, DownloaderRegistry, knownBackends } from '@nectar/core';
-import { register as registerFile } from '@nectar/file';
-import { register as registerUndici } from '@nectar/undici';
+import { setFlagsFromString } from 'node:v8';
+import { type BackendModule, DownloaderRegistry } from '@nectar/core';
+import type { undiciBackend } from '@nectar/undici';
 import { UsageError } from './args.js';
 
 export const httpBackends = ['undici', 'axios'] as const;
@@ -12,32 +12,71 @@ export function checkBackend(name: string | undefined): HttpBackend {
   throw new UsageError(`--backend must be ${httpBackends.join(' or ')}, got ${JSON.stringify(name)}`);
 }
 
-/**
- * A registry of its own: file: and the chosen http(s) backend registered explicitly (so the
- * choice wins over core's lazy order), other schemes (sftp:) loaded on first use when installed.
- */
-export async function createRegistry(backend: HttpBackend): Promise<DownloaderRegistry> {
-  const registry = new DownloaderRegistry({ known: knownBackends, load: loadFromInstallation });
-  registerFile(registry);
-  if (backend === 'undici') registerUndici(registry);
-  else (await loadAxios()).register(registry);
-  return registry;
+export interface RegistryChoice {
+  readonly backend: HttpBackend;
+  /**
+   * Run undici's transfers on the main thread: for a few URLs, starting a worker (and compiling
+   * undici's parser again in it) costs more than the whole download.
+   */
+  readonly inProcess: boolean;
 }
 
 /**
- * Backends come from nectar's own installation, resolved from this file: core's default loader
- * falls back to the current directory's node_modules, which for a global `nectar` would run
- * whatever code the folder it is started in holds (and a second copy of core).
+ * A registry of its own, every backend loaded on the first URL of its scheme (a plain get of
+ * one https: URL never loads the file backend): http(s) from the chosen package only, so the
+ * choice wins over core's order; sftp: when installed.
  */
+export async function createRegistry({ backend, inProcess }: RegistryChoice): Promise<DownloaderRegistry> {
+  // An axios asked for but not installed is a usage error now, not a failure of every URL later.
+  if (backend === 'axios') await checkAxios();
+  const http = [`@nectar/${backend}`];
+  const known = { http, https: http, file: ['@nectar/file'], sftp: ['@nectar/sftp'] };
+  return new DownloaderRegistry({ known, load: (specifier) => loadBackend(specifier, inProcess) });
+}
+
+async function loadBackend(specifier: string, inProcess: boolean): Promise<unknown> {
+  if (specifier === '@nectar/undici' && inProcess) baselineWasmOnly();
+  const module = await loadFromInstallation(specifier);
+  if (specifier !== '@nectar/undici' || !inProcess) return module;
+  const undici = module as { undiciBackend: typeof undiciBackend };
+  const inProcessModule: BackendModule = { register: (registry) => registry.register(['http', 'https'], () => undici.undiciBackend({ threads: 0 })) };
+  return inProcessModule;
+}
+
+/**
+ * undici parses HTTP with WebAssembly. V8 compiles it with its baseline compiler, then optimises
+ * it on background threads, and the process waits for that at exit: for a few responses the
+ * optimising costs more CPU than the parsing it speeds up (a third of a one-file run). Set before
+ * undici's first connection compiles the parser; process-wide, so only for in-process runs (a
+ * run with worker threads keeps the optimised parser). A speed setting: nothing else changes.
+ */
+function baselineWasmOnly(): void {
+  setFlagsFromString('--liftoff-only');
+}
+
+/**
+ * Backends come from nectar's own installation: each import below is resolved from this file.
+ * Core's default loader falls back to the current directory's node_modules, which for a global
+ * `nectar` would run whatever code the folder it is started in holds (and a second copy of core).
+ * Written out one by one so that a bundler sees them.
+ */
+const installed: Readonly<Record<string, () => Promise<unknown>>> = {
+  '@nectar/undici': () => import('@nectar/undici'),
+  '@nectar/file': () => import('@nectar/file'),
+  '@nectar/axios': () => import('@nectar/axios'),
+  '@nectar/sftp': () => import('@nectar/sftp'),
+};
+
 export async function loadFromInstallation(specifier: string): Promise<unknown> {
-  // async: import.meta.resolve throws a missing package synchronously, and core's registry
-  // treats ERR_MODULE_NOT_FOUND as "not installed" only when it comes as a rejection.
-  return import(import.meta.resolve(specifier));
+  const load = installed[specifier];
+  // async: a missing package must come as a rejection, which core's registry reads as "not installed".
+  if (load === undefined) throw Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' });
+  return load();
 }
 
-async function loadAxios(): Promise<BackendModule> {
+async function checkAxios(): Promise<void> {
   try {
-    return await import('@nectar/axios');
+    await loadFromInstallation('@nectar/axios');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ERR_MODULE_NOT_FOUND') throw error;

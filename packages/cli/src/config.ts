@@ -51,14 +51,28 @@ export function parseChecksum(text: string): ExpectedDigest {
   return { algorithm: match[1]!.toLowerCase(), value: match[2]!.toLowerCase() };
 }
 
+/**
+ * The fields of @nectar/sftp's `SftpConfigOptions` that the CLI sets (the tests check they still
+ * fit it). Declared here: @nectar/sftp is an optional peer, and these types must not need it.
+ */
+export interface SshConfigFields {
+  sshPrivateKeyPath?: string;
+  sshAgent?: string;
+  sshKnownHostsPath?: string;
+}
+
+/** What the options ask for: core's fields, and the sftp backend's (other backends ignore them). */
+export type CliConfigOptions = DownloaderConfigOptions & SshConfigFields;
+
 /** The DownloaderConfig fields the options ask for; core validates the result again. */
-export function configFromOptions(o: GetOptions): DownloaderConfigOptions {
-  const config: DownloaderConfigOptions = {
+export function configFromOptions(o: GetOptions): CliConfigOptions {
+  const config: CliConfigOptions = {
     ...transferFields(o),
     ...credentialFields(o),
     ...proxyFields(o),
     ...tlsFields(o),
     ...timeFields(o),
+    ...sshFields(o),
   };
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
 }
@@ -128,6 +142,23 @@ function tlsFields(o: GetOptions): DownloaderConfigOptions {
     sslCaCertPath: o.cacert,
     sslClientCertPath: o.cert,
     sslClientKeyPath: o.key,
+  };
+}
+
+/**
+ * sftp: logins and host keys, fields of @nectar/sftp's that other schemes' backends ignore. The
+ * agent is used only when asked for (the sftp backend never reads the environment itself); a
+ * key nobody named is looked for where ssh looks, by runGet (defaultSshKey).
+ */
+function sshFields(o: GetOptions, env: NodeJS.ProcessEnv = process.env): SshConfigFields {
+  const agent = o['ssh-agent'] === true ? env.SSH_AUTH_SOCK : undefined;
+  if (o['ssh-agent'] === true && (agent === undefined || agent === '')) {
+    throw new UsageError('--ssh-agent needs a running ssh-agent: SSH_AUTH_SOCK is not set (eval "$(ssh-agent)" && ssh-add)');
+  }
+  return {
+    sshPrivateKeyPath: o['ssh-key'],
+    sshAgent: agent,
+    sshKnownHostsPath: o['known-hosts'],
   };
 }
 

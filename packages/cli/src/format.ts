@@ -26,12 +26,6 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
 
-/** Keeps the end of a long file name, where its extension is. */
-export function fitLabel(text: string, width: number): string {
-  if (text.length <= width) return text.padEnd(width);
-  return `…${text.slice(text.length - width + 1)}`;
-}
-
 /**
  * Control characters (C0 but tab and newline, DEL, C1) as `\u001b`-style escapes: a URL list or a
  * server can put an escape sequence in a name, and a printed line must not rewrite the terminal.

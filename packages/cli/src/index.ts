@@ -1,5 +1,5 @@
 export { type Command, type GetOptions, UsageError, parseCommand, usage } from './args.js';
-export { configFromOptions, parseSize } from './config.js';
+export { type CliConfigOptions, type SshConfigFields, configFromOptions, parseSize } from './config.js';
 export { type CliIo, processIo } from './io.js';
 export { main } from './main.js';
 export { NameAllocator, isInside, nameFromUrl, sanitiseName } from './names.js';

@@ -3,7 +3,8 @@ import type { SignalSource } from './signals.js';
 /** What the CLI touches of its process: given to main() so that tests can run it in-process. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
+  /** A terminal's size and colour support, when it is one (process.stderr is a tty.WriteStream then). */
+  readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean; readonly columns?: number; readonly rows?: number; hasColors?(): boolean };
   readonly stdin: NodeJS.ReadableStream;
   readonly cwd: string;
   /** Where SIGINT, SIGTERM and SIGHUP come from (the process, or a test's emitter). */

@@ -4,7 +4,9 @@ import type { Display } from './display.js';
 import { formatBytes, formatDuration, formatSpeed } from './format.js';
 import { type Outcome, elapsedSeconds, failureReason } from './outcome.js';
 import type { LineWriter } from './redact.js';
-import { SpeedMeter } from './speed.js';
+import type { LineStyle } from './style.js';
+import { resumedLine } from './resumed.js';
+import type { RunningDownload } from './running.js';
 import type { Tally } from './tally.js';
 
 export interface PlainLinesOptions {
@@ -24,7 +26,6 @@ export class PlainLines implements Display {
   readonly #tally: Tally;
   readonly #failuresOnly: boolean;
   readonly #everyMs: number;
-  readonly #meter = new SpeedMeter(10_000);
   #lastLine = Date.now();
 
   constructor(write: LineWriter, tally: Tally, options: PlainLinesOptions) {
@@ -40,17 +41,19 @@ export class PlainLines implements Display {
 
   progress(): void {
     const now = Date.now();
-    this.#meter.sample(this.#tally.bytes, now);
+    this.#tally.observe(now);
     if (this.#failuresOnly || now - this.#lastLine < this.#everyMs) return;
     this.#lastLine = now;
-    const total = this.#tally.totalBytes;
-    const size = total === null ? formatBytes(this.#tally.bytes) : `${formatBytes(this.#tally.bytes)} of ${formatBytes(total)}`;
-    this.#write(`progress ${this.#tally.active.size} running, ${size}, ${formatSpeed(this.#meter.bytesPerSecond)}`);
+    this.#write(progressLine(this.#tally));
+  }
+
+  resumed(running: RunningDownload): void {
+    if (!this.#failuresOnly) this.#write(resumedLine(running));
   }
 
   settled(outcome: Outcome): void {
     const line = settledLine(outcome);
-    if (!this.#failuresOnly || outcome.report.state === 'failed') this.#write(line);
+    if (!this.#failuresOnly || outcome.report.state === 'failed') this.#write(line, settledStyle(outcome));
   }
 
   note(message: string): void {
@@ -60,16 +63,32 @@ export class PlainLines implements Display {
   stop(): void {}
 }
 
+/** "progress 3/12 done, 2 running, 310.5 MiB, 41.2 MiB/s, 120.0 MiB left, ETA 3.0 s" (moved bytes only). */
+export function progressLine(tally: Tally): string {
+  const remaining = tally.remaining;
+  const eta = tally.etaSeconds;
+  const left = remaining === null ? '' : `, ${formatBytes(remaining)} left${eta === null ? '' : `, ETA ${formatDuration(eta)}`}`;
+  return `progress ${tally.countLabel} done, ${tally.active.size} running, ${formatBytes(tally.moved)}, ${formatSpeed(tally.rate)}${left}`;
+}
+
+/** Failures are what a user must not miss in a scrolling log: they get the colour. */
+export function settledStyle({ report, skipped }: Outcome): LineStyle | undefined {
+  return skipped === undefined && report.state === 'failed' ? 'failure' : undefined;
+}
+
 /** One line for a download's end, unmasked; the TTY display logs the same line above its bars. */
-export function settledLine({ report, destination, skipped }: Outcome): string {
+export function settledLine({ report, destination, skipped, resumedFrom }: Outcome): string {
   const url = report.url;
   if (skipped === 'unchanged') return `unchanged ${url} -> ${destination} (not modified on the server)`;
   if (skipped !== undefined) return `skipped  ${url} -> ${destination} (exists)`;
   if (report.state === 'failed') return `failed   ${url}: ${failureReason(report)}`;
   if (report.state === 'canceled') return `canceled ${url}`;
   const seconds = elapsedSeconds(report);
-  const speed = seconds > 0 ? `, ${formatSpeed(report.bytesDownloaded / seconds)}` : '';
-  return `done     ${url} -> ${destination} (${formatBytes(report.bytesDownloaded)} in ${formatDuration(seconds)}${speed})`;
+  // A resumed file's speed counts only what this run downloaded, not what the part file held.
+  const moved = report.bytesDownloaded - (resumedFrom ?? 0);
+  const speed = seconds > 0 ? `, ${formatSpeed(moved / seconds)}` : '';
+  const resumed = resumedFrom === undefined ? '' : `resumed at ${formatBytes(resumedFrom)}: ${formatBytes(moved)} more`;
+  return `done     ${url} -> ${destination} (${resumed || formatBytes(moved)} in ${formatDuration(seconds)}${speed})`;
 }
 
 function destinationOf(report: DownloadReport): string {
@@ -77,6 +96,7 @@ function destinationOf(report: DownloadReport): string {
 }
 
 /** --json: one report per line on stdout, every string in it masked (URLs, error texts, causes). */
-export function jsonLine({ report, destination, skipped }: Outcome, redactor: Redactor): string {
-  return JSON.stringify(redactor.value({ ...report.toJSON(), destination, ...(skipped === undefined ? {} : { skipped }) }));
+export function jsonLine({ report, destination, skipped, resumedFrom }: Outcome, redactor: Redactor): string {
+  const extra = { ...(skipped === undefined ? {} : { skipped }), ...(resumedFrom === undefined ? {} : { resumedFrom }) };
+  return JSON.stringify(redactor.value({ ...report.toJSON(), destination, ...extra }));
 }

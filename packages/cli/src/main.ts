@@ -11,6 +11,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const redactor = new Redactor(commandLineSecrets(argv));
   const printError = lineWriter(io.stderr, redactor);
   if (argv[0] === 'worker') return worker(argv.slice(1), printError);
+  if (argv[0] === 'queue') return operate(argv.slice(1), printError);
   try {
     const command = parseCommand(argv);
     if (command.kind === 'help') return print(io.stdout, usage);
@@ -39,18 +40,32 @@ function unexpected(error: unknown): string {
   return typeof code === 'string' ? `${error.message} (${code})` : error.message;
 }
 
-/**
- * `nectar worker …` is @nectar/queue's worker (the same as its `nectar-worker` command), loaded
- * only when asked for: the queue and its Redis client are optional for everyone else.
- */
-async function worker(argv: readonly string[], printError: LineWriter): Promise<number> {
-  let queue: { workerCli(argv: readonly string[]): Promise<unknown> };
+interface QueueModule {
+  workerCli(argv: readonly string[]): Promise<unknown>;
+  queueCli(argv: readonly string[]): Promise<{ status: number }>;
+}
+
+/** @nectar/queue, loaded only when asked for: the queue and its Redis client are optional for everyone else. */
+async function loadQueue(command: string, printError: LineWriter): Promise<QueueModule | null> {
   try {
-    queue = (await import('@nectar/queue')) as typeof queue;
+    return (await import('@nectar/queue')) as QueueModule;
   } catch {
-    printError('nectar: `nectar worker` needs @nectar/queue: npm install @nectar/queue');
-    return EXIT_USAGE;
+    printError(`nectar: \`nectar ${command}\` needs @nectar/queue: npm install @nectar/queue`);
+    return null;
   }
+}
+
+/** `nectar queue …`: an operator's commands for a farm (status, pause, limits, dashboard); they print their own errors. */
+async function operate(argv: readonly string[], printError: LineWriter): Promise<number> {
+  const queue = await loadQueue('queue', printError);
+  if (queue === null) return EXIT_USAGE;
+  return (await queue.queueCli(argv)).status;
+}
+
+/** `nectar worker …` is @nectar/queue's worker (the same as its `nectar-worker` command). */
+async function worker(argv: readonly string[], printError: LineWriter): Promise<number> {
+  const queue = await loadQueue('worker', printError);
+  if (queue === null) return EXIT_USAGE;
   try {
     // The worker keeps the process alive until SIGINT/SIGTERM, which it handles itself.
     await queue.workerCli(argv);

@@ -10,6 +10,8 @@ export interface Outcome {
    * said it has not changed since (--timestamping, a 304).
    */
   readonly skipped?: 'exists' | 'unchanged';
+  /** The bytes a kept part file held when this run continued it (-c). */
+  readonly resumedFrom?: number;
 }
 
 /** A URL whose file was left as it is: a success that moved no byte. */

@@ -6,16 +6,17 @@ import { netrcHeaders } from './credentials.js';
 import { loadNetrc } from './netrc.js';
 import { filenameFromContentDisposition } from './content-disposition.js';
 import { configFromOptions, parseChecksum } from './config.js';
+import { withDefaultSshKey } from './ssh-identity.js';
 import { EXIT } from './exit-codes.js';
 import { DestinationPlanner, type ExistingFiles, type Planned, STDOUT } from './destinations.js';
 import { type Display, silentDisplay } from './display.js';
 import type { CliIo } from './io.js';
 import { PlainLines, jsonLine } from './lines.js';
 import { type Outcome, leftAlone } from './outcome.js';
-import { ProgressBars } from './progress.js';
 import { type LineWriter, lineWriter } from './redact.js';
 import { type StopSignal, exitStatusFor, onStopSignals } from './signals.js';
 import { ListReadError, openList, urlSource } from './sources.js';
+import { colourfulTerminal } from './style.js';
 import { summaryLines } from './summary.js';
 import { Tally } from './tally.js';
 
@@ -26,10 +27,16 @@ export const EXIT_USAGE = EXIT.usage;
 /** Ctrl-C; SIGTERM and SIGHUP end with their own 128+n (exitStatusFor). */
 export const EXIT_INTERRUPTED = 130;
 
+/**
+ * Up to this many URLs on the command line (and no list), undici runs on the main thread: a
+ * worker thread pays off for many files, never for the start-up of a few.
+ */
+export const IN_PROCESS_URLS = 8;
+
 /** `nectar get`: everything after the command line was parsed. Returns the exit status. */
 export async function runGet(urls: readonly string[], options: GetOptions, io: CliIo, commandLine: Redactor): Promise<number> {
   // Every option is checked before the first byte moves: a usage error never half-runs.
-  const config = new DownloaderConfig(configFromOptions(options));
+  const config = new DownloaderConfig(withDefaultSshKey(configFromOptions(options)));
   const backend = checkBackend(options.backend);
   const netrc = options.user === undefined ? await loadNetrc(options.netrc, options['netrc-file'], io.cwd) : undefined;
   const redactor = netrc === undefined ? commandLine : commandLine.with(netrc.passwords);
@@ -44,10 +51,40 @@ export async function runGet(urls: readonly string[], options: GetOptions, io: C
     headersFor: netrc === undefined ? undefined : (url) => netrcHeaders(netrc, url),
   });
   const list = await openList(options['input-file'], io.cwd, io.stdin);
-  const registry = await createRegistry(backend);
+  const registry = await createRegistry({ backend, inProcess: list === undefined && urls.length <= IN_PROCESS_URLS });
   await planner.prepare();
-  const run = new Run(options, io, planner, redactor);
+  const tally = new Tally();
+  tally.known = urls.length;
+  tally.moreToCome = list !== undefined;
+  const colours = colourfulTerminal(io.stderr);
+  const display = await createDisplay(options, io, tally, redactor, colours);
+  const run = new Run({ options, io, planner, redactor, tally, display, colours });
   return run.execute(registry.create(config, run.listener), urlSource(urls, list, run.interrupt.signal));
+}
+
+/**
+ * Bars on a terminal, lines otherwise (-q: failures only), nothing with -qq. The bars' modules
+ * are loaded only for a terminal: a script or a pipe never pays for them.
+ */
+async function createDisplay(options: GetOptions, io: CliIo, tally: Tally, redactor: Redactor, colours: boolean): Promise<Display> {
+  const quiet = options.quiet?.length ?? 0;
+  if (quiet >= 2) return silentDisplay;
+  if (quiet === 0 && io.stderr.isTTY === true) {
+    const { ProgressBars } = await import('./progress.js');
+    return new ProgressBars(io.stderr, tally, redactor, colours);
+  }
+  return new PlainLines(lineWriter(io.stderr, redactor, colours), tally, { failuresOnly: quiet > 0 });
+}
+
+interface RunParts {
+  readonly options: GetOptions;
+  readonly io: CliIo;
+  readonly planner: DestinationPlanner;
+  readonly redactor: Redactor;
+  readonly tally: Tally;
+  readonly display: Display;
+  /** Whether stderr takes colours (failures in red). */
+  readonly colours: boolean;
 }
 
 /** A Last-Modified header as a Date, when it is one. */
@@ -68,7 +105,7 @@ function existingFiles(options: GetOptions): ExistingFiles {
 /** One run of downloads: its display, its tally, its handling of Ctrl-C and the other stop signals. */
 class Run {
   readonly interrupt = new AbortController();
-  readonly #tally = new Tally();
+  readonly #tally: Tally;
   readonly #display: Display;
   readonly #json: LineWriter | undefined;
   readonly #stderr: LineWriter;
@@ -87,17 +124,18 @@ class Run {
   readonly #lastModified = new Map<DownloadReport, Date>();
   readonly #timestamping: boolean;
 
-  constructor(options: GetOptions, io: CliIo, planner: DestinationPlanner, redactor: Redactor) {
+  constructor({ options, io, planner, redactor, tally, display, colours }: RunParts) {
     this.#io = io;
     this.#planner = planner;
     this.#redactor = redactor;
+    this.#tally = tally;
+    this.#display = display;
     this.#quiet = options.quiet?.length ?? 0;
     this.#contentDisposition = options['content-disposition'] === true;
     this.#timestamping = options.timestamping === true;
-    this.#stderr = lineWriter(io.stderr, redactor);
+    this.#stderr = lineWriter(io.stderr, redactor, colours);
     // Values are masked before serialising: masking the JSON text could not see an escaped secret.
     this.#json = options.json === true ? (line) => io.stdout.write(`${line}\n`) : undefined;
-    this.#display = this.#createDisplay();
   }
 
   readonly listener: DownloadEventListener = {
@@ -105,8 +143,12 @@ class Run {
       this.#tally.start(report);
       this.#display.started(report);
     },
-    downloadProgress: (report) => this.#display.progress(report),
+    downloadProgress: (report) => {
+      this.#tally.running(report)?.observe(Date.now(), true);
+      this.#display.progress(report);
+    },
     downloadHeaders: (report, headers) => {
+      this.#attemptStarted(report);
       const value = headers['content-disposition'];
       const name = this.#contentDisposition && typeof value === 'string' ? filenameFromContentDisposition(value) : undefined;
       if (name !== undefined) this.#suggested.set(report, name);
@@ -114,6 +156,15 @@ class Run {
       if (modified !== undefined) this.#lastModified.set(report, modified);
     },
   };
+
+  /** A resume is known once the server agreed to it: the attempt's headers came, past byte 0. */
+  #attemptStarted(report: DownloadReport): void {
+    const running = this.#tally.running(report);
+    if (running === undefined) return;
+    const before = running.resumedFrom;
+    running.attemptStarted();
+    if (before === null && running.resumedFrom !== null) this.#display.resumed(running);
+  }
 
   async execute(downloader: Downloader, urls: AsyncIterable<string>): Promise<number> {
     const stopListening = onStopSignals(this.#io.signals, (signal) => this.#onStopSignal(signal, downloader));
@@ -133,18 +184,22 @@ class Run {
 
   #finish(): number {
     if (this.#listError !== undefined) this.#stderr(`nectar: ${this.#listError.message}`);
-    if (this.#quiet < 2) for (const line of summaryLines(this.#tally, this.#stoppedBy !== undefined)) this.#stderr(line);
+    if (this.#quiet < 2) for (const line of summaryLines(this.#tally, this.#stoppedBy !== undefined)) this.#stderr(line.text, line.style);
     if (this.#stoppedBy !== undefined) return exitStatusFor(this.#stoppedBy);
     if (this.#listError !== undefined) return EXIT_USAGE;
     return this.#tally.status;
   }
 
   async *#requests(urls: AsyncIterable<string>) {
+    let read = 0;
     for await (const url of urls) {
+      // The command line's URLs were counted at the start; a list's, as they are read.
+      this.#tally.known = Math.max(this.#tally.known, ++read);
       const planned: Planned = await this.#planner.plan(url);
       if ('request' in planned) yield planned.request;
       else this.#record(planned.outcome);
     }
+    this.#tally.moreToCome = false;
   }
 
   async #settle(report: DownloadReport): Promise<void> {
@@ -164,7 +219,8 @@ class Run {
       destination = renamed.path;
       if (renamed.note !== undefined) this.#display.note(renamed.note);
     }
-    this.#record({ report, destination });
+    const resumedFrom = this.#tally.running(report)?.resumedFrom ?? undefined;
+    this.#record(resumedFrom === undefined ? { report, destination } : { report, destination, resumedFrom });
   }
 
   #record(outcome: Outcome): void {
@@ -188,11 +244,5 @@ class Run {
     const again = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     this.#display.note(`interrupted${signal === 'SIGINT' ? '' : ` by ${signal}`}: canceling downloads (${again} again to quit at once)`);
     downloader.cancel();
-  }
-
-  #createDisplay(): Display {
-    if (this.#quiet >= 2) return silentDisplay;
-    if (this.#quiet === 0 && this.#io.stderr.isTTY === true) return new ProgressBars(this.#io.stderr, this.#tally, this.#redactor);
-    return new PlainLines(this.#stderr, this.#tally, { failuresOnly: this.#quiet > 0 });
   }
 }

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The built CLI: end-to-end tests run exactly what users run. */
-export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+/** The built CLI: end-to-end tests run exactly what users run, the `nectar` command's shim and the bundle it loads. */
+export const BIN = fileURLToPath(new URL('../bin/nectar.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -17,6 +17,8 @@ export interface CliResult {
 export interface RunOptions {
   cwd?: string;
   input?: string;
+  /** Added to (or, when undefined, removed from) the environment. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Spawns `node dist/bin.js …args` and waits for it to exit. */
@@ -38,7 +40,7 @@ export function startCli(args: readonly string[], options: RunOptions = {}): Run
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     // No TTY anywhere: the plain-lines display. NO_COLOR and TERM keep any library from colouring.
-    env: { ...process.env, NO_COLOR: '1', TERM: 'dumb' },
+    env: { ...process.env, NO_COLOR: '1', TERM: 'dumb', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -176,6 +176,20 @@ describe('nectar get', () => {
     }
   });
 
+  it('ignores http-only options for file:// URLs of the same run (-H, -k, -u)', async () => {
+    const files = fileFixture();
+    await files.start();
+    try {
+      const url = await files.publish('mixed.txt', Buffer.from('mixed\n'));
+      const result = await runCli([url, urls.small, '-H', 'X-Token: abcd', '-k', '-u', 'user:secret', '-d', dir.path]);
+      expect(result.stderr).toMatch(/2 succeeded, 0 failed/);
+      expect(result.code).toBe(0);
+      expect(await ls(dir.path)).toEqual(['mixed.txt', 'small.bin']);
+    } finally {
+      await files.stop();
+    }
+  });
+
   it('fails a download whose --checksum does not match, leaving no file', async () => {
     const result = await runCli([urls.small, '--checksum', `sha256:${'0'.repeat(64)}`, '-d', dir.path]);
     expect(result.code).toBe(10);

@@ -32,7 +32,7 @@ async function fake(name: string): Promise<void> {
   await writeFile(join(dir, 'index.js'), `import { writeFileSync } from 'node:fs';\nwriteFileSync(${marker}, 'x');\nexport function register() {}\n`);
 }
 
-/** Runs the installed copy's bin.js, not the workspace build that cli-process.ts runs. */
+/** Runs the installed copy's command (its bin shim and bundle), not the workspace build that cli-process.ts runs. */
 function runCliAt(path: string, args: readonly string[], cwd: string): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(process.execPath, [path, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
@@ -49,7 +49,7 @@ beforeAll(async () => {
   const modules = join(root.path, 'global', 'node_modules');
   for (const name of ['cli', 'core', 'undici', 'file']) await install(modules, name);
   for (const dependency of ['undici', 'cli-progress']) await symlink(join(workspace, 'node_modules', dependency), join(modules, dependency));
-  bin = join(modules, '@nectar', 'cli', 'dist', 'bin.js');
+  bin = join(modules, '@nectar', 'cli', 'bin', 'nectar.js');
   project = join(root.path, 'project');
   for (const name of ['undici', 'sftp', 'core']) await fake(name);
 }, 60_000);

@@ -171,13 +171,14 @@ describe('progress bars', () => {
       drawn += chunk.toString();
     });
     const tally = new Tally();
-    const bars = new ProgressBars(terminal, tally, new Redactor());
+    const bars = new ProgressBars(terminal, tally, new Redactor(), false);
+    tally.known = 2;
     const known = Object.assign(new DownloadReport({ url: 'http://h/known.bin', destination: '/d/known.bin', data: undefined }), { totalBytes: 1000, bytesDownloaded: 250 });
     const unknown = Object.assign(new DownloadReport({ url: 'http://h/unknown.bin', destination: '/d/unknown.bin', data: undefined }), { bytesDownloaded: 99 });
     for (const r of [known, unknown]) {
       tally.start(r);
       bars.started(r);
-      bars.progress(r);
+      bars.progress();
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(drawn).toMatch(/known\.bin +\[.*\] +25%/);
@@ -200,7 +201,7 @@ describe('progress bars, hostile', () => {
       drawn += chunk.toString();
     });
     const tally = new Tally();
-    const bars = new ProgressBars(terminal, tally, new Redactor(['hunter22']));
+    const bars = new ProgressBars(terminal, tally, new Redactor(['hunter22']), false);
     const report = new DownloadReport({ url: 'ann:pw@h/x?sig=abc', destination: '/d/\u001b[2Jevil.bin', data: undefined });
     tally.start(report);
     bars.started(report);
@@ -224,5 +225,16 @@ describe('nectar worker', () => {
     const result = spawnSync(process.execPath, [bin, 'worker', '--help'], { encoding: 'utf8' });
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/--redis/);
+  });
+});
+
+describe('nectar queue', () => {
+  it('is @nectar/queue\'s operator commands: its usage for --help; a bad command is a usage error', () => {
+    const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+    const help = spawnSync(process.execPath, [bin, 'queue', '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout + help.stderr).toMatch(/status/);
+    const bad = spawnSync(process.execPath, [bin, 'queue', 'no-such-command'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
   });
 });

@@ -16,8 +16,12 @@ export interface ConformanceOptions {
   create: DownloaderFactory;
   /** The server (or folder) the downloader fetches from. */
   fixture: ConformanceFixture;
-  /** Config merged into every case's config (e.g. host-key settings an SFTP backend needs). */
-  config?: DownloaderConfigInput;
+  /**
+   * Config merged into every case's config: mostly your backend's own fields (the host-key
+   * settings an SFTP backend needs), so any key is accepted here; core's fields keep their types,
+   * and a near miss of one still draws core's NECTAR_CONFIG_NEAR_MISS warning at run time.
+   */
+  config?: DownloaderConfigInput & Readonly<Record<string, unknown>>;
 }
 
 export interface Published {

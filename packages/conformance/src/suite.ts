@@ -1,6 +1,7 @@
 import { capabilities } from '@nectar/core';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { cancelCases } from './cases/cancel.js';
+import { cancelBeforeFirstByteCases } from './cases/cancel-before-first-byte.js';
 import { undeclaredCapabilityCase } from './cases/capabilities.js';
 import { destinationCases } from './cases/destinations.js';
 import { faultCases } from './cases/faults.js';
@@ -32,7 +33,10 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
     describe('lifecycle', () => lifecycleCases(ctx));
     describe('destinations', () => destinationCases(ctx));
-    describe('cancel', () => cancelCases(ctx));
+    describe('cancel', () => {
+      cancelCases(ctx);
+      cancelBeforeFirstByteCases(ctx);
+    });
     describe('iteration and concurrency', () => iterationCases(ctx));
     describe('speed limit', () => speedCases(ctx));
     describe('bad input', () => inputCases(ctx));

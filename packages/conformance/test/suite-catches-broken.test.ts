@@ -4,26 +4,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { BrokenName } from './broken/downloaders.js';
+import { type BrokenName, FAILS_EVERY_REQUEST } from './broken/downloaders.js';
 
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
 
 interface JsonReport {
   numFailedTests: number;
-  testResults: Array<{ assertionResults: Array<{ title: string; status: string }> }>;
+  testResults: Array<{ assertionResults: CaseResult[] }>;
 }
 
-/** Runs the suite on one broken downloader in a child vitest and returns each case's status. */
-async function suiteOn(name: BrokenName, filter: string): Promise<Map<string, string>> {
+interface CaseResult {
+  title: string;
+  status: string;
+  failureMessages: string[];
+}
+
+/** Runs the suite on one broken downloader in a child vitest and returns each case's result by title. */
+async function suiteOn(name: BrokenName, filter: string): Promise<Map<string, CaseResult>> {
   const output = join(tmpdir(), `nectar-broken-${name}-${process.pid}.json`);
   const args = ['vitest', 'run', '--config', 'vitest.broken.config.ts', '-t', filter, '--reporter=json', `--outputFile=${output}`];
   await run('npx', args, { cwd: root, env: { ...process.env, NECTAR_BROKEN: name } }).catch(() => {});
   const report = JSON.parse(await readFile(output, 'utf8')) as JsonReport;
   await rm(output, { force: true });
-  const statuses = new Map<string, string>();
-  for (const file of report.testResults) for (const test of file.assertionResults) statuses.set(test.title, test.status);
-  return statuses;
+  const results = new Map<string, CaseResult>();
+  for (const file of report.testResults) for (const test of file.assertionResults) results.set(test.title, test);
+  return results;
 }
 
 const cases: Array<[BrokenName, string, string]> = [
@@ -42,8 +48,24 @@ const cases: Array<[BrokenName, string, string]> = [
 describe('the suite catches broken downloaders', () => {
   for (const [name, filter, title] of cases) {
     it(`fails '${title}' for a downloader that ${name.replaceAll('-', ' ')}`, async () => {
-      const statuses = await suiteOn(name, filter);
-      expect(statuses.get(title)).toBe('failed');
+      const results = await suiteOn(name, filter);
+      expect(results.get(title)?.status).toBe('failed');
     }, 60_000);
   }
+
+  it("shows the downloader's own error code and message when a case fails", async () => {
+    const title = 'downloads a file byte for byte and reports it succeeded';
+    const result = (await suiteOn('fails-every-request', 'byte for byte')).get(title);
+    expect(result?.status).toBe('failed');
+    const message = result?.failureMessages.join('\n') ?? '';
+    expect(message).toContain('NECTAR_BACKEND');
+    expect(message).toContain(FAILS_EVERY_REQUEST);
+  }, 60_000);
+
+  it('fails a downloader that takes 3 s to cancel a request waiting for its first byte, saying how long it took', async () => {
+    const title = 'cancel() while a request waits for its first byte settles promptly as canceled';
+    const result = (await suiteOn('cancels-late-before-first-byte', 'waits for its first byte')).get(title);
+    expect(result?.status).toBe('failed');
+    expect(result?.failureMessages.join('\n')).toMatch(/settled \d+ ms after the cancel, as canceled/);
+  }, 60_000);
 });

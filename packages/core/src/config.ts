@@ -2,7 +2,12 @@ import { NectarArgumentError } from './errors.js';
 import { redactText } from './redact.js';
 import { checkHeaders, describe } from './request.js';
 
-/** The fields a downloader honours. Any other key is kept on the config and readable. */
+/**
+ * The fields a downloader honours, typed so that a misspelt one fails `tsc`. A backend that reads
+ * fields of its own declares them by extending this interface (as `UndiciConfigOptions` does);
+ * anything else goes in `extra`. At run time unknown top-level keys are still kept (JSON files,
+ * JavaScript callers), and one that looks like a misspelt field draws a warning.
+ */
 export interface DownloaderConfigOptions {
   // --- the spec's fields
   basicAuthUsername?: string;
@@ -77,6 +82,14 @@ export interface DownloaderConfigOptions {
   minSpeedTime?: number;
   /** Query parameters masked in reports besides the built-in list (`secretQueryParams`): `['X-My-Token']`. */
   redactParams?: string[];
+
+  // --- the escape
+  /**
+   * Fields for a backend or a listener that core does not know: kept unchecked and readable with
+   * `config.get(name)`; backends see them beside the honoured fields. A key here may not name a
+   * honoured field, nor repeat a top-level key.
+   */
+  extra?: Readonly<Record<string, unknown>>;
 }
 
 export const defaults = {
@@ -102,8 +115,11 @@ export const defaults = {
   minSpeedTime: 60_000,
 } as const;
 
-/** What the DownloaderConfig constructor takes: the honoured fields, and any others. */
-export type DownloaderConfigInput = DownloaderConfigOptions | (DownloaderConfigOptions & Record<string, unknown>);
+/** What the DownloaderConfig constructor takes: the honoured fields, and `extra` for any others. */
+export type DownloaderConfigInput = DownloaderConfigOptions;
+
+/** The honoured fields, validated by `checks` below. */
+type HonouredField = Exclude<keyof DownloaderConfigOptions, 'extra'>;
 
 type Check = (value: unknown, field: string) => void;
 
@@ -143,7 +159,7 @@ const oneOf =
     if (typeof v !== 'string' || !values.includes(v)) fail(f, values.map((x) => `'${x}'`).join(' or '), v);
   };
 
-const checks: Record<keyof DownloaderConfigOptions, Check> = {
+const checks: Record<HonouredField, Check> = {
   basicAuthUsername: nonEmptyString,
   basicAuthPassword: string,
   headers: (v, f) => void checkHeaders(v, f),
@@ -195,14 +211,14 @@ const checks: Record<keyof DownloaderConfigOptions, Check> = {
   redactParams: stringList,
 };
 
-const exclusive: Array<[keyof DownloaderConfigOptions, keyof DownloaderConfigOptions]> = [
+const exclusive: Array<[HonouredField, HonouredField]> = [
   ['sslCaCert', 'sslCaCertPath'],
   ['sslClientCert', 'sslClientCertPath'],
   ['sslClientKey', 'sslClientKeyPath'],
 ];
 
 /** Fields that mean nothing without another one. */
-const requires: Array<[keyof DownloaderConfigOptions, Array<keyof DownloaderConfigOptions>]> = [
+const requires: Array<[HonouredField, HonouredField[]]> = [
   ['basicAuthPassword', ['basicAuthUsername']],
   ['proxyPort', ['proxyUrl']],
   ['proxyUsername', ['proxyUrl']],
@@ -217,13 +233,13 @@ function fail(field: string, expected: string, value: unknown): never {
 }
 
 /**
- * Options common to every request of a downloader. Arbitrary keys are allowed and kept (the
- * spec says so); only the fields of DownloaderConfigOptions are honoured and validated, and a
- * config that cannot work fails here, naming the field.
+ * Options common to every request of a downloader. Only the fields of DownloaderConfigOptions
+ * are honoured and validated, and a config that cannot work fails here, naming the field. Other
+ * keys are kept, as the spec asks: in `extra`, or at the top level from untyped callers (a JSON
+ * file), where a near miss of a honoured field draws a NECTAR_CONFIG_NEAR_MISS warning.
  */
-export class DownloaderConfig implements DownloaderConfigOptions {
-  [key: string]: unknown;
-
+// The type parameter shapes only the constructor's argument: every DownloaderConfig is the same kind of object.
+export class DownloaderConfig<Options extends DownloaderConfigOptions = DownloaderConfigOptions> implements DownloaderConfigOptions {
   declare readonly basicAuthUsername?: string;
   declare readonly basicAuthPassword?: string;
   declare readonly headers?: Record<string, string>;
@@ -262,44 +278,136 @@ export class DownloaderConfig implements DownloaderConfigOptions {
   declare readonly minSpeed?: number;
   declare readonly minSpeedTime?: number;
   declare readonly redactParams?: string[];
+  declare readonly extra?: Readonly<Record<string, unknown>>;
 
-  constructor(options: DownloaderConfigInput = {}) {
+  /**
+   * `Options` names a backend's own fields for the type check, never inferred from the argument
+   * (that would accept any typo): `new DownloaderConfig<UndiciConfigOptions>({ threads: 2 })`.
+   */
+  constructor(options: NoInfer<Options> = {} as Options) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
       throw new NectarArgumentError(`config must be an object, got ${describe(options)}`, 'NECTAR_INVALID_CONFIG');
     }
     for (const [field, value] of Object.entries(options)) {
       if (value === undefined) continue;
-      // Own keys only: '__proto__' or 'toString' from a parsed JSON file are data, never code.
-      if (Object.hasOwn(checks, field)) checks[field as keyof DownloaderConfigOptions](value, field);
-      Object.defineProperty(this, field, { value: field === 'headers' ? { ...(value as Record<string, string>) } : value, enumerable: true });
+      Object.defineProperty(this, field, { value: checkedValue(field, value, options), enumerable: true });
     }
-    for (const [a, b] of exclusive) {
-      if (this[a] !== undefined && this[b] !== undefined) {
-        throw new NectarArgumentError(`config.${a} and config.${b} are mutually exclusive: give the data or the path, not both`, 'NECTAR_INVALID_CONFIG');
-      }
-    }
-    for (const [field, needs] of requires) {
-      if (this[field] !== undefined && needs.every((n) => this[n] === undefined)) {
-        throw new NectarArgumentError(`config.${field} needs config.${needs.join(' or config.')}`, 'NECTAR_INVALID_CONFIG');
-      }
-    }
+    checkCombinations(this);
     Object.freeze(this);
   }
 
-  /** Reads any field, honoured or not, with a typed fallback. */
+  /** Reads any field, honoured, top-level or in `extra`, with a typed fallback. */
   get<T = unknown>(field: string, fallback?: T): T {
-    return (this[field] ?? fallback) as T;
+    const own = Object.hasOwn(this, field) ? (this as unknown as Record<string, unknown>)[field] : undefined;
+    const extra = this.extra !== undefined && Object.hasOwn(this.extra, field) ? this.extra[field] : undefined;
+    return (own ?? extra ?? fallback) as T;
   }
+}
+
+/** A field's value as the config keeps it, once checked: honoured fields validated, copies of what the caller could change. */
+function checkedValue(field: string, value: unknown, options: object): unknown {
+  // Own keys only: '__proto__' or 'toString' from a parsed JSON file are data, never code.
+  if (Object.hasOwn(checks, field)) {
+    checks[field as HonouredField](value, field);
+    return field === 'headers' ? { ...(value as Record<string, string>) } : value;
+  }
+  if (field === 'extra') return checkedExtra(value, options);
+  warnIfMisspelt(field);
+  return value;
+}
+
+function checkedExtra(extra: unknown, options: object): Readonly<Record<string, unknown>> {
+  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) fail('extra', 'an object of field names and values', extra);
+  for (const key of Object.keys(extra)) {
+    if (Object.hasOwn(checks, key) || key === 'extra') {
+      throw new NectarArgumentError(`config.extra.${key} is a field Nectar honours: set config.${key} instead`, 'NECTAR_INVALID_CONFIG');
+    }
+    if (Object.hasOwn(options, key)) {
+      throw new NectarArgumentError(`config.extra.${key} and config.${key} are both given: keep one`, 'NECTAR_INVALID_CONFIG');
+    }
+  }
+  // Spread defines own data properties: a '__proto__' key stays a key.
+  return Object.freeze({ ...extra });
+}
+
+function checkCombinations(config: DownloaderConfig): void {
+  for (const [a, b] of exclusive) {
+    if (config[a] !== undefined && config[b] !== undefined) {
+      throw new NectarArgumentError(`config.${a} and config.${b} are mutually exclusive: give the data or the path, not both`, 'NECTAR_INVALID_CONFIG');
+    }
+  }
+  for (const [field, needs] of requires) {
+    if (config[field] !== undefined && needs.every((n) => config[n] === undefined)) {
+      throw new NectarArgumentError(`config.${field} needs config.${needs.join(' or config.')}`, 'NECTAR_INVALID_CONFIG');
+    }
+  }
+}
+
+/** The warning code for a top-level key one or two edits away from a honoured field. */
+export const NEAR_MISS_WARNING = 'NECTAR_CONFIG_NEAR_MISS';
+
+/** Names already warned about: one warning per name and process, however many configs repeat it. */
+const warned = new Set<string>();
+
+/**
+ * An unknown key is allowed (a backend's field, a JSON file's comment), but `maxConcurent` is
+ * almost surely a typo whose value nobody reads: say so, once, without failing.
+ */
+function warnIfMisspelt(field: string): void {
+  if (warned.has(field)) return;
+  const meant = nearestField(field);
+  if (meant === undefined) return;
+  warned.add(field);
+  process.emitWarning(`config.${field} is not a field of @nectar/core: did you mean config.${meant}?`, {
+    code: NEAR_MISS_WARNING,
+    detail: `If ${field} is a backend's own field, pass it in config.extra, which is never checked.`,
+  });
+}
+
+/** The honoured field 1 or 2 edits from `field` (the closest, the first in declaration order on a tie). */
+function nearestField(field: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of [...Object.keys(checks), 'extra']) {
+    const distance = editDistance(field, name, 2);
+    if (distance >= 1 && distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+ * neighbours (`retires` is one edit from `retries`), case-sensitive. Anything beyond `limit`
+ * is reported as limit + 1 without being computed.
+ */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (before[j - 2] ?? 0) + 1);
+      current.push(d);
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[b.length] ?? limit + 1;
 }
 
 type DefaultedField = keyof typeof defaults;
 
-/** A config with the defaults filled in, as backends read it. */
+/** A config with the defaults filled in, as backends read it: `extra`'s fields beside the honoured ones. */
 export type ResolvedConfig = Readonly<Omit<DownloaderConfigOptions, DefaultedField> & Required<Pick<DownloaderConfigOptions, DefaultedField>>> &
   Readonly<Record<string, unknown>>;
 
 export function withDefaults(config: DownloaderConfig): ResolvedConfig {
   const resolved: Record<string, unknown> = { ...defaults, redirectHeaders: [...defaults.redirectHeaders] };
-  for (const [k, v] of Object.entries(config)) if (v !== undefined) Object.defineProperty(resolved, k, { value: v, enumerable: true });
+  const define = (k: string, v: unknown) => v !== undefined && Object.defineProperty(resolved, k, { value: v, enumerable: true });
+  for (const [k, v] of Object.entries(config)) define(k, v);
+  // Never a honoured field nor a top-level key (checked at construction): nothing is overwritten.
+  for (const [k, v] of Object.entries(config.extra ?? {})) define(k, v);
   return Object.freeze(resolved) as ResolvedConfig;
 }

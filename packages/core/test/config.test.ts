@@ -1,15 +1,48 @@
 import { describe, expect, it } from 'vitest';
-import { DownloaderConfig, NectarArgumentError, withDefaults } from '../src/backend.js';
+import { DownloaderConfig, type DownloaderConfigOptions, NectarArgumentError, withDefaults } from '../src/backend.js';
 
 describe('DownloaderConfig', () => {
-  it('keeps the spec fields and any unknown key, readable', () => {
-    const config = new DownloaderConfig({ maxConcurrent: 3, basicAuthUsername: 'u', basicAuthPassword: '', myOwnField: { deep: true } });
+  it('keeps the spec fields and extra fields, readable with get()', () => {
+    const config = new DownloaderConfig({ maxConcurrent: 3, basicAuthUsername: 'u', basicAuthPassword: '', extra: { myOwnField: { deep: true } } });
     expect(config.maxConcurrent).toBe(3);
     expect(config.basicAuthPassword).toBe('');
-    expect(config.myOwnField).toEqual({ deep: true });
+    expect(config.extra).toEqual({ myOwnField: { deep: true } });
     expect(config.get('myOwnField')).toEqual({ deep: true });
     expect(config.get('absent', 7)).toBe(7);
     expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.extra)).toBe(true);
+  });
+
+  it('fails tsc on a misspelt field, and does not honour it at run time', () => {
+    // @ts-expect-error maxConcurent is not a field: `npm run lint` type-checks this line and fails if tsc accepts it.
+    const config = new DownloaderConfig({ maxConcurent: 4 });
+    expect(config.maxConcurrent).toBeUndefined();
+    expect(withDefaults(config).maxConcurrent).toBe(8);
+  });
+
+  it("type-checks a backend's own fields through an interface extending DownloaderConfigOptions", () => {
+    interface ThreadedOptions extends DownloaderConfigOptions {
+      threads?: number;
+    }
+    const config = new DownloaderConfig<ThreadedOptions>({ threads: 2, maxConcurrent: 4 });
+    expect(withDefaults(config).threads).toBe(2);
+  });
+
+  it('keeps unknown top-level keys from untyped callers (a JSON file)', () => {
+    const config = new DownloaderConfig(JSON.parse('{"myOwnField": 1, "__proto__": {"polluted": true}}'));
+    expect(config.get('myOwnField')).toBe(1);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("hands extra's fields to backends beside the honoured ones", () => {
+    const resolved = withDefaults(new DownloaderConfig({ retries: 1, extra: { threads: 2, sshIdleTimeout: 0 } }));
+    expect(resolved).toMatchObject({ retries: 1, threads: 2, sshIdleTimeout: 0 });
+  });
+
+  it('rejects an extra that is not an object, names a honoured field or repeats a top-level key', () => {
+    expect(() => new DownloaderConfig({ extra: [] as never })).toThrow(/config\.extra must be an object of field names and values, got/);
+    expect(() => new DownloaderConfig({ extra: { maxConcurrent: 2 } })).toThrow(/config\.extra\.maxConcurrent is a field Nectar honours: set config\.maxConcurrent instead/);
+    expect(() => new DownloaderConfig(JSON.parse('{"threads": 1, "extra": {"threads": 2}}'))).toThrow(/config\.extra\.threads and config\.threads are both given/);
   });
 
   it('fills in the documented defaults', () => {
@@ -42,7 +75,7 @@ describe('DownloaderConfig', () => {
   ];
   for (const [options, message] of invalid) {
     it(`rejects ${JSON.stringify(options)} naming the field`, () => {
-      const make = () => new DownloaderConfig(options);
+      const make = () => new DownloaderConfig(options as DownloaderConfigOptions);
       expect(make).toThrow(NectarArgumentError);
       expect(make).toThrow(message);
     });

@@ -71,7 +71,7 @@ describe('FileDownloader', () => {
   });
 
   it('rejects an unknown fileMode at construction', () => {
-    expect(() => new FileDownloader(new DownloaderConfig({ fileMode: 'reflink' }))).toThrow(/config\.fileMode must be/);
+    expect(() => new FileDownloader(new DownloaderConfig({ extra: { fileMode: 'reflink' } }))).toThrow(/config\.fileMode must be/);
   });
 
   it('is what the default registry loads for file: URLs', async () => {

@@ -252,7 +252,7 @@ async function checkConnectivity(n, originPort, redisPort) {
 // ---- workers and one measured run ---------------------------------------------------------
 async function startWorker(n, redisPort, cluster) {
   const args = ['netns', 'exec', nsName(n), process.execPath, cli, '--redis', `redis://${ORIGIN}:${redisPort}`, '--cluster', cluster,
-    '--id', `ns${n}`, '--concurrency', '4', '--storage', 'local', '--root', join(tmp, `w${n}`), '--no-fsync',
+    '--id', `ns${n}`, '--max-concurrent', '4', '--storage', 'local', '--root', join(tmp, `w${n}`), '--no-fsync',
     '--discovery-interval', '100', '--progress-interval', '1000'];
   const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }); // ip execs node after setns: the pid is the worker's
   children.add(child);

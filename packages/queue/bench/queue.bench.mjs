@@ -25,7 +25,7 @@ await writeFile(source, 'sixteen bytes!!\n');
 let clusters = 0;
 
 async function worker(cluster, id, extra = []) {
-  const args = [cli, '--redis', redis.url, '--cluster', cluster, '--id', id, '--concurrency', '16', '--no-fsync', '--discovery-interval', '100', ...extra];
+  const args = [cli, '--redis', redis.url, '--cluster', cluster, '--id', id, '--max-concurrent', '16', '--no-fsync', '--discovery-interval', '0.1', ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   await once(child.stdout, 'data');
   return child;
@@ -71,8 +71,8 @@ async function recovery() {
   const cluster = `bench-${++clusters}`;
   const big = join(root, 'big.bin');
   await writeFile(big, Buffer.alloc(8 * 1024 * 1024, 1));
-  const timing = ['--lock-duration', '5000', '--stalled-interval', '1000', '--progress-interval', '100'];
-  const doomed = await worker(cluster, 'doomed', [...timing, '--max-speed', String(2 * 1024 * 1024)]);
+  const timing = ['--lock-duration', '5', '--stalled-interval', '1', '--progress-interval', '0.1'];
+  const doomed = await worker(cluster, 'doomed', [...timing, '--limit-rate', '2M']);
   const folder = await folderFor(cluster);
   let killedAt = 0;
   let survivor;

@@ -55,8 +55,10 @@ export class CancelWatch {
     if (jobIds.length === 0) return;
     const pipeline = this.#redis.pipeline();
     for (const id of jobIds) {
-      pipeline.exists(this.#keys.canceledRun(this.#active.get(id)?.run ?? ''));
-      pipeline.smembers(this.#keys.canceledJob(id));
+      const run = this.#active.get(id)?.run ?? '';
+      pipeline.exists(this.#keys.canceledRun(run));
+      // Only the run that owns the job may cancel it: a producer that adopted it cancels its own copy.
+      pipeline.smembers(this.#keys.canceledJob(id, run));
     }
     const replies = (await pipeline.exec()) ?? [];
     for (const [i, id] of jobIds.entries()) this.#apply(id, replies[2 * i]?.[1], replies[2 * i + 1]?.[1]);

@@ -12,9 +12,10 @@ export interface OwnedRedis {
  * BullMQ 6 loads ioredis with `require`, which native ESM lacks, so we hand it a client. BullMQ
  * needs `maxRetriesPerRequest: null`: a command waits through a Redis restart instead of failing.
  */
-export function openRedis(connection: RedisConnection): OwnedRedis {
+export function openRedis(connection: RedisConnection, name?: string): OwnedRedis {
   if (connection instanceof Redis) return { client: connection, close: async () => {} };
-  const options: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
+  // A name shows in CLIENT LIST: an operator counts each process's connections (duplicates keep it).
+  const options: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, ...(name === undefined ? {} : { connectionName: name }) };
   const client = typeof connection === 'string' ? new Redis(connection, options) : new Redis({ ...connection, ...options });
   // Errors surface as failed commands; without a listener ioredis logs every reconnect attempt.
   client.on('error', () => {});

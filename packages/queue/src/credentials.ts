@@ -1,36 +1,88 @@
-import { NectarError } from '@nectar/core';
+import { NectarError, secretQueryParams } from '@nectar/core';
+import { headerSecrets } from '@nectar/core/backend';
 import { basicAuthorization } from '@nectar/core/http';
 
-/** A secret a worker holds in its own configuration; jobs only name it. */
-export type Credential = { username: string; password: string } | { headers: Record<string, string> };
+/**
+ * A secret a worker holds in its own configuration; jobs only name it. `headers` are added to
+ * the request, `query` parameters to its URL (a token an origin wants in the query string).
+ */
+export type Credential = { username: string; password: string } | { headers?: Record<string, string>; query?: Record<string, string> };
 
 export type CredentialStore = Readonly<Record<string, Credential>>;
 
-/** Header names whose values are secrets: they must never be written into Redis. */
-const secretHeaders = new Set(['authorization', 'proxy-authorization', 'cookie']);
+/**
+ * Header names whose values never enter Redis, beside those core already treats as secrets
+ * (`Authorization`, `Proxy-Authorization`, `Cookie` and names ending in `-Api-Key`, `-Token`,
+ * `-Secret`). `QueueDownloaderOptions.secretHeaders` adds more.
+ */
+export const defaultSecretHeaders: readonly string[] = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'x-auth-token', 'api-key']);
+
+/** What a producer refuses to write into job data. */
+export interface SecretRules {
+  /** Extra header names (case-insensitive) whose values are secrets. */
+  readonly headers: ReadonlySet<string>;
+  /** Query parameter names (case-insensitive) whose values are secrets: core's list plus extras. */
+  readonly params: ReadonlySet<string>;
+}
+
+export function secretRules(extraHeaders: readonly string[] = [], extraParams: readonly string[] = []): SecretRules {
+  return {
+    headers: new Set([...defaultSecretHeaders, ...extraHeaders].map((h) => h.toLowerCase())),
+    params: new Set([...secretQueryParams, ...extraParams].map((p) => p.toLowerCase())),
+  };
+}
+
+const resolveOnWorker = 'name a credential the workers resolve instead (QueueDownloaderOptions.credential)';
 
 /** Throws when a request would carry a secret into job data; the message says what to do. */
-export function assertNoSecrets(url: string, headers: Readonly<Record<string, string>>): void {
-  if (new URL(url).password !== '') {
-    throw new NectarError('NECTAR_INVALID_REQUEST', `the URL carries a password, which would be stored in Redis: name a credential the workers resolve instead`, {
-      details: { field: 'url' },
+export function assertNoSecrets(url: string, headers: Readonly<Record<string, string>>, rules: SecretRules = secretRules()): void {
+  const parsed = new URL(url);
+  if (parsed.password !== '') {
+    throw new NectarError('NECTAR_INVALID_REQUEST', `the URL carries a password, which would be stored in Redis: ${resolveOnWorker}`, { details: { field: 'url' } });
+  }
+  const param = [...parsed.searchParams].find(([name, value]) => value !== '' && rules.params.has(name.toLowerCase()))?.[0];
+  if (param !== undefined) {
+    throw new NectarError('NECTAR_INVALID_REQUEST', `query parameter ${param} is a token, which would be stored in Redis: ${resolveOnWorker}`, {
+      details: { field: `url.${param}` },
     });
   }
-  for (const name of Object.keys(headers)) {
-    if (secretHeaders.has(name.toLowerCase())) {
-      throw new NectarError('NECTAR_INVALID_REQUEST', `header ${name} is a secret, which would be stored in Redis: name a credential the workers resolve instead`, {
+  for (const [name, value] of Object.entries(headers)) {
+    if (rules.headers.has(name.toLowerCase()) || headerSecrets({ [name]: value }).length > 0) {
+      throw new NectarError('NECTAR_INVALID_REQUEST', `header ${name} is a secret, which would be stored in Redis: ${resolveOnWorker}`, {
         details: { field: `headers.${name}` },
       });
     }
   }
 }
 
-/** The headers a credential adds to a request on the worker that resolves it. */
-export function credentialHeaders(store: CredentialStore, id: string, worker: string): Record<string, string> {
+function lookup(store: CredentialStore, id: string, worker: string): Credential {
   const credential = Object.hasOwn(store, id) ? store[id] : undefined;
   if (credential === undefined) {
     throw new NectarError('NECTAR_AUTH', `credential ${JSON.stringify(id)} is not configured on worker ${worker}`, { details: { credential: id } });
   }
-  if ('headers' in credential) return { ...credential.headers };
-  return { authorization: basicAuthorization(credential.username, credential.password) };
+  return credential;
+}
+
+/** The headers a credential adds to a request on the worker that resolves it. */
+export function credentialHeaders(store: CredentialStore, id: string, worker: string): Record<string, string> {
+  const credential = lookup(store, id, worker);
+  if ('username' in credential) return { authorization: basicAuthorization(credential.username, credential.password) };
+  return { ...credential.headers };
+}
+
+/** The URL with a credential's query parameters set, on the worker that resolves it. */
+export function credentialUrl(store: CredentialStore, id: string, worker: string, url: string): string {
+  const credential = lookup(store, id, worker);
+  if ('username' in credential || credential.query === undefined) return url;
+  const resolved = new URL(url);
+  for (const [name, value] of Object.entries(credential.query)) resolved.searchParams.set(name, value);
+  return resolved.href;
+}
+
+/** Every secret value of a credential, for masking in what a worker sends back. */
+export function credentialSecrets(store: CredentialStore, id: string): string[] {
+  const credential = Object.hasOwn(store, id) ? store[id] : undefined;
+  if (credential === undefined) return [];
+  if ('username' in credential) return [credential.password, ...headerSecrets({ authorization: basicAuthorization(credential.username, credential.password) })];
+  return [...Object.values(credential.headers ?? {}), ...Object.values(credential.query ?? {})];
 }

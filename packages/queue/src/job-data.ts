@@ -74,6 +74,8 @@ export interface JobProgressData {
 
 export interface JobResult {
   worker: string;
+  /** The run the job was executed for: a producer of another run adopted it, and checks it again. */
+  run?: string;
   reports: WireReport[];
 }
 

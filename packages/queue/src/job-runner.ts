@@ -1,28 +1,40 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { DownloadRequest, type NectarError, redactUrl, type ConcurrencyLimit, toNectarError } from '@nectar/core/backend';
-import { type CredentialStore, credentialHeaders } from './credentials.js';
+import { DownloadRequest, type NectarError, Redactor, redactUrl, toNectarError } from '@nectar/core/backend';
+import { type CredentialStore, credentialHeaders, credentialSecrets, credentialUrl } from './credentials.js';
 import type { JobData, JobRequest, StoredAt, WireProgress, WireReport } from './job-data.js';
+import type { Lease } from './job-fetcher.js';
+import { jobIdOf } from './job-id.js';
 import type { LocalReport, ProfilePool, RequestTag } from './profile-pool.js';
 import type { ProgressForwarder } from './progress-forwarder.js';
+import type { StageRegistry } from './stage-registry.js';
 import { checkDestination, commitStage, stagePath } from './staging.js';
+import type { StoredFiles } from './stored-files.js';
 
 export type StorageMode = { mode: 'shared' } | { mode: 'local'; root?: string };
 
 /** What running one job needs from its worker. */
 export interface JobContext {
+  readonly jobId: string;
   readonly workerId: string;
   readonly fileId: string;
   readonly storage: StorageMode;
   readonly fsync: boolean;
   readonly credentials: CredentialStore;
   readonly pool: ProfilePool;
-  readonly slots: ConcurrencyLimit;
   readonly progress: ProgressForwarder;
-  /** Aborts one request (or all, for index -1) when the producer cancels. */
+  readonly lease: Lease;
+  readonly stages: StageRegistry;
+  readonly stored: StoredFiles;
+  /** Aborts one request (or all) when the producer that owns the job cancels. */
   readonly canceled: (index: number) => AbortSignal;
+}
+
+/** This execution lost its job to another worker: nothing it did may be committed or reported. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
 }
 
 /**
@@ -32,9 +44,11 @@ export interface JobContext {
 export async function runJob(data: JobData, ctx: JobContext): Promise<WireReport[]> {
   const reports: WireReport[] = [];
   for (const [index, request] of data.requests.entries()) {
-    const signal = ctx.canceled(index);
+    if (ctx.lease.lost.aborted) throw new LeaseLostError(`job ${ctx.jobId} was taken over`);
+    const signal = AbortSignal.any([ctx.canceled(index), ctx.lease.lost]);
     reports.push(signal.aborted ? canceledBeforeStart() : await runRequest(data, request, index, signal, ctx));
   }
+  if (ctx.lease.lost.aborted) throw new LeaseLostError(`job ${ctx.jobId} was taken over`);
   return reports;
 }
 
@@ -42,42 +56,69 @@ async function runRequest(data: JobData, request: JobRequest, index: number, sig
   const destination = storedPath(request.destination, ctx.storage);
   const storedAt: StoredAt = { worker: ctx.workerId, storage: ctx.storage.mode, path: destination };
   const startTime = new Date();
-  if (!(await ctx.slots.acquire(signal))) return canceledBeforeStart();
   try {
     ctx.progress.update(index, { state: 'downloading', bytesDownloaded: 0, totalBytes: null, startTime: startTime.toISOString(), attempts: 0 });
-    const present = await alreadyPresent(request, destination);
+    const present = await alreadyPresent(request, destination, ctx.stored);
     if (present !== null) return { ...present, startTime: startTime.toISOString(), finishTime: new Date().toISOString(), storedAt };
     return await download(data, request, index, destination, signal, ctx, storedAt);
   } catch (error) {
+    if (error instanceof LeaseLostError) throw error;
     return failedBeforeTransfer(toNectarError(error), request, startTime, storedAt);
-  } finally {
-    ctx.slots.release();
   }
 }
 
 async function download(data: JobData, request: JobRequest, index: number, destination: string, signal: AbortSignal, ctx: JobContext, storedAt: StoredAt): Promise<WireReport> {
   await checkDestination(destination);
-  const headers = { ...request.headers, ...(request.credential === undefined ? {} : credentialHeaders(ctx.credentials, request.credential, ctx.workerId)) };
+  const resolved = resolveCredential(request, ctx);
   const stage = stagePath(destination, ctx.fileId);
   const tag: RequestTag = { onProgress: (r) => ctx.progress.update(index, progressOf(r)) };
-  const local = new DownloadRequest(request.url, stage, {
+  const local = new DownloadRequest(resolved.url, stage, {
     data: tag,
-    headers,
+    headers: resolved.headers,
     signal,
     mirrors: request.mirrors ?? [],
     ...(request.expectedSize === undefined ? {} : { expectedSize: request.expectedSize }),
     ...(request.expectedDigest === undefined ? {} : { expectedDigest: request.expectedDigest }),
   });
+  // Recorded before the first byte: whoever takes the job over removes it by name.
+  await ctx.stages.add(ctx.jobId, stage);
   const [report] = await ctx.pool.with(data.profile, (d) => d.download([local]));
   if (report === undefined) return canceledBeforeStart();
   if (report.state === 'succeeded') {
-    try {
-      await commitStage(stage, destination, ctx.fsync);
-    } catch (error) {
-      return { ...wireOf(report as LocalReport, storedAt), state: 'failed', errorReport: errorReportOf(toNectarError(error), request.url, report.attempts) };
-    }
+    const failed = await commit(stage, destination, request, ctx);
+    if (failed !== null) return resolved.mask({ ...wireOf(report as LocalReport, storedAt), state: 'failed', storedAt: null, errorReport: errorReportOf(failed, request.url, report.attempts) });
   }
-  return wireOf(report as LocalReport, storedAt, destination);
+  await ctx.stages.remove(ctx.jobId, stage).catch(() => {});
+  return resolved.mask(wireOf(report as LocalReport, storedAt, destination));
+}
+
+/**
+ * Fencing: the stage goes over the destination only while this execution still holds the job,
+ * checked (and the lock renewed) right before the rename. A worker that froze past its lock
+ * finds another one owns the job, removes its stage and reports nothing.
+ */
+async function commit(stage: string, destination: string, request: JobRequest, ctx: JobContext): Promise<NectarError | null> {
+  if (!(await ctx.lease.holds())) {
+    await unlink(stage).catch(() => {});
+    await ctx.stages.remove(ctx.jobId, stage).catch(() => {});
+    throw new LeaseLostError(`job ${ctx.jobId} was taken over before ${destination} was committed`);
+  }
+  try {
+    await commitStage(stage, destination, ctx.fsync);
+  } catch (error) {
+    return toNectarError(error);
+  }
+  await ctx.stored.record(jobIdOf([request]), destination).catch(() => {});
+  return null;
+}
+
+/** A credential's headers and query parameters, added here; they are masked in what goes back. */
+function resolveCredential(request: JobRequest, ctx: JobContext): { url: string; headers: Record<string, string>; mask(wire: WireReport): WireReport } {
+  if (request.credential === undefined) return { url: request.url, headers: { ...request.headers }, mask: (wire) => wire };
+  const added = credentialHeaders(ctx.credentials, request.credential, ctx.workerId);
+  const url = credentialUrl(ctx.credentials, request.credential, ctx.workerId, request.url);
+  const redactor = new Redactor(credentialSecrets(ctx.credentials, request.credential));
+  return { url, headers: { ...request.headers, ...added }, mask: (wire) => redactor.value(wire) as WireReport };
 }
 
 /** Local storage may re-root absolute destinations under the worker's own folder. */
@@ -86,17 +127,32 @@ function storedPath(destination: string, storage: StorageMode): string {
   return destination;
 }
 
-/** A destination that already holds the expected digest is not downloaded again. */
-async function alreadyPresent(request: JobRequest, destination: string): Promise<Omit<WireReport, 'startTime' | 'finishTime' | 'storedAt'> | null> {
+type PresentReport = Omit<WireReport, 'startTime' | 'finishTime' | 'storedAt'>;
+
+/**
+ * Not downloaded again: a destination this farm stored for the same request and that nobody
+ * changed since (same size and modification time), or one that holds the expected digest.
+ */
+async function alreadyPresent(request: JobRequest, destination: string, stored: StoredFiles): Promise<PresentReport | null> {
+  const size = await stored.unchanged(jobIdOf([request]), destination).catch(() => null);
+  if (size !== null && (request.expectedDigest === undefined || (await hasDigest(request, destination)))) return presentReport(size);
+  if (request.expectedDigest === undefined) return null;
+  return (await hasDigest(request, destination)) ? presentReport((await stat(destination)).size) : null;
+}
+
+function presentReport(size: number): PresentReport {
+  return { state: 'succeeded', totalBytes: size, bytesDownloaded: size, errorReport: {}, finalUrl: null, attempts: 0, alreadyPresent: true };
+}
+
+async function hasDigest(request: JobRequest, destination: string): Promise<boolean> {
   const expected = request.expectedDigest;
-  if (expected === undefined) return null;
+  if (expected === undefined) return false;
   const info = await stat(destination).catch(() => null);
-  if (info === null || !info.isFile()) return null;
-  if (request.expectedSize !== undefined && info.size !== request.expectedSize) return null;
+  if (info === null || !info.isFile()) return false;
+  if (request.expectedSize !== undefined && info.size !== request.expectedSize) return false;
   const hash = createHash(expected.algorithm);
   for await (const chunk of createReadStream(destination)) hash.update(chunk as Buffer);
-  if (hash.digest('hex') !== expected.value) return null;
-  return { state: 'succeeded', totalBytes: info.size, bytesDownloaded: info.size, errorReport: {}, finalUrl: null, attempts: 0, alreadyPresent: true };
+  return hash.digest('hex') === expected.value;
 }
 
 function progressOf(report: LocalReport): WireProgress {

@@ -6,7 +6,7 @@ export interface JobHandlers {
   progress(progress: JobProgressData): void;
   completed(result: JobResult): void;
   /** BullMQ gave up on the job (its attempts are spent): a worker crashed or erred each time. */
-  failed(reason: string): void;
+  failed(reason: string, run: string | undefined): void;
   /** The job is not in Redis any more (evicted, removed, or Redis lost it). */
   gone(): void;
 }
@@ -21,6 +21,11 @@ export interface WatcherOptions {
   pollInterval?: number;
   /** Jobs read per poll (default 500), oldest-read first. */
   pollBatch?: number;
+  /**
+   * Host queues whose events are followed (default 16): each costs a blocking Redis connection,
+   * so with more hosts the rest are followed by the poll alone (slower, never wrong).
+   */
+  maxEventQueues?: number;
 }
 
 /**
@@ -44,6 +49,8 @@ export class JobWatcher {
     this.#queue = queue;
     this.#options = options;
     this.#timer = setInterval(() => void this.#poll(), options.pollInterval ?? 1000);
+    // The producer's process must be free to exit once it closed; a stray timer must not hold it.
+    this.#timer.unref();
   }
 
   get size(): number {
@@ -79,7 +86,7 @@ export class JobWatcher {
   }
 
   #listen(queueName: string): void {
-    if (this.#events.has(queueName)) return;
+    if (this.#events.has(queueName) || this.#events.size >= (this.#options.maxEventQueues ?? 16)) return;
     // QueueEvents blocks on XREAD: it needs a connection of its own.
     const connection = this.#redis.duplicate();
     connection.on('error', () => {});
@@ -122,10 +129,16 @@ export class JobWatcher {
     if (job === undefined) return watched.handlers.gone();
     if (isJobResult(job.returnvalue)) return watched.handlers.completed(job.returnvalue);
     if (job.finishedOn !== undefined && job.failedReason) {
-      if ((await job.getState()) === 'failed') return watched.handlers.failed(job.failedReason);
+      if ((await job.getState()) === 'failed') return watched.handlers.failed(job.failedReason, runOf(job.data));
     }
     if (isJobProgress(job.progress)) watched.handlers.progress(job.progress);
   }
+}
+
+/** The run a job in Redis was created for (another producer's, when ours was a duplicate). */
+function runOf(data: unknown): string | undefined {
+  const run = (data as { run?: unknown } | null)?.run;
+  return typeof run === 'string' ? run : undefined;
 }
 
 function safeParse(text: string): unknown {

@@ -30,11 +30,33 @@ export function clusterKeys(name: ClusterName) {
     hosts: `${base}:hosts`,
     /** A run marked canceled: every job of the run ends canceled. */
     canceledRun: (run: string) => `${base}:cancel:run:${run}`,
-    /** SET of request indexes (or '*') canceled inside one job. */
-    canceledJob: (jobId: string) => `${base}:cancel:job:${jobId}`,
+    /** SET of request indexes (or '*') one run canceled inside one job: another run's cancel never reaches it. */
+    canceledJob: (jobId: string, run: string) => `${base}:cancel:job:${jobId}:${run}`,
+    /** SET of the stage files executions of a job created, removed when the job is redelivered. */
+    stages: (jobId: string) => `${base}:stages:${jobId}`,
+    /** HASH request id → `size:mtimeMs` of the file a worker stored: dedup per request. */
+    stored: `${base}:stored`,
+    /** ZSET request id → when stored, to keep `stored` to a bounded count. */
+    storedOrder: `${base}:stored:order`,
+    /** Set while the whole farm is paused: workers take no job of any host, even a new one. */
+    paused: `${base}:paused`,
+    /** HASH host → JSON HostLimits: what operators list, change and clear. */
+    limits: `${base}:limits`,
+    /** Pub/sub channel: a producer names a host queue it just added jobs to. */
+    added: `${base}:added`,
+    /** HASH of one run's status and counts; LIST of its failed items (bounded). */
+    run: (run: string) => `${base}:run:${run}`,
+    runFailed: (run: string) => `${base}:run:${run}:failed`,
+    /** ZSET of runs by start time, for `nectar queue runs`. */
+    runs: `${base}:runs`,
     /** A live worker's heartbeat (expires when it dies). */
     worker: (id: string) => `${base}:worker:${id}`,
   };
+}
+
+/** BullMQ's hash of a queue's settings: present for every queue that ever held a job. */
+export function queueMetaPattern(name: ClusterName): string {
+  return `${name.prefix}:${name.cluster}.*:meta`;
 }
 
 export type ClusterKeys = ReturnType<typeof clusterKeys>;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { applyHostLimits, type HostLimits } from './host-limits.js';
+import { applyHostLimits, type HostLimits, storeHostLimits } from './host-limits.js';
 import { type JobData, type JobRequest, jobName, type TransferProfile } from './job-data.js';
 import { jobIdOf } from './job-id.js';
 import { type ClusterKeys, type ClusterName, hostOf, hostQueueName } from './naming.js';
@@ -19,8 +19,10 @@ export interface ProducerOptions {
   hosts?: Readonly<Record<string, HostLimits>>;
   /** Limits for hosts not listed in `hosts`. */
   defaultHostLimits?: HostLimits;
-  /** How long (s) and how many finished jobs Redis keeps, for dedup and late readers (default 600 s, 20,000). */
+  /** How long (s) and how many finished jobs each host queue keeps for late readers (default 600 s, 1,000). */
   keepCompleted?: { age: number; count: number };
+  /** Events kept in each host queue's BullMQ event stream (default 1,000; BullMQ's is 10,000). */
+  maxEvents?: number;
   /** Job attempts: these cover a worker that crashed or lost Redis, not a failed download (default 3). */
   attempts?: number;
 }
@@ -30,6 +32,8 @@ export interface Outgoing {
   readonly wire: JobRequest;
   readonly run: string;
   readonly profile: TransferProfile;
+  /** BullMQ priority (1 is highest; 0 or absent: none). Requests of different priorities never share a job. */
+  readonly priority: number;
   job?: OutgoingJob<Outgoing>;
   index?: number;
 }
@@ -39,7 +43,20 @@ export interface OutgoingJob<E extends Outgoing = Outgoing> {
   readonly queueName: string;
   readonly data: JobData;
   readonly entries: E[];
+  readonly priority: number;
+  /** In Redis (addBulk returned); before that, the job can be withdrawn from the outbox. */
+  added: boolean;
 }
+
+export const producerDefaults = {
+  batchSize: 32,
+  smallFileSize: 256 * 1024,
+  batchDelay: 20,
+  maxWaiting: 1000,
+  keepCompleted: { age: 600, count: 1000 },
+  maxEvents: 1000,
+  attempts: 3,
+} as const;
 
 interface Batch<E extends Outgoing> {
   readonly queueName: string;
@@ -64,6 +81,12 @@ export class Enqueuer<E extends Outgoing> {
   readonly #outbox = new Map<string, OutgoingJob<E>[]>();
   readonly #draining = new Map<string, Promise<void>>();
   readonly #room = new Map<string, { waiting: number; at: number }>();
+  /** The host behind each queue name, for re-registering its limits. */
+  readonly #hostOf = new Map<string, string>();
+  readonly #onReady = () => this.#reRegister();
+  #closing = false;
+  /** A Redis that restarted may have lost hosts and limits: the first ready is not a restart. */
+  #connected = false;
 
   constructor(redis: Redis, name: ClusterName, keys: ClusterKeys, options: ProducerOptions, onAdded: (job: OutgoingJob<E>) => void) {
     this.#redis = redis;
@@ -71,12 +94,15 @@ export class Enqueuer<E extends Outgoing> {
     this.#keys = keys;
     this.#options = options;
     this.#onAdded = onAdded;
+    this.#connected = redis.status === 'ready';
+    redis.on('ready', this.#onReady);
   }
 
   queue(queueName: string): Queue {
     let queue = this.#queues.get(queueName);
     if (queue === undefined) {
-      queue = new Queue(queueName, { connection: this.#redis, prefix: this.#name.prefix });
+      const maxLen = this.#options.maxEvents ?? producerDefaults.maxEvents;
+      queue = new Queue(queueName, { connection: this.#redis, prefix: this.#name.prefix, streams: { events: { maxLen } } });
       queue.on('error', () => {});
       this.#queues.set(queueName, queue);
     }
@@ -90,7 +116,7 @@ export class Enqueuer<E extends Outgoing> {
       this.#send([entry], queueName);
       return;
     }
-    const key = `${entry.run} ${queueName}`;
+    const key = `${entry.run} ${entry.priority} ${queueName}`;
     let batch = this.#batches.get(key);
     if (batch === undefined) {
       batch = { queueName, entries: [], timer: undefined };
@@ -120,14 +146,34 @@ export class Enqueuer<E extends Outgoing> {
 
   /** Adds a job again, with its id, after Redis lost it. */
   resend(job: OutgoingJob<E>): void {
+    job.added = false;
     this.#queueJob(job);
   }
 
+  /** A new job of this run for requests another run's job answered: the worker checks them again. */
+  recheck(job: OutgoingJob<E>, entries: E[]): void {
+    const first = entries[0] as E;
+    this.#send(entries, job.queueName, `${jobIdOf(entries.map((e) => e.wire))}-${first.run.slice(0, 8)}`);
+  }
+
+  /** Takes a job back that is still in the outbox; false once it is in Redis. */
+  withdrawJob(job: OutgoingJob<E>): boolean {
+    const outbox = this.#outbox.get(job.queueName) ?? [];
+    const i = outbox.indexOf(job);
+    if (i === -1) return false;
+    outbox.splice(i, 1);
+    return true;
+  }
+
+  /** Stops adding: drains waiting for room end now (their jobs' requests were canceled). */
   async close(): Promise<void> {
+    this.#closing = true;
+    this.#redis.off('ready', this.#onReady);
     for (const batch of this.#batches.values()) clearTimeout(batch.timer);
     this.#batches.clear();
+    this.#outbox.clear();
     await Promise.allSettled(this.#draining.values());
-    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    await Promise.all([...this.#queues.values()].map((q) => q.close().catch(() => {})));
   }
 
   #batchable(entry: E, host: string): boolean {
@@ -149,10 +195,18 @@ export class Enqueuer<E extends Outgoing> {
     if (batch.entries.length > 0) this.#send(batch.entries, batch.queueName);
   }
 
-  #send(entries: E[], queueName: string): void {
+  #send(entries: E[], queueName: string, id?: string): void {
     const requests = entries.map((e) => e.wire);
     const first = entries[0] as E;
-    const job: OutgoingJob<E> = { id: jobIdOf(requests), queueName, data: { v: 1, run: first.run, profile: first.profile, requests }, entries };
+    const job: OutgoingJob<E> = {
+      id: id ?? jobIdOf(requests),
+      queueName,
+      data: { v: 1, run: first.run, profile: first.profile, requests },
+      entries,
+      priority: first.priority,
+      added: false,
+    };
+    this.#hostOf.set(queueName, hostOf(first.wire.url));
     entries.forEach((entry, index) => {
       entry.job = job as OutgoingJob<Outgoing>;
       entry.index = index;
@@ -174,35 +228,60 @@ export class Enqueuer<E extends Outgoing> {
   async #drain(queueName: string): Promise<void> {
     const outbox = this.#outbox.get(queueName) ?? [];
     await this.#prepare(queueName);
-    while (outbox.length > 0) {
+    while (outbox.length > 0 && !this.#closing) {
       const room = await this.#waitForRoom(queueName);
       const jobs = outbox.splice(0, Math.min(room, 100));
-      await this.queue(queueName).addBulk(jobs.map((job) => ({ name: jobName, data: job.data, opts: this.#jobOptions(job.id) })));
+      if (jobs.length === 0) continue;
+      await this.queue(queueName).addBulk(jobs.map((job) => ({ name: jobName, data: job.data, opts: this.#jobOptions(job.id, job.priority) })));
       const state = this.#room.get(queueName);
       if (state !== undefined) state.waiting += jobs.length;
-      for (const job of jobs) this.#onAdded(job);
+      // Workers poll idle queues slowly; this tells them to look now.
+      void this.#redis.publish(this.#keys.added, queueName).catch(() => {});
+      for (const job of jobs) {
+        job.added = true;
+        this.#onAdded(job);
+      }
     }
   }
 
-  /** Makes the host queue known to workers and stores its limits, once per producer. */
+  /** Makes the host queue known to workers and stores its limits, once per connection. */
   #prepare(queueName: string): Promise<void> {
     let ready = this.#ready.get(queueName);
     if (ready === undefined) {
-      ready = (async () => {
-        await this.#redis.sadd(this.#keys.hosts, queueName);
-        const host = this.#outbox.get(queueName)?.[0]?.entries[0]?.wire.url;
-        const limits = host === undefined ? undefined : this.#limits(hostOf(host));
-        if (limits !== undefined) await applyHostLimits(this.queue(queueName), limits);
-      })();
+      ready = this.#register(queueName).catch((error: unknown) => {
+        this.#ready.delete(queueName);
+        throw error;
+      });
       this.#ready.set(queueName, ready);
     }
     return ready;
   }
 
+  async #register(queueName: string): Promise<void> {
+    await this.#redis.sadd(this.#keys.hosts, queueName);
+    const host = this.#hostOf.get(queueName);
+    const limits = host === undefined ? undefined : this.#limits(host);
+    if (host === undefined || limits === undefined) return;
+    await storeHostLimits(this.#redis, this.#keys, host, limits);
+    await applyHostLimits(this.queue(queueName), limits);
+  }
+
+  /** After a reconnect Redis may be empty (a restart without persistence): register everything again. */
+  #reRegister(): void {
+    if (!this.#connected) {
+      this.#connected = true;
+      return;
+    }
+    this.#ready.clear();
+    this.#room.clear();
+    for (const queueName of this.#hostOf.keys()) void this.#prepare(queueName).catch(() => {});
+  }
+
   /** Jobs that may be added now: waits, polling the waiting count, while the queue is full. */
   async #waitForRoom(queueName: string): Promise<number> {
-    const max = this.#options.maxWaiting ?? 1000;
+    const max = this.#options.maxWaiting ?? producerDefaults.maxWaiting;
     for (;;) {
+      if (this.#closing) return 0;
       let state = this.#room.get(queueName);
       if (state === undefined || state.waiting >= max) {
         if (state !== undefined && Date.now() - state.at < 100) await sleep(100);
@@ -213,11 +292,12 @@ export class Enqueuer<E extends Outgoing> {
     }
   }
 
-  #jobOptions(jobId: string): JobsOptions {
-    const keep = this.#options.keepCompleted ?? { age: 600, count: 20_000 };
+  #jobOptions(jobId: string, priority: number): JobsOptions {
+    const keep = this.#options.keepCompleted ?? producerDefaults.keepCompleted;
     return {
       jobId,
-      attempts: this.#options.attempts ?? 3,
+      ...(priority > 0 ? { priority } : {}),
+      attempts: this.#options.attempts ?? producerDefaults.attempts,
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: keep,
       removeOnFail: keep,

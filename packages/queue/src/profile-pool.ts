@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { type Downloader, DownloaderConfig, type DownloaderConfigInput, type DownloadEventListener, type DownloaderRegistry, type DownloadReport } from '@nectar/core';
+import { type Downloader, DownloaderConfig, type DownloaderConfigInput, type DownloadEventListener, type DownloadReport } from '@nectar/core';
+
+/** Makes the worker's local downloader for one profile (its registry's, gated per host). */
+export type DownloaderMaker = (config: DownloaderConfig, listener: DownloadEventListener) => Downloader;
 import { profileFields, type TransferProfile } from './job-data.js';
 
 interface Pooled {
@@ -14,15 +17,15 @@ interface Pooled {
  * A downloader left idle is closed soon, so no connection outlives the work it served.
  */
 export class ProfilePool {
-  readonly #registry: DownloaderRegistry;
+  readonly #make: DownloaderMaker;
   readonly #base: DownloaderConfigInput;
   readonly #listener: DownloadEventListener;
   readonly #idleMs: number;
   readonly #fsync: boolean;
   readonly #pool = new Map<string, Pooled>();
 
-  constructor(registry: DownloaderRegistry, base: DownloaderConfigInput, listener: DownloadEventListener, idleMs: number, fsync: boolean) {
-    this.#registry = registry;
+  constructor(make: DownloaderMaker, base: DownloaderConfigInput, listener: DownloadEventListener, idleMs: number, fsync: boolean) {
+    this.#make = make;
     this.#base = base;
     this.#listener = listener;
     this.#idleMs = idleMs;
@@ -35,7 +38,7 @@ export class ProfilePool {
     let pooled = this.#pool.get(key);
     if (pooled === undefined) {
       const config = new DownloaderConfig({ ...this.#base, ...pick(profile), fsync: this.#fsync });
-      pooled = { downloader: this.#registry.create(config, this.#listener), users: 0, idle: undefined };
+      pooled = { downloader: this.#make(config, this.#listener), users: 0, idle: undefined };
       this.#pool.set(key, pooled);
     }
     clearTimeout(pooled.idle);

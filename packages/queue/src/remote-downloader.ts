@@ -18,12 +18,15 @@ import {
   usedCapabilities,
 } from '@nectar/core/backend';
 import { type OwnedRedis, openRedis, type RedisConnection } from './connection.js';
-import { assertNoSecrets } from './credentials.js';
+import { assertNoSecrets, type SecretRules, secretRules } from './credentials.js';
 import { type JobProgressData, type JobRequest, type JobResult, profileFields, type TransferProfile, type WireReport } from './job-data.js';
 import { JobWatcher, type WatcherOptions } from './job-watcher.js';
 import { type ClusterKeys, type ClusterName, clusterKeys, defaultCluster } from './naming.js';
 import { Enqueuer, type Outgoing, type OutgoingJob, type ProducerOptions } from './producer.js';
 import { QueueReport } from './queue-report.js';
+import { RedisOutage } from './redis-outage.js';
+import { RunLedger } from './run-status.js';
+import { StageRegistry } from './stage-registry.js';
 
 export interface QueueDownloaderOptions extends ProducerOptions, WatcherOptions {
   redis: RedisConnection;
@@ -39,6 +42,16 @@ export interface QueueDownloaderOptions extends ProducerOptions, WatcherOptions 
   cancelGrace?: number;
   /** URL schemes the workers serve (default http, https, file, sftp): informational. */
   schemes?: readonly string[];
+  /** Header names, beside core's (Authorization, Cookie, *-Api-Key, *-Token…), whose values are refused: name a credential. */
+  secretHeaders?: readonly string[];
+  /** Query parameters, beside core's `secretQueryParams`, whose values are refused: name a credential. */
+  secretParams?: readonly string[];
+  /** A request's BullMQ priority: 1 is the highest, larger numbers lower; 0 or undefined: none. */
+  priority?: (request: DownloadRequest) => number | undefined;
+  /** How long close() waits for Redis (a last cancel marker, status writes) before it lets go (default 3000 ms). */
+  closeTimeout?: number;
+  /** Unsettled requests fail with NECTAR_BACKEND once Redis has been unreachable this long (default 60,000 ms). */
+  redisDownTimeout?: number;
 }
 
 /** A request of this producer, from enqueue to its outcome. */
@@ -76,6 +89,16 @@ export class QueueDownloader extends Downloader {
   readonly #profile: TransferProfile;
   /** A run (the signal of one download()/stream() call, or of one request) has one id in Redis. */
   readonly #runs = new WeakMap<AbortSignal, string>();
+  /** Every run of this producer, for status and close. */
+  readonly #runIds = new Set<string>();
+  readonly #ledger: RunLedger;
+  readonly #stages: StageRegistry;
+  readonly #secrets: SecretRules;
+  /** Cancel markers on their way to Redis: close() waits for them (boundedly). */
+  readonly #markers = new Set<Promise<unknown>>();
+  /** Requests enqueued and not settled: what a Redis outage past its bound fails. */
+  readonly #live = new Set<Entry>();
+  readonly #outage: RedisOutage;
 
   constructor(config: DownloaderConfig | DownloaderConfigInput | undefined, listener: DownloadEventListener | undefined, options: QueueDownloaderOptions) {
     super(withInFlight(config, options), listener);
@@ -90,6 +113,24 @@ export class QueueDownloader extends Downloader {
     this.#enqueuer = new Enqueuer<Entry>(this.#redis.client, this.#name, this.#keys, options, (job) => this.#track(job));
     this.#watcher = new JobWatcher(this.#redis.client, this.#name.prefix, (name) => this.#enqueuer.queue(name), options);
     this.#profile = profileOf(this.settings);
+    this.#ledger = new RunLedger(this.#redis.client, this.#keys);
+    this.#stages = new StageRegistry(this.#redis.client, this.#keys);
+    this.#secrets = secretRules(options.secretHeaders, options.secretParams);
+    this.#outage = new RedisOutage(this.#redis.client, options.redisDownTimeout ?? 60_000, (ms) => this.#failAll(ms));
+  }
+
+  /** Redis stayed away too long: a run fails clearly rather than wait for ever. */
+  #failAll(ms: number): void {
+    const error = new NectarError('NECTAR_BACKEND', `Redis has been unreachable for ${Math.round(ms / 1000)} s; the request's outcome is unknown`, {
+      retryable: true,
+      details: { redisDownMs: ms },
+    });
+    for (const entry of [...this.#live]) entry.settle(error);
+  }
+
+  /** The ids of this producer's runs (one per download()/stream() call), for `nectar queue status RUN`. */
+  get runs(): readonly string[] {
+    return [...this.#runIds];
   }
 
   protected override transfer(job: TransferJob): Promise<void> {
@@ -108,11 +149,15 @@ export class QueueDownloader extends Downloader {
   /** One request: checked, enqueued, watched; resolves when a worker stored it, throws why not. */
   protected override async runRequest<D>({ request, report, signal, started }: RequestRun<D>): Promise<void> {
     const wire = this.#wire(request);
+    const run = this.#runOf(signal);
+    (report as QueueReport).run = run;
+    this.#ledger.count(run, 'enqueued');
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => this.#cancelEntry(entry);
       const entry: Entry = {
         wire,
-        run: this.#runOf(signal),
+        run,
+        priority: Math.max(0, Math.trunc(this.#options.priority?.(request) ?? 0)),
         profile: this.#profile,
         report: report as QueueReport,
         started,
@@ -124,20 +169,44 @@ export class QueueDownloader extends Downloader {
           entry.settled = true;
           clearTimeout(entry.grace);
           signal.removeEventListener('abort', onAbort);
+          this.#live.delete(entry);
+          this.#countSettled(entry, error);
           if (error === undefined) resolve();
           else reject(error);
         },
       };
       signal.addEventListener('abort', onAbort, { once: true });
+      this.#live.add(entry);
       this.#enqueuer.add(entry);
     });
   }
 
-  /** Closes the watcher, the queues and Redis; the engine's close() has settled every request. */
+  /**
+   * Closes the watcher, the queues and Redis; the engine's close() has settled every request.
+   * Each step that needs Redis is bounded: a producer whose Redis is gone still exits.
+   */
   protected override async release(): Promise<void> {
-    await this.#watcher.close();
-    await this.#enqueuer.close();
-    await this.#redis.close();
+    const timeout = this.#options.closeTimeout ?? 3000;
+    this.#outage.stop();
+    for (const run of this.#runIds) this.#ledger.closed(run);
+    await bounded(Promise.allSettled([...this.#markers]), timeout);
+    await this.#ledger.flush(timeout);
+    await bounded(this.#watcher.close(), timeout);
+    await bounded(this.#enqueuer.close(), timeout);
+    await bounded(this.#redis.close(), timeout);
+    this.#redis.client.disconnect();
+  }
+
+  #countSettled(entry: Entry, error: NectarError | undefined): void {
+    if (error === undefined) this.#ledger.count(entry.run, 'succeeded');
+    else if (error.code === 'NECTAR_CANCELED') this.#ledger.count(entry.run, 'canceled');
+    else this.#ledger.count(entry.run, 'failed', { url: redactUrl(entry.wire.url), destination: entry.wire.destination, code: error.code, message: error.message });
+  }
+
+  #mark(write: Promise<unknown>): void {
+    const pending = write.catch(() => {});
+    this.#markers.add(pending);
+    void pending.finally(() => this.#markers.delete(pending));
   }
 
   /** The id jobs of this signal's run carry; its abort marks the whole run canceled for workers. */
@@ -147,7 +216,9 @@ export class QueueDownloader extends Downloader {
       const id = randomUUID();
       run = id;
       this.#runs.set(signal, id);
-      signal.addEventListener('abort', () => void this.#redis.client.set(this.#keys.canceledRun(id), '1', 'EX', 86_400).catch(() => {}), { once: true });
+      this.#runIds.add(id);
+      this.#ledger.started(id);
+      signal.addEventListener('abort', () => this.#mark(this.#redis.client.set(this.#keys.canceledRun(id), '1', 'EX', 86_400)), { once: true });
     }
     return run;
   }
@@ -162,8 +233,8 @@ export class QueueDownloader extends Downloader {
       }
     }
     const headers = { ...this.settings.headers, ...request.headers };
-    assertNoSecrets(request.url, headers);
-    for (const mirror of request.mirrors) assertNoSecrets(mirror, {});
+    assertNoSecrets(request.url, headers, this.#secrets);
+    for (const mirror of request.mirrors) assertNoSecrets(mirror, {}, this.#secrets);
     const wire: JobRequest = { url: request.url, destination: request.destination as string };
     if (request.mirrors.length > 0) wire.mirrors = [...request.mirrors];
     if (Object.keys(headers).length > 0) wire.headers = headers;
@@ -180,7 +251,7 @@ export class QueueDownloader extends Downloader {
     this.#watcher.watch(job.queueName, job.id, {
       progress: (p) => this.#progress(job, p),
       completed: (r) => this.#completed(job, r),
-      failed: (reason) => this.#failed(job, reason),
+      failed: (reason, run) => this.#failed(job, reason, run),
       gone: () => this.#gone(job),
     });
     if (job.entries.some((e) => e.canceling)) this.#sendCancels(job);
@@ -204,6 +275,13 @@ export class QueueDownloader extends Downloader {
 
   #completed(job: OutgoingJob<Entry>, result: JobResult): void {
     this.#watcher.unwatch(job.id);
+    const live = job.entries.filter((e) => !e.settled);
+    // Another run's job (same requests, enqueued earlier): its outcome is not ours to report. A
+    // job of our own runs them again, and the worker answers from the file if it is intact.
+    if (result.run !== job.data.run && live.length > 0) {
+      this.#enqueuer.recheck(job, live);
+      return;
+    }
     job.entries.forEach((entry, i) => {
       const wire = result.reports[i];
       if (wire === undefined) entry.settle(new NectarError('NECTAR_BACKEND', `job ${job.id} returned no report for ${redactUrl(entry.wire.url)}`, { details: { jobId: job.id } }));
@@ -213,8 +291,14 @@ export class QueueDownloader extends Downloader {
     if (!result.reports.every((r) => r.state === 'succeeded')) void this.#enqueuer.queue(job.queueName).remove(job.id).catch(() => {});
   }
 
-  #failed(job: OutgoingJob<Entry>, reason: string): void {
+  #failed(job: OutgoingJob<Entry>, reason: string, run: string | undefined): void {
     this.#watcher.unwatch(job.id);
+    const live = job.entries.filter((e) => !e.settled);
+    // Another run's job failed in the queue: never adopted, ours runs them again.
+    if (run !== job.data.run && live.length > 0) {
+      this.#enqueuer.recheck(job, live);
+      return;
+    }
     const error = new NectarError('NECTAR_BACKEND', `job ${job.id} failed in the queue: ${reason}`, { details: { jobId: job.id } });
     for (const entry of job.entries) entry.settle(error);
     void this.#enqueuer.queue(job.queueName).remove(job.id).catch(() => {});
@@ -246,6 +330,12 @@ export class QueueDownloader extends Downloader {
       if (this.#enqueuer.withdraw(entry)) entry.settle(canceled());
       return;
     }
+    const job = entry.job as OutgoingJob<Entry>;
+    // Still in the outbox (its host queue is full): nothing in Redis to stop.
+    if (!job.added && job.entries.every((e) => e.canceling || e.settled) && this.#enqueuer.withdrawJob(job)) {
+      for (const e of job.entries) e.settle(canceled());
+      return;
+    }
     // The worker cleans up and reports; if it cannot (gone, stopped), settle anyway.
     entry.grace = setTimeout(() => entry.settle(canceled()), this.#options.cancelGrace ?? 5000);
     this.#sendCancels(entry.job as OutgoingJob<Entry>);
@@ -258,14 +348,26 @@ export class QueueDownloader extends Downloader {
       if (canceling.length === 0) return;
       const whole = job.entries.every((e) => e.canceling || e.settled);
       try {
-        if (whole && (await this.#enqueuer.queue(job.queueName).remove(job.id)) === 1) {
+        const queue = this.#enqueuer.queue(job.queueName);
+        const stored = await queue.getJob(job.id);
+        // Adopted from another run: that run still wants it; we only stop waiting for it.
+        if (stored !== undefined && (stored.data as { run?: unknown }).run !== job.data.run) {
           this.#watcher.unwatch(job.id);
           for (const entry of canceling) entry.settle(canceled());
           return;
         }
-        const key = this.#keys.canceledJob(job.id);
+        if (whole && (await queue.remove(job.id)) === 1) {
+          this.#watcher.unwatch(job.id);
+          for (const entry of canceling) entry.settle(canceled());
+          // A worker that died on this job may have left stage files: they go with the job.
+          await this.#stages.clearEarlier(job.id);
+          return;
+        }
+        const key = this.#keys.canceledJob(job.id, job.data.run);
         const members = whole ? ['*'] : canceling.map((e) => String(e.index));
-        await this.#redis.client.multi().sadd(key, ...members).expire(key, 86_400).exec();
+        const write = this.#redis.client.multi().sadd(key, ...members).expire(key, 86_400).exec();
+        this.#mark(write);
+        await write;
         await this.#watcher.check(job.id);
       } catch {
         // Redis unreachable: the grace timer settles these requests.
@@ -302,6 +404,13 @@ function withInFlight(config: DownloaderConfig | DownloaderConfigInput | undefin
 function workerTime(time: string | null): Date {
   const now = Date.now();
   return new Date(time === null ? now : Math.min(Date.parse(time), now));
+}
+
+/** Waits for a promise at most `ms`; what is left runs on, unwatched. */
+async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function canceled(): NectarError {

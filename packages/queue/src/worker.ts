@@ -1,17 +1,27 @@
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { defaultRegistry, type DownloaderConfigInput, type DownloaderRegistry, ConcurrencyLimit } from '@nectar/core/backend';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { ComposedDownloader, defaultRegistry, type DownloaderConfigInput, type DownloaderRegistry } from '@nectar/core/backend';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { CancelWatch } from './cancel-watch.js';
 import { type OwnedRedis, openRedis, type RedisConnection } from './connection.js';
 import type { CredentialStore } from './credentials.js';
+import { gatedRouter } from './gated-backend.js';
 import { Heartbeat, isWorkerAlive } from './heartbeat.js';
-import { type JobContext, runJob, type StorageMode } from './job-runner.js';
+import { HostGate } from './host-gate.js';
+import { HostLimitsCache } from './host-limits.js';
 import type { JobData, JobProgressData, JobResult } from './job-data.js';
-import { type ClusterKeys, type ClusterName, clusterKeys, defaultCluster } from './naming.js';
-import { ProfilePool } from './profile-pool.js';
+import { JobFetcher, type Lease } from './job-fetcher.js';
+import { type JobContext, runJob, type StorageMode } from './job-runner.js';
+import { WorkerMetrics } from './metrics.js';
+import { type ClusterKeys, type ClusterName, clusterKeys, defaultCluster, queueMetaPattern } from './naming.js';
+import { persistenceWarning } from './persistence.js';
+import { type DownloaderMaker, ProfilePool } from './profile-pool.js';
 import { ProgressForwarder } from './progress-forwarder.js';
+import { StageRegistry } from './stage-registry.js';
 import { safeWorkerId } from './staging.js';
+import { StoredFiles } from './stored-files.js';
 import { sweepStages } from './sweep.js';
 
 export interface WorkerOptions {
@@ -22,7 +32,7 @@ export interface WorkerOptions {
   prefix?: string;
   /** Shown in reports and job state (default `<hostname>-<pid>-<random>`). */
   id?: string;
-  /** Requests this worker runs at once, over every host (default 8). */
+  /** Jobs this worker runs at once, over every host (default 8); a job is taken only for a free slot. */
   concurrency?: number;
   /** The worker's own config: maxSpeed, TLS, proxy… (never sent through Redis). */
   config?: DownloaderConfigInput;
@@ -34,24 +44,30 @@ export interface WorkerOptions {
   credentials?: CredentialStore;
   /** Folders swept at start-up for stage files of dead workers (default: none). */
   sweepRoots?: string[];
-  /** Lock on an active job (default 120 s, renewed every half): a long download keeps it. */
+  /** Lock on an active job in ms (default 20 s, renewed every half): a worker that dies loses its jobs this soon. */
   lockDuration?: number;
-  /** How often expired locks are looked for (default 30 s). */
+  /** How often expired locks are looked for, in ms (default 5 s). */
   stalledInterval?: number;
   /** Redeliveries of a job whose worker died before it fails (default 10; BullMQ's is 1). */
   maxStalledCount?: number;
   /** Minimum ms between two progress updates of one job (default 500). */
   progressInterval?: number;
-  /** How often new host queues are looked for (default 1000 ms). */
+  /** How often new host queues and changed limits are looked for, in ms (default 1000). */
   discoveryInterval?: number;
-  /** Heartbeat period (default 5000 ms; a worker is dead 3 periods after its last). */
+  /** Heartbeat period in ms (default 5000; a worker is dead 3 periods after its last). */
   heartbeatInterval?: number;
-  /** How often cancels of running jobs are looked for (default 250 ms). */
+  /** How often cancels of running jobs are looked for, in ms (default 250). */
   cancelPollInterval?: number;
   /** fsync each file and its folder before it appears (default true: a crash never shows a torn file). */
   fsync?: boolean;
-  /** Files younger than this are never swept (default 60 s). */
+  /** Files younger than this (ms) are never swept (default 60 s). */
   sweepMinAge?: number;
+  /** Requests whose stored file is remembered for dedup, farm-wide (default 100,000; 0 turns it off). */
+  storedCount?: number;
+  /** Serves Prometheus metrics on 127.0.0.1 at this port (default: off; 0 picks a free port). */
+  metricsPort?: number;
+  /** Where warnings go (default: stderr), e.g. a Redis that keeps nothing across a restart. */
+  warn?: (message: string) => void;
 }
 
 /** A running worker. */
@@ -59,11 +75,27 @@ export interface QueueWorker {
   readonly id: string;
   /** Stage files the start-up sweep removed. */
   readonly swept: readonly string[];
-  /** Host queues this worker listens to. */
+  /** Host queues this worker takes jobs from. */
   readonly queues: readonly string[];
+  /** The metrics server's port, when `metricsPort` was given. */
+  readonly metricsPort: number | null;
   /** Stops taking jobs, lets running ones finish, releases every handle. */
   close(): Promise<void>;
 }
+
+export const workerDefaults = {
+  concurrency: 8,
+  lockDuration: 20_000,
+  stalledInterval: 5_000,
+  maxStalledCount: 10,
+  progressInterval: 500,
+  discoveryInterval: 1000,
+  heartbeatInterval: 5000,
+  storedCount: 100_000,
+} as const;
+
+/** A full key-space scan for queues (beside the registry a Redis restart may empty) runs this much less often. */
+const scanEvery = 10;
 
 /** Starts a worker: sweeps, then serves every host queue of the farm until closed. */
 export async function runWorker(options: WorkerOptions): Promise<QueueWorker> {
@@ -80,12 +112,18 @@ class DownloadWorker implements QueueWorker {
   readonly #keys: ClusterKeys;
   readonly #fileId: string;
   readonly #redis: OwnedRedis;
-  readonly #slots: ConcurrencyLimit;
+  readonly #subscriber: Redis;
   readonly #pool: ProfilePool;
-  readonly #workers = new Map<string, Worker>();
+  readonly #fetcher: JobFetcher;
   readonly #heartbeat: Heartbeat;
   readonly #cancels: CancelWatch;
+  readonly #stages: StageRegistry;
+  readonly #stored: StoredFiles;
+  readonly #limits: HostLimitsCache;
+  readonly #metrics: WorkerMetrics;
+  #metricsServer: Server | undefined;
   #discovery: NodeJS.Timeout | undefined;
+  #ticks = 0;
   #closed = false;
 
   constructor(options: WorkerOptions) {
@@ -94,35 +132,72 @@ class DownloadWorker implements QueueWorker {
     this.#fileId = safeWorkerId(this.id);
     this.#name = { prefix: options.prefix ?? defaultCluster.prefix, cluster: options.cluster ?? defaultCluster.cluster };
     this.#keys = clusterKeys(this.#name);
-    this.#redis = openRedis(options.redis);
-    const concurrency = options.concurrency ?? 8;
-    this.#slots = new ConcurrencyLimit(concurrency);
+    this.#redis = openRedis(options.redis, `nectar-worker:${this.#fileId}`);
+    const client = this.#redis.client;
+    this.#subscriber = client.duplicate();
+    this.#subscriber.on('error', () => {});
+    const concurrency = options.concurrency ?? workerDefaults.concurrency;
+    this.#metrics = new WorkerMetrics(this.id);
+    this.#limits = new HostLimitsCache(client, this.#keys);
+    const gate = new HostGate(client, this.#keys, (host) => this.#limits.get(host));
+    const make = gatedMaker(options.registry ?? defaultRegistry, gate, this.#metrics);
     const listener = { downloadStarted: forward, downloadProgress: forward };
-    const config = { maxConcurrent: concurrency, ...options.config };
-    this.#pool = new ProfilePool(options.registry ?? defaultRegistry, config, listener, 250, options.fsync ?? true);
-    this.#heartbeat = new Heartbeat(this.#redis.client, this.#keys, this.#fileId, options.heartbeatInterval ?? 5000);
-    this.#cancels = new CancelWatch(this.#redis.client, this.#keys, options.cancelPollInterval ?? 250);
+    this.#pool = new ProfilePool(make, { maxConcurrent: concurrency, ...options.config }, listener, 250, options.fsync ?? true);
+    this.#heartbeat = new Heartbeat(client, this.#keys, this.#fileId, options.heartbeatInterval ?? workerDefaults.heartbeatInterval);
+    this.#cancels = new CancelWatch(client, this.#keys, options.cancelPollInterval ?? 250);
+    this.#stages = new StageRegistry(client, this.#keys);
+    this.#stored = new StoredFiles(client, this.#keys, options.storedCount ?? workerDefaults.storedCount);
+    this.#fetcher = new JobFetcher(
+      client,
+      {
+        prefix: this.#name.prefix,
+        workerName: this.id,
+        slots: concurrency,
+        lockDuration: options.lockDuration ?? workerDefaults.lockDuration,
+        stalledInterval: options.stalledInterval ?? workerDefaults.stalledInterval,
+        maxStalledCount: options.maxStalledCount ?? workerDefaults.maxStalledCount,
+      },
+      (job, lease) => this.#process(job, lease),
+    );
   }
 
   get queues(): string[] {
-    return [...this.#workers.keys()];
+    return this.#fetcher.queues;
+  }
+
+  get metricsPort(): number | null {
+    const address = this.#metricsServer?.address();
+    return typeof address === 'object' && address !== null ? address.port : null;
   }
 
   async start(): Promise<void> {
+    const warn = this.#options.warn ?? ((m: string) => process.stderr.write(`nectar-worker: warning: ${m}\n`));
+    const warning = await persistenceWarning(this.#redis.client);
+    if (warning !== null) warn(warning);
     await this.#heartbeat.beat();
     this.swept = await this.#sweep();
-    await this.#discover();
-    this.#discovery = setInterval(() => void this.#discover().catch(() => {}), this.#options.discoveryInterval ?? 1000);
+    if (this.#options.metricsPort !== undefined) this.#metricsServer = await this.#metrics.serve(this.#options.metricsPort);
+    await this.#subscriber.subscribe(this.#keys.added);
+    this.#subscriber.on('message', (_channel: string, queueName: string) => {
+      this.#fetcher.add(queueName);
+      this.#fetcher.wake(queueName);
+    });
+    await this.#discover(true);
+    this.#fetcher.start();
+    const every = this.#options.discoveryInterval ?? workerDefaults.discoveryInterval;
+    this.#discovery = setInterval(() => void this.#discover(++this.#ticks % scanEvery === 0).catch(() => {}), every);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#discovery);
-    await Promise.all([...this.#workers.values()].map((w) => w.close()));
+    await this.#fetcher.close();
     this.#cancels.close();
     await this.#pool.close();
     await this.#heartbeat.stop();
+    await new Promise<void>((resolve) => (this.#metricsServer === undefined ? resolve() : this.#metricsServer.close(() => resolve())));
+    this.#subscriber.disconnect();
     await this.#redis.close();
   }
 
@@ -136,53 +211,68 @@ class DownloadWorker implements QueueWorker {
     });
   }
 
-  async #discover(): Promise<void> {
-    const names = await this.#redis.client.smembers(this.#keys.hosts);
-    for (const name of names) if (!this.#workers.has(name) && !this.#closed) this.#listen(name);
+  /** Host queues from the registry producers keep, and (now and then) from BullMQ's own keys. */
+  async #discover(scan: boolean): Promise<void> {
+    const client = this.#redis.client;
+    const names = new Set(await client.smembers(this.#keys.hosts));
+    if (scan) for (const name of await scanQueues(client, this.#name)) names.add(name);
+    for (const name of names) this.#fetcher.add(name);
+    this.#fetcher.paused = (await client.exists(this.#keys.paused)) === 1;
+    await this.#limits.refresh();
   }
 
-  #listen(queueName: string): void {
-    const o = this.#options;
-    const worker = new Worker<JobData, JobResult>(queueName, (job, _token, signal) => this.#process(job, signal), {
-      connection: this.#redis.client,
-      prefix: this.#name.prefix,
-      name: this.id,
-      concurrency: o.concurrency ?? 8,
-      lockDuration: o.lockDuration ?? 120_000,
-      stalledInterval: o.stalledInterval ?? 30_000,
-      maxStalledCount: o.maxStalledCount ?? 10,
-    });
-    // Connection errors are retried by BullMQ; a listener keeps them from crashing the process.
-    worker.on('error', () => {});
-    this.#workers.set(queueName, worker);
-  }
-
-  async #process(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
+  async #process(job: Job<JobData, JobResult>, lease: Lease): Promise<JobResult> {
     const data = job.data;
     if (!isJobData(data)) throw new UnrecoverableError(`job ${job.id} does not hold nectar requests`);
     const jobId = job.id ?? '';
-    const canceled = await this.#cancels.watch(jobId, data.run, signal);
-    const progress = new ProgressForwarder(this.id, data.requests.length, this.#options.progressInterval ?? 500, (p: JobProgressData) =>
+    await this.#limits.since(job.timestamp).catch(() => {});
+    // A job taken over from a dead or frozen worker: its stage files go now, not at the next sweep.
+    await this.#stages.clearEarlier(jobId).catch(() => []);
+    const canceled = await this.#cancels.watch(jobId, data.run, lease.lost);
+    const progress = new ProgressForwarder(this.id, data.requests.length, this.#options.progressInterval ?? workerDefaults.progressInterval, (p: JobProgressData) =>
       job.updateProgress(p as unknown as object),
     );
     const ctx: JobContext = {
+      jobId,
       workerId: this.id,
       fileId: this.#fileId,
       storage: this.#options.storage ?? { mode: 'shared' },
       fsync: this.#options.fsync ?? true,
       credentials: this.#options.credentials ?? {},
       pool: this.#pool,
-      slots: this.#slots,
       progress,
+      lease,
+      stages: this.#stages,
+      stored: this.#stored,
       canceled,
     };
     try {
-      return { worker: this.id, reports: await runJob(data, ctx) };
+      const reports = await runJob(data, ctx);
+      for (const r of reports) this.#metrics.finished(r.state, r.alreadyPresent ? 0 : r.bytesDownloaded, typeof r.errorReport.code === 'string' ? r.errorReport.code : undefined);
+      return { worker: this.id, run: data.run, reports };
     } finally {
       await progress.stop();
       this.#cancels.unwatch(jobId);
     }
   }
+}
+
+/** The registry's downloader with every attempt passing the host gate first. */
+function gatedMaker(registry: DownloaderRegistry, gate: HostGate, metrics: WorkerMetrics): DownloaderMaker {
+  return (config, listener) => new ComposedDownloader(gatedRouter(registry.create(config, listener).backend, gate, metrics), config, listener);
+}
+
+/** Queue names of the farm, from the `meta` hash BullMQ writes for every queue that held a job. */
+async function scanQueues(client: Redis, name: ClusterName): Promise<string[]> {
+  const found: string[] = [];
+  const pattern = queueMetaPattern(name);
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) found.push(key.slice(name.prefix.length + 1, -':meta'.length));
+  } while (cursor !== '0');
+  return found;
 }
 
 function forward(report: { data: unknown }): void {

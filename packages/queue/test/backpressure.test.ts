@@ -23,7 +23,7 @@ describe.runIf(redisAvailable)('backpressure', () => {
   beforeAll(async () => {
     redis = await redisServer();
     folder = await tempFolder();
-    for (const id of ['b1', 'b2']) workers.push(await startWorker(redis.url, cluster, id, ['--concurrency', '16', '--no-fsync']));
+    for (const id of ['b1', 'b2']) workers.push(await startWorker(redis.url, cluster, id, ['--max-concurrent', '16', '--no-fsync']));
   });
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));

@@ -37,7 +37,7 @@ describe.runIf(redisAvailable)('per-host politeness across 3 workers', () => {
     await Promise.all([slowHost.start(), rateHost.start()]);
     redis = await redisServer();
     folder = await tempFolder();
-    for (const id of ['p1', 'p2', 'p3']) workers.push(await startWorker(redis.url, cluster, id, ['--concurrency', '4', '--no-fsync']));
+    for (const id of ['p1', 'p2', 'p3']) workers.push(await startWorker(redis.url, cluster, id, ['--max-concurrent', '4', '--no-fsync']));
   });
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));

@@ -1,10 +1,10 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { NectarArgumentError, NectarError, type ResolvedConfig } from '@nectar/core/backend';
+import { type DownloaderConfigOptions, NectarArgumentError, NectarError, type ResolvedConfig } from '@nectar/core/backend';
 import { parseFingerprint } from './host-key.js';
 
 /** The config fields SftpDownloader reads beyond core's; pass them to DownloaderConfig. */
-export interface SftpConfigOptions {
+export interface SftpConfigOptions extends DownloaderConfigOptions {
   /** A private key (OpenSSH or PEM format) to log in with; encrypted ones need config.sslClientKeyPassphrase. */
   sshPrivateKey?: string | Buffer;
   /** The file of that private key (read once, when the downloader opens the backend). */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DownloadEventListener, type DownloadReport, DownloadRequest, type DownloaderConfigInput } from '@nectar/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SftpDownloader } from '../src/index.js';
+import { type SftpConfigOptions, SftpDownloader } from '../src/index.js';
 import { type SftpFixture, sftpFixture, sshdSkipReason } from '../src/testing.js';
 
 const skip = sshdSkipReason();
@@ -42,7 +42,7 @@ describe.skipIf(skip !== null)(`SftpDownloader against a server that lies${skip 
   }
 
   let counter = 0;
-  async function fetchOne(url: string, config: DownloaderConfigInput = {}, listener: DownloadEventListener = {}): Promise<DownloadReport & { bytes?: Buffer }> {
+  async function fetchOne(url: string, config: SftpConfigOptions = {}, listener: DownloadEventListener = {}): Promise<DownloadReport & { bytes?: Buffer }> {
     const dest = join(folder, `d${++counter}`);
     const d = new SftpDownloader({ retries: 0, ...fixture.config, basicAuthUsername: fixture.username, basicAuthPassword: secrets[1], sslClientKeyPassphrase: secrets[2], ...config }, listener);
     open.push(d);

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Downloader, DownloaderConfig, type DownloadReport, DownloadRequest, type DownloaderConfigInput, DownloaderRegistry } from '@nectar/core';
 import { ComposedDownloader } from '@nectar/core/backend';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SftpDownloader, register, sftpBackend } from '../src/index.js';
+import { type SftpConfigOptions, SftpDownloader, register, sftpBackend } from '../src/index.js';
 import { generateKeyPair } from '../src/fixture/keys.js';
 import { type SftpFixture, sftpFixture, sshdSkipReason } from '../src/testing.js';
 
@@ -29,7 +29,7 @@ describe.skipIf(skip !== null)(`SftpDownloader against OpenSSH${skip === null ? 
     await rm(folder, { recursive: true, force: true });
   });
 
-  function downloader(config: DownloaderConfigInput = {}, listener = {}): SftpDownloader {
+  function downloader(config: SftpConfigOptions = {}, listener = {}): SftpDownloader {
     const d = new SftpDownloader({ retries: 0, ...fixture.config, ...config }, listener);
     open.push(d);
     return d;
@@ -43,7 +43,7 @@ describe.skipIf(skip !== null)(`SftpDownloader against OpenSSH${skip === null ? 
   }
 
   /** One download; `bytes` holds what landed when it succeeded. */
-  async function fetchOne(url: string, config: DownloaderConfigInput = {}): Promise<DownloadReport & { bytes?: Buffer }> {
+  async function fetchOne(url: string, config: SftpConfigOptions = {}): Promise<DownloadReport & { bytes?: Buffer }> {
     const dest = join(folder, `d${++counter}`);
     const [report] = await downloader(config).download([new DownloadRequest(url, dest)]);
     return report?.state === 'succeeded' ? Object.assign(report, { bytes: await readFile(dest) }) : report!;

@@ -2,7 +2,7 @@ import { DownloaderConfig, DownloaderRegistry, DownloadRequest, Downloader } fro
 import { type BackendEnv, ComposedDownloader, ConcurrencyLimit, type TransferJob, withDefaults } from '@nectar/core/backend';
 import { type HttpFixture, httpFixture } from '@nectar/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { register, undiciBackend } from '../src/index.js';
+import { register, type UndiciConfigOptions, undiciBackend } from '../src/index.js';
 import { randomBytes, type Scratch, scratch } from './helpers.js';
 
 const server: HttpFixture = httpFixture();
@@ -21,7 +21,7 @@ afterEach(async () => {
   await Promise.all(composed.splice(0).map((d) => d.close()));
 });
 
-function compose(backend: ReturnType<typeof undiciBackend>, config: ConstructorParameters<typeof DownloaderConfig>[0] = {}): ComposedDownloader {
+function compose(backend: ReturnType<typeof undiciBackend>, config: UndiciConfigOptions = {}): ComposedDownloader {
   const downloader = new ComposedDownloader(backend, new DownloaderConfig({ retries: 0, ...config }));
   composed.push(downloader);
   return downloader;
@@ -29,7 +29,7 @@ function compose(backend: ReturnType<typeof undiciBackend>, config: ConstructorP
 
 /** The env an engine opens a backend with, for tests that drive the object by hand. */
 function env(): BackendEnv {
-  return { settings: withDefaults(new DownloaderConfig({ threads: 0 })), tls: {} as BackendEnv['tls'], proxy: null, limits: { concurrency: new ConcurrencyLimit(1), speed: null } };
+  return { settings: withDefaults(new DownloaderConfig<UndiciConfigOptions>({ threads: 0 })), tls: {} as BackendEnv['tls'], proxy: null, limits: { concurrency: new ConcurrencyLimit(1), speed: null } };
 }
 
 describe('undiciBackend()', () => {

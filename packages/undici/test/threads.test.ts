@@ -44,8 +44,8 @@ describe('config.threads', () => {
   });
 
   it.each([-1, 1.5, '2', Number.NaN])('refuses %s, naming the field', (threads) => {
-    expect(() => new UndiciDownloader(new DownloaderConfig({ threads }))).toThrow(/config\.threads/);
-    expect(() => new UndiciDownloader(new DownloaderConfig({ segments: threads }))).toThrow(/config\.segments/);
+    expect(() => new UndiciDownloader(new DownloaderConfig({ extra: { threads } }))).toThrow(/config\.threads/);
+    expect(() => new UndiciDownloader(new DownloaderConfig({ extra: { segments: threads } }))).toThrow(/config\.segments/);
   });
 
   it('runs nothing in a worker with threads: 0', async () => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DownloadRequest } from '@nectar/core';
 import { expect, it } from 'vitest';
+import { expectState, expectStates } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 import { validSequence } from '../recorder.js';
 
@@ -14,9 +15,9 @@ export function cancelCases(ctx: SuiteContext): void {
     const folder = await ctx.folder();
     const { downloader, events } = ctx.recorded();
     const reports = await downloader.download([new DownloadRequest(file.url, join(folder, 'a'))], { signal: AbortSignal.abort() });
-    expect(reports.map((r) => r.state)).toEqual([]);
+    expectStates(reports, []);
     const [report] = await downloader.download([new DownloadRequest(file.url, join(folder, 'b'), { signal: AbortSignal.abort() })]);
-    expect(report?.state).toBe('canceled');
+    expectState(report, 'canceled');
     expect(events.sequence(report!)).toBe('C');
     expect(report?.startTime).toBeNull();
     expect(await ctx.leftovers(folder)).toEqual([]);
@@ -35,7 +36,7 @@ export function cancelCases(ctx: SuiteContext): void {
       }
     };
     const [report] = await downloader.download([new DownloadRequest(slow.file.url, join(folder, 'c'))]);
-    expect(report?.state).toBe('canceled');
+    expectState(report, 'canceled');
     expect(performance.now() - canceledAt).toBeLessThan(PROMPT_MS);
     expect(events.sequence(report!)).toMatch(validSequence);
     expect(events.sequence(report!).endsWith('C')).toBe(true);
@@ -49,9 +50,9 @@ export function cancelCases(ctx: SuiteContext): void {
     const downloader = ctx.downloader();
     downloader.cancel();
     const [report] = await downloader.download([new DownloadRequest(file.url, join(folder, 'd'))]);
-    expect(report?.state).toBe('succeeded');
+    expectState(report, 'succeeded');
     downloader.cancel();
-    expect(report?.state).toBe('succeeded');
+    expectState(report, 'succeeded');
     expect(await ctx.leftovers(folder)).toEqual(['d']);
   });
 
@@ -66,7 +67,7 @@ export function cancelCases(ctx: SuiteContext): void {
     };
     const started = performance.now();
     const [report] = await downloader.download([new DownloadRequest(slow.file.url, join(folder, 'e'))], { signal: controller.signal });
-    expect(report?.state).toBe('canceled');
+    expectState(report, 'canceled');
     expect(performance.now() - started).toBeLessThan(4_000);
     expect(await ctx.leftovers(folder)).toEqual([]);
   });
@@ -85,7 +86,7 @@ export function cancelCases(ctx: SuiteContext): void {
       new DownloadRequest(slow.file.url, join(folder, 'slow'), { data: 'slow', signal: controller.signal }),
       new DownloadRequest(quick.url, join(folder, 'quick'), { data: 'quick' }),
     ]);
-    expect(reports.map((r) => r.state)).toEqual(['canceled', 'succeeded']);
+    expectStates(reports, ['canceled', 'succeeded']);
     expect(await ctx.leftovers(folder)).toEqual(['quick']);
   });
 
@@ -100,7 +101,7 @@ export function cancelCases(ctx: SuiteContext): void {
     };
     const [report] = await downloader.download([new DownloadRequest(slow.file.url, join(folder, 'f'))]);
     await closing;
-    expect(report?.state).toBe('canceled');
+    expectState(report, 'canceled');
     await expect(downloader.download([])).rejects.toMatchObject({ code: 'NECTAR_CLOSED' });
     await downloader.close();
     expect(await ctx.leftovers(folder)).toEqual([]);

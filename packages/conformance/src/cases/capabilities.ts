@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { type Capability, type DownloaderConfigOptions, DownloadRequest, fieldApplies } from '@nectar/core/backend';
 import { expect, it } from 'vitest';
+import { expectState } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 import { tlsMaterial } from '../fixtures/tls.js';
 
@@ -52,7 +53,7 @@ export function undeclaredCapabilityCase(ctx: SuiteContext, capability: Capabili
     const stream = new PassThrough();
     const destination = use.stream ? stream : join(folder, 'x');
     const [report] = await ctx.downloader(use.config).download([new DownloadRequest(file.url, destination)]);
-    expect(report?.state).toBe('failed');
+    expectState(report, 'failed');
     expect(report?.errorReport.code).toBe('NECTAR_NOT_SUPPORTED');
     expect(String(report?.errorReport.message)).toContain(use.field);
     expect(stream.writableEnded).toBe(false);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { DownloadRequest, partPath } from '@nectar/core/backend';
 import { expect, it } from 'vitest';
+import { expectState, expectStates, outcome } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 
 /** Collects what a caller's stream receives, without ever being ended by the downloader. */
@@ -29,7 +30,7 @@ export function destinationCases(ctx: SuiteContext): void {
       }
     };
     const [report] = await downloader.download([new DownloadRequest(slow.file.url, dest)]);
-    expect(report?.state).toBe('succeeded');
+    expectState(report, 'succeeded');
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((s) => !s.dest)).toBe(true);
     expect(await readFile(dest)).toEqual(slow.file.body);
@@ -41,7 +42,7 @@ export function destinationCases(ctx: SuiteContext): void {
     const dest = join(folder, 'keep.txt');
     await writeFile(dest, 'previous content');
     const [report] = await ctx.downloader().download([new DownloadRequest(ctx.fixture.missingUrl('gone'), dest)]);
-    expect(report?.state).toBe('failed');
+    expectState(report, 'failed');
     expect(await readFile(dest, 'utf8')).toBe('previous content');
     expect(await ctx.leftovers(folder)).toEqual(['keep.txt']);
   });
@@ -52,7 +53,7 @@ export function destinationCases(ctx: SuiteContext): void {
     const dest = join(folder, 'replace.bin');
     await writeFile(dest, 'old');
     const [report] = await ctx.downloader().download([new DownloadRequest(file.url, dest)]);
-    expect(report?.state).toBe('succeeded');
+    expectState(report, 'succeeded');
     expect(await readFile(dest)).toEqual(file.body);
   });
 
@@ -65,7 +66,7 @@ export function destinationCases(ctx: SuiteContext): void {
       new DownloadRequest(file.url, join(folder, 'a-dir')),
     ]);
     for (const report of reports) {
-      expect(report.state).toBe('failed');
+      expectState(report, 'failed');
       expect(report.errorReport.code).toBe('NECTAR_DESTINATION');
       expect(String(report.errorReport.message)).toContain(folder);
     }
@@ -81,7 +82,7 @@ export function destinationCases(ctx: SuiteContext): void {
     // root writes anywhere it has a mode bit for, but not into sysfs.
     const target = process.getuid?.() === 0 ? '/sys/nectar-conformance-readonly' : join(locked, 'f');
     const [report] = await ctx.downloader().download([new DownloadRequest(file.url, target)]);
-    expect(report?.state).toBe('failed');
+    expectState(report, 'failed');
     expect(report?.errorReport.code).toBe('NECTAR_DESTINATION');
     expect(String(report?.errorReport.message)).toContain(target);
     expect(await ctx.leftovers(locked)).toEqual([]);
@@ -96,7 +97,7 @@ export function destinationCases(ctx: SuiteContext): void {
       new DownloadRequest(slow.file.url, dest),
       new DownloadRequest(slow.file.url, dest),
     ]);
-    expect(reports.map((r) => r.state).sort()).toEqual(['failed', 'succeeded']);
+    expect(reports.map((r) => r.state).sort(), reports.map(outcome).join('; ')).toEqual(['failed', 'succeeded']);
     expect(reports.find((r) => r.state === 'failed')?.errorReport.code).toBe('NECTAR_DUPLICATE_DESTINATION');
     expect(await readFile(dest)).toEqual(slow.file.body);
   });
@@ -110,7 +111,7 @@ export function destinationCases(ctx: SuiteContext): void {
       new DownloadRequest(file.url, good.stream),
       new DownloadRequest(ctx.fixture.missingUrl('missing-stream'), bad.stream),
     ]);
-    expect(reports.map((r) => r.state)).toEqual(['succeeded', 'failed']);
+    expectStates(reports, ['succeeded', 'failed']);
     expect(good.bytes()).toEqual(file.body);
     for (const { stream } of [good, bad]) {
       expect(stream.writableEnded).toBe(false);
@@ -134,7 +135,7 @@ export function destinationCases(ctx: SuiteContext): void {
       }
     });
     const [report] = await ctx.downloader().download([new DownloadRequest(file.url, stream)]);
-    expect(report?.state).toBe('failed');
+    expectState(report, 'failed');
     expect(String(report?.errorReport.message)).toContain('disk full');
     stream.destroy();
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { type DownloadReport, DownloadRequest, partPath } from '@nectar/core/backend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAllIn, expectBytes, expectState, expectStates, outcome } from '../outcome.js';
 import type { Published, SuiteContext } from '../context.js';
 import { type HttpFixture, httpFixture } from '../fixtures/http.js';
 import { tlsMaterial } from '../fixtures/tls.js';
@@ -27,7 +28,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
   }
 
   async function expectWholeOrNothing(report: DownloadReport, dest: string, folder: string, body: Buffer): Promise<void> {
-    if (report.state === 'succeeded') expect((await readFile(dest)).equals(body)).toBe(true);
+    if (report.state === 'succeeded') expectBytes(await readFile(dest), body);
     else expect(existsSync(dest)).toBe(false);
     expect((await ctx.leftovers(folder)).filter((f) => f.endsWith('.nectar-part'))).toEqual([]);
   }
@@ -35,7 +36,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
   it('survives a connection reset mid-body by retrying, byte for byte', async () => {
     const file = await ctx.publish(200_000);
     const { report, dest, folder } = await fetchOne(file, 'reset=50000&times=1');
-    expect(report.state, JSON.stringify(report.errorReport)).toBe('succeeded');
+    expectState(report, 'succeeded');
     expect(report.attempts).toBe(2);
     await expectWholeOrNothing(report, dest, folder, file.body);
   });
@@ -43,7 +44,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
   it('fails cleanly when every attempt is reset, naming a network error', async () => {
     const file = await ctx.publish(100_000);
     const { report, dest, folder } = await fetchOne(file, 'reset=1000', { retries: 1 });
-    expect(report.state).toBe('failed');
+    expectState(report, 'failed');
     expect(report.errorReport.code).toMatch(/^NECTAR_(NETWORK|SIZE_MISMATCH)$/);
     expect(report.errorReport.attempts).toBe(2);
     await expectWholeOrNothing(report, dest, folder, file.body);
@@ -52,7 +53,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
   it('retries a body that stalls past bodyTimeout', async () => {
     const file = await ctx.publish(100_000);
     const { report, dest, folder } = await fetchOne(file, 'stall=30000&times=1', { bodyTimeout: 300 });
-    expect(report.state, JSON.stringify(report.errorReport)).toBe('succeeded');
+    expectState(report, 'succeeded');
     expect(report.attempts).toBe(2);
     await expectWholeOrNothing(report, dest, folder, file.body);
   });
@@ -60,17 +61,17 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
   it('retries a body shorter than its Content-Length and fails for good when it stays short', async () => {
     const file = await ctx.publish(80_000);
     const once = await fetchOne(file, 'drop=20000&times=1');
-    expect(once.report.state).toBe('succeeded');
+    expectState(once.report, 'succeeded');
     await expectWholeOrNothing(once.report, once.dest, once.folder, file.body);
     const always = await fetchOne(file, 'drop=20000', { retries: 1 });
-    expect(always.report.state).toBe('failed');
+    expectState(always.report, 'failed');
     await expectWholeOrNothing(always.report, always.dest, always.folder, file.body);
   });
 
   it('never writes more than Content-Length when the server sends extra bytes', async () => {
     const file = await ctx.publish(30_000);
     const { report, dest, folder } = await fetchOne(file, 'extra=5000');
-    expect(['succeeded', 'failed']).toContain(report.state);
+    expectAllIn([report], 'succeeded', 'failed');
     await expectWholeOrNothing(report, dest, folder, file.body);
     if (report.state === 'succeeded') expect(report.bytesDownloaded).toBe(30_000);
   });
@@ -80,7 +81,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
     const started = performance.now();
     const { report, dest, folder } = await fetchOne(file, 'status=503&retry-after=1&times=2', { retries: 3 });
     const seconds = (performance.now() - started) / 1000;
-    expect(report.state, JSON.stringify(report.errorReport)).toBe('succeeded');
+    expectState(report, 'succeeded');
     expect(report.attempts).toBe(3);
     expect(seconds).toBeGreaterThanOrEqual(1.9);
     expect(seconds).toBeLessThan(10);
@@ -93,7 +94,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
     const reports = await ctx
       .downloader({ ...RETRY, maxConcurrent: 1 })
       .download(Array.from({ length: 6 }, (_, i) => new DownloadRequest(url(file, 'flap=2'), join(folder, `f${i}`))));
-    expect(reports.map((r) => r.state)).toEqual(Array(6).fill('succeeded'));
+    expectStates(reports, Array(6).fill('succeeded'));
     expect(reports.some((r) => r.attempts > 1)).toBe(true);
   });
 
@@ -104,7 +105,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
       new DownloadRequest(ctx.fixture.missingUrl('never-there'), join(folder, 'a')),
       new DownloadRequest(http.url(`/auth/files/${file.name}`), join(folder, 'b')),
     ]);
-    expect(reports.map((r) => [r.state, r.attempts, r.errorReport.status])).toEqual([
+    expect(reports.map((r) => [r.state, r.attempts, r.errorReport.status]), reports.map(outcome).join('; ')).toEqual([
       ['failed', 1, 404],
       ['failed', 1, 401],
     ]);
@@ -113,7 +114,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
   it('fails malformed response headers without a file', async () => {
     const file = await ctx.publish(1000);
     const { report, dest, folder } = await fetchOne(file, 'malformed=1', { retries: 1 });
-    expect(report.state).toBe('failed');
+    expectState(report, 'failed');
     expect(report.errorReport.code).toBe('NECTAR_NETWORK');
     await expectWholeOrNothing(report, dest, folder, file.body);
   });
@@ -121,7 +122,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
   it('restarts cleanly, never appending a second copy, when the server ignores ranges', async () => {
     const file = await ctx.publish(120_000);
     const { report, dest, folder } = await fetchOne(file, 'drop=40000&times=1&noranges=1');
-    expect(report.state, JSON.stringify(report.errorReport)).toBe('succeeded');
+    expectState(report, 'succeeded');
     expect(report.bytesDownloaded).toBe(120_000);
     await expectWholeOrNothing(report, dest, folder, file.body);
   });
@@ -134,7 +135,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
     stream.on('data', (c: Buffer) => chunks.push(c));
     const [report] = await ctx.downloader(RETRY).download([new DownloadRequest(url(file, 'drop=50000&times=1'), stream)]);
     const got = Buffer.concat(chunks);
-    if (report?.state === 'succeeded') expect(got.equals(file.body)).toBe(true);
+    if (report?.state === 'succeeded') expectBytes(got, file.body);
     else {
       expect(report?.errorReport.code).toBe('NECTAR_RESUME');
       expect(got.equals(file.body.subarray(0, got.length))).toBe(true);
@@ -147,7 +148,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
     it('continues a retried download from the bytes already written (Range + If-Range)', async () => {
       const file = await ctx.publish(200_000);
       const { report, dest, folder } = await fetchOne(file, 'drop=60000&times=1');
-      expect(report.state, JSON.stringify(report.errorReport)).toBe('succeeded');
+      expectState(report, 'succeeded');
       const second = http.received.filter((r) => r.url.startsWith(`/files/${encodeURIComponent(file.name)}`))[1];
       expect(second?.headers.range).toBe('bytes=60000-');
       expect(second?.headers['if-range']).toBeTruthy();
@@ -158,7 +159,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
       if (!ctx.has('maxSpeed')) return t.skip('maxSpeed is not declared');
       const file = await ctx.publish(300_000);
       const { report, dest, folder } = await fetchOne(file, 'drop=150000&times=1', { maxSpeed: 1_500_000 });
-      expect(report.state, JSON.stringify(report.errorReport)).toBe('succeeded');
+      expectState(report, 'succeeded');
       expect(report.attempts).toBe(2);
       await expectWholeOrNothing(report, dest, folder, file.body);
     });
@@ -169,15 +170,15 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
       const dest = join(folder, 'kept.bin');
       const request = () => new DownloadRequest(url(file, 'drop=70000&times=1'), dest);
       const [first] = await ctx.downloader({ retries: 0, keepPartial: true }).download([request()]);
-      expect(first?.state).toBe('failed');
+      expectState(first, 'failed');
       const kept = (await stat(partPath(dest))).size;
       expect(kept).toBeGreaterThan(0);
       // Not http.reset(): that would also restart the fixture's `times` count and drop again.
       const before = http.received.length;
       const [second] = await ctx.downloader({ retries: 0, keepPartial: true }).download([request()]);
-      expect(second?.state, JSON.stringify(second?.errorReport)).toBe('succeeded');
+      expectState(second, 'succeeded');
       expect(http.received[before]?.headers.range).toBe(`bytes=${kept}-`);
-      expect((await readFile(dest)).equals(file.body)).toBe(true);
+      expectBytes(await readFile(dest), file.body);
       expect(await ctx.leftovers(folder)).toEqual(['kept.bin']);
     });
   });
@@ -197,7 +198,7 @@ export function faultCases(ctx: SuiteContext, http: HttpFixture): void {
         const target = await server!.publish(file.name, file.body);
         const folder = await ctx.folder();
         const [report] = await ctx.downloader({ ...RETRY, sslCaCert: tls.ca.cert }).download([new DownloadRequest(target, join(folder, 'x'))]);
-        expect(report?.state).toBe('failed');
+        expectState(report, 'failed');
         expect(report?.errorReport.code).toBe('NECTAR_TLS');
         expect(report?.attempts).toBe(1);
         expect(await ctx.leftovers(folder)).toEqual([]);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DownloadReport, DownloadRequest, type DownloadRequestOptions } from '@nectar/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expectBytes, expectState } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 import { HostileServer } from '../fixtures/hostile-server.js';
 import { watchProcessFaults } from './process-faults.js';
@@ -30,8 +31,8 @@ export function hostileHttpCases(ctx: SuiteContext): void {
         ...requests.map(([path, options], i) => new DownloadRequest(server.url(path), join(folder, `hostile-${i}.bin`), options)),
       ];
       const [goodReport, ...reports] = await ctx.downloader({ ...RETRY, ...config }).download(list);
-      expect(goodReport?.state, JSON.stringify(goodReport?.errorReport)).toBe('succeeded');
-      expect((await readFile(join(folder, 'good.bin'))).equals(good.body)).toBe(true);
+      expectState(goodReport, 'succeeded');
+      expectBytes(await readFile(join(folder, 'good.bin')), good.body);
       await faults.check();
       return { folder, reports: reports as DownloadReport[] };
     } finally {
@@ -40,7 +41,7 @@ export function hostileHttpCases(ctx: SuiteContext): void {
   }
 
   async function expectCleanFailure(report: DownloadReport | undefined, code: RegExp, folder: string): Promise<void> {
-    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('failed');
+    expectState(report, 'failed');
     expect(String(report?.errorReport.code)).toMatch(code);
     expect(existsSync(String(report?.destination))).toBe(false);
     expect((await ctx.leftovers(folder)).filter((f) => f.includes('.nectar-part'))).toEqual([]);
@@ -84,8 +85,8 @@ export function hostileHttpCases(ctx: SuiteContext): void {
       const before = server.requestsTo(path).length;
       const { folder, reports } = await fetchAll({}, [path]);
       const report = reports[0];
-      expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
-      expect((await readFile(String(report?.destination))).equals(server.other)).toBe(true);
+      expectState(report, 'succeeded');
+      expectBytes(await readFile(String(report?.destination)), server.other);
       const requests = server.requestsTo(path).slice(before);
       expect(requests.map((r) => r.headers.range ?? 'whole')).toEqual(['whole', 'bytes=50-', 'whole']);
       expect(requests[1]?.headers['if-range']).toBe('"v1"');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type DownloadEventListener, type DownloadReport, DownloadRequest, lockPath, partPath, sidecarPath } from '@nectar/core/backend';
 import { expect, it } from 'vitest';
+import { expectBytes, expectState, expectStates } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 import { watchProcessFaults } from './process-faults.js';
 
@@ -41,8 +42,8 @@ export function hostileCases(ctx: SuiteContext): void {
       else await link(target.path, partPath(dest));
       await plantSidecar(dest, file.url);
       const [report] = await ctx.downloader(ctx.has('resume') ? { keepPartial: true } : {}).download([new DownloadRequest(file.url, dest)]);
-      expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
-      expect((await readFile(dest)).equals(file.body)).toBe(true);
+      expectState(report, 'succeeded');
+      expectBytes(await readFile(dest), file.body);
       expect(await readFile(target.path, 'utf8')).toBe(target.body);
     });
   }
@@ -56,8 +57,8 @@ export function hostileCases(ctx: SuiteContext): void {
     await symlink(`${dead}:1`, lockPath(partPath(dest)));
     await writeFile(partPath(dest), 'half a file from a dead run');
     const [report] = await ctx.downloader().download([new DownloadRequest(file.url, dest)]);
-    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
-    expect((await readFile(dest)).equals(file.body)).toBe(true);
+    expectState(report, 'succeeded');
+    expectBytes(await readFile(dest), file.body);
     expect(await readdir(folder)).toEqual(['out.bin']);
   });
 
@@ -69,7 +70,7 @@ export function hostileCases(ctx: SuiteContext): void {
     await symlink('1:', lockPath(partPath(dest)));
     await writeFile(partPath(dest), 'another run is writing this');
     const [report] = await ctx.downloader().download([new DownloadRequest(file.url, dest)]);
-    expect(report?.state).toBe('failed');
+    expectState(report, 'failed');
     expect(report?.errorReport.code).toBe('NECTAR_DESTINATION');
     expect(String(report?.errorReport.message)).toMatch(/process 1\b/);
     expect(await readFile(partPath(dest), 'utf8')).toBe('another run is writing this');
@@ -100,7 +101,7 @@ export function hostileCases(ctx: SuiteContext): void {
       if (how === 'cancel') downloader.cancel();
       const [report] = await settled;
       expect(performance.now() - from).toBeLessThan(PROMPT_MS);
-      expect(report?.state).toBe(how === 'cancel' ? 'canceled' : 'failed');
+      expectState(report, how === 'cancel' ? 'canceled' : 'failed');
       if (how === 'requestTimeout') expect(report?.errorReport.code).toBe('NECTAR_TIMEOUT');
       expect(stuck.writableEnded || stuck.destroyed).toBe(false);
       await downloader.close();
@@ -128,7 +129,7 @@ export function hostileCases(ctx: SuiteContext): void {
     downloader.cancel();
     const reports = await settled;
     expect(performance.now() - from).toBeLessThan(PROMPT_MS);
-    expect(reports.map((r) => r.state)).toEqual(['succeeded']);
+    expectStates(reports, ['succeeded']);
     const second = downloader.download(hangs());
     await new Promise((resolve) => setTimeout(resolve, 100));
     const closing = performance.now();
@@ -168,7 +169,7 @@ export function hostileCases(ctx: SuiteContext): void {
       const downloader = ctx.options.create(ctx.downloader().config, listener);
       const reports = await downloader.download([new DownloadRequest(file.url, join(folder, 'ok.bin')), new DownloadRequest(ctx.fixture.missingUrl(), join(folder, 'missing.bin'))]);
       await downloader.close();
-      expect(reports.map((r) => r.state)).toEqual(['succeeded', 'failed']);
+      expectStates(reports, ['succeeded', 'failed']);
       await faults.check();
     } finally {
       faults.stop();
@@ -193,7 +194,7 @@ export function hostileCases(ctx: SuiteContext): void {
       // Not a request at all: its report still names the URL, masked.
       { url: `${missing.href.replace(/^[a-z]+:/, 'bogus:')}`, destination: 42 } as never,
     ]);
-    expect(reports.map((r) => r.state)).toEqual(['failed', 'failed']);
+    expectStates(reports, ['failed', 'failed']);
     const produced = JSON.stringify({
       reports,
       errors: reports.map((r) => r.errorReport),

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DownloadRequest } from '@nectar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectState, expectStates } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 import { type HttpFixture, httpFixture } from '../fixtures/http.js';
 import { type ProxyFixture, proxyFixture } from '../fixtures/proxy.js';
@@ -44,7 +45,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       const downloader = ctx.downloader({ headers: { 'X-Config': 'from-config', 'X-Both': 'config' } });
       const request = new DownloadRequest(http.url('/echo'), join(folder, 'echo.json'), { headers: { 'x-both': 'request', 'X-Request': 'r' } });
       const [report] = await downloader.download([request]);
-      expect(report?.state).toBe('succeeded');
+      expectState(report, 'succeeded');
       const { headers } = await echoOf(join(folder, 'echo.json'));
       expect(headers['x-config']).toBe('from-config');
       expect(headers['x-both']).toBe('request');
@@ -60,7 +61,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       const [report] = await ctx.downloader({ basicAuthUsername: username, basicAuthPassword: password }).download([
         new DownloadRequest(http.url(`/auth/files/${file.name}`), join(folder, 'a')),
       ]);
-      expect(report?.state).toBe('succeeded');
+      expectState(report, 'succeeded');
       expect(await readFile(join(folder, 'a'))).toEqual(file.body);
       expect(http.received.at(-1)?.headers.authorization).toBe(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
     });
@@ -71,7 +72,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       const [report] = await ctx.downloader({ basicAuthUsername: 'user', basicAuthPassword: 'wrong-secret' }).download([
         new DownloadRequest(http.url(`/auth/files/${file.name}`), join(folder, 'a')),
       ]);
-      expect(report?.state).toBe('failed');
+      expectState(report, 'failed');
       expect(report?.errorReport.status).toBe(401);
       expect(JSON.stringify(report?.errorReport)).not.toContain('wrong-secret');
       expect(await ctx.leftovers(folder)).toEqual([]);
@@ -87,7 +88,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       ]);
       expect(reports.map((r) => r.errorReport.status)).toEqual([404, 500]);
       for (const r of reports) {
-        expect(r.state).toBe('failed');
+        expectState(r, 'failed');
         expect(r.errorReport.code).toBe('NECTAR_HTTP_STATUS');
         expect(typeof r.errorReport.statusText).toBe('string');
         expect(r.errorReport.url).toBe(r.url);
@@ -99,7 +100,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       const file = await ctx.publish(70_000);
       const folder = await ctx.folder();
       const [report] = await ctx.downloader().download([new DownloadRequest(http.url(`/files/${file.name}?chunked=1`), join(folder, 'c'))]);
-      expect(report?.state).toBe('succeeded');
+      expectState(report, 'succeeded');
       expect(report?.totalBytes).toBeNull();
       expect(report?.bytesDownloaded).toBe(70_000);
       expect(await readFile(join(folder, 'c'))).toEqual(file.body);
@@ -109,7 +110,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       const file = await ctx.publish(100_000);
       const folder = await ctx.folder();
       const [report] = await ctx.downloader().download([new DownloadRequest(http.url(`/files/${file.name}?drop=5000`), join(folder, 'd'))]);
-      expect(report?.state).toBe('failed');
+      expectState(report, 'failed');
       expect(report?.errorReport.code).toMatch(/^NECTAR_(NETWORK|SIZE_MISMATCH)$/);
       expect(await ctx.leftovers(folder)).toEqual([]);
     });
@@ -119,7 +120,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       const folder = await ctx.folder();
       const started = performance.now();
       const [report] = await ctx.downloader({ bodyTimeout: 500 }).download([new DownloadRequest(http.url(`/files/${file.name}?stall=1000`), join(folder, 's'))]);
-      expect(report?.state).toBe('failed');
+      expectState(report, 'failed');
       expect(report?.errorReport.code).toBe('NECTAR_TIMEOUT');
       expect(performance.now() - started).toBeLessThan(5_000);
       expect(await ctx.leftovers(folder)).toEqual([]);
@@ -133,7 +134,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       const file = await ctx.publish(4000);
       const folder = await ctx.folder();
       const [report] = await ctx.downloader().download([new DownloadRequest(http.url(`/chain/3/${file.name}`), join(folder, 'r'))]);
-      expect(report?.state).toBe('succeeded');
+      expectState(report, 'succeeded');
       expect(await readFile(join(folder, 'r'))).toEqual(file.body);
       expect(report?.finalUrl).toBe(http.url(`/chain/0/${file.name}`));
     });
@@ -158,7 +159,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
         new DownloadRequest(cross, join(folder, 'cross.json')),
         new DownloadRequest(same, join(folder, 'same.json')),
       ]);
-      expect(reports.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
+      expectStates(reports, ['succeeded', 'succeeded']);
       expect(reports[0]?.finalUrl).toBe(other().url('/echo'));
       const crossed = (await echoOf(join(folder, 'cross.json'))).headers;
       expect(crossed.authorization).toBeUndefined();
@@ -184,9 +185,9 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       const [withData] = await ctx.downloader({ sslCaCert: tls.ca.cert }).download([new DownloadRequest(url, join(folder, 'a'))]);
       const [withPath] = await ctx.downloader({ sslCaCertPath: tls.caPath }).download([new DownloadRequest(url, join(folder, 'b'))]);
       const [without] = await ctx.downloader().download([new DownloadRequest(url, join(folder, 'c'))]);
-      expect([withData?.state, withPath?.state]).toEqual(['succeeded', 'succeeded']);
+      expectStates([withData, withPath], ['succeeded', 'succeeded']);
       expect(await readFile(join(folder, 'a'))).toEqual(file.body);
-      expect(without?.state).toBe('failed');
+      expectState(without, 'failed');
       expect(without?.errorReport.code).toBe('NECTAR_TLS');
       expect(await ctx.leftovers(folder)).toEqual(['a', 'b']);
     });
@@ -196,7 +197,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
       const url = await https().publish(file.name, file.body);
       const folder = await ctx.folder();
       const [report] = await ctx.downloader({ sslValidation: false }).download([new DownloadRequest(url, join(folder, 'x'))]);
-      expect(report?.state).toBe('succeeded');
+      expectState(report, 'succeeded');
     });
   });
 
@@ -213,7 +214,10 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
         ctx.downloader({ sslCaCertPath: tls.caPath, sslClientCertPath: tls.clientCertPath, sslClientKeyPath: tls.clientKeyPath }).download([new DownloadRequest(url, join(folder, 'b'))]),
         ctx.downloader({ sslCaCert: tls.ca.cert }).download([new DownloadRequest(url, join(folder, 'c'))]),
       ]);
-      expect(reports.map(([r]) => r?.state)).toEqual(['succeeded', 'succeeded', 'failed']);
+      expectStates(
+        reports.map(([r]) => r),
+        ['succeeded', 'succeeded', 'failed'],
+      );
       expect(mtls().received.filter((r) => r.clientCertSubject === tls.clientSubject).length).toBeGreaterThanOrEqual(2);
       expect(await ctx.leftovers(folder)).toEqual(['a', 'b']);
     });
@@ -236,7 +240,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
           const [report] = await ctx
             .downloader({ proxyUrl: proxy().url, proxyUsername: PROXY_AUTH.username, proxyPassword: PROXY_AUTH.password, ...(proxyTls || targetTls ? { sslCaCert: tls.ca.cert } : {}) })
             .download([new DownloadRequest(url, join(folder, 'p'))]);
-          expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
+          expectState(report, 'succeeded');
           expect(await readFile(join(folder, 'p'))).toEqual(file.body);
           const target = new URL(url).host;
           const used = [...proxy().connects, ...proxy().requests.map((r) => new URL(r).host)];
@@ -252,7 +256,7 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
         const [report] = await ctx
           .downloader({ proxyUrl: proxy().url, proxyUsername: 'proxy-user', proxyPassword: 'not-the-password', sslCaCert: tls.ca.cert })
           .download([new DownloadRequest(file.url, join(folder, 'p'))]);
-        expect(report?.state).toBe('failed');
+        expectState(report, 'failed');
         expect(JSON.stringify(report?.errorReport)).not.toContain('not-the-password');
         expect(await ctx.leftovers(folder)).toEqual([]);
       });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DownloadRequest, NectarError } from '@nectar/core';
 import { expect, it } from 'vitest';
+import { expectState, expectStates } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 
 /** Misuse rejects download(); a bad request fails its own report; neither crashes anything. */
@@ -23,7 +24,7 @@ export function inputCases(ctx: SuiteContext): void {
       42 as never,
       new DownloadRequest(file.url, join(folder, 'ok')),
     ]);
-    expect(reports.map((r) => r.state)).toEqual(['failed', 'failed', 'failed', 'succeeded']);
+    expectStates(reports, ['failed', 'failed', 'failed', 'succeeded']);
     expect(reports[0]?.errorReport).toMatchObject({ code: 'NECTAR_INVALID_REQUEST' });
     expect(String(reports[0]?.errorReport.message)).toMatch(/url/);
     expect(String(reports[1]?.errorReport.message)).toMatch(/destination/);
@@ -33,7 +34,7 @@ export function inputCases(ctx: SuiteContext): void {
   it('fails a URL of a scheme it does not serve, naming the scheme', async () => {
     const folder = await ctx.folder();
     const [report] = await ctx.downloader().download([new DownloadRequest('nosuchscheme://host/file', join(folder, 'x'))]);
-    expect(report?.state).toBe('failed');
+    expectState(report, 'failed');
     expect(report?.errorReport.code).toBe('NECTAR_UNSUPPORTED_SCHEME');
     expect(String(report?.errorReport.message)).toContain('nosuchscheme');
   });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DownloadRequest } from '@nectar/core';
 import { expect, it } from 'vitest';
+import { expectAllIn } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 
 /** Lazy consumption of the request list and the maxConcurrent bound. */
@@ -34,7 +35,7 @@ export function iterationCases(ctx: SuiteContext): void {
     expect(reports.length).toBe(pulled);
     // Over several connections request 39 may still be in flight when request 40 completes.
     expect(reports.filter((r) => r.state === 'succeeded').length).toBeGreaterThanOrEqual(40);
-    expect(reports.every((r) => r.state === 'succeeded' || r.state === 'canceled')).toBe(true);
+    expectAllIn(reports, 'succeeded', 'canceled');
   });
 
   it('never has more than maxConcurrent requests in flight, and does use them', async (t) => {
@@ -46,7 +47,7 @@ export function iterationCases(ctx: SuiteContext): void {
     const { downloader, events } = ctx.recorded({ ...slow.config, maxConcurrent, ...(slow.config.maxSpeed ? { maxSpeed: slow.config.maxSpeed * maxConcurrent } : {}) });
     ctx.fixture.stats?.reset();
     const reports = await downloader.download(Array.from({ length: 9 }, (_, i) => new DownloadRequest(slow.file.url, join(folder, `c${i}`))));
-    expect(reports.every((r) => r.state === 'succeeded')).toBe(true);
+    expectAllIn(reports, 'succeeded');
     expect(events.peakInFlight).toBe(maxConcurrent);
     if (ctx.fixture.stats !== undefined) {
       expect(ctx.fixture.stats.peakInFlight).toBeLessThanOrEqual(maxConcurrent);
@@ -61,7 +62,7 @@ export function iterationCases(ctx: SuiteContext): void {
     const { downloader, events } = ctx.recorded({ ...slow.config, maxConcurrent: 2, ...(slow.config.maxSpeed ? { maxSpeed: slow.config.maxSpeed * 2 } : {}) });
     const batch = (prefix: string) => Array.from({ length: 3 }, (_, i) => new DownloadRequest(slow.file.url, join(folder, `${prefix}${i}`)));
     const [a, b] = await Promise.all([downloader.download(batch('a')), downloader.download(batch('b'))]);
-    expect([...a!, ...b!].every((r) => r.state === 'succeeded')).toBe(true);
+    expectAllIn([...a!, ...b!], 'succeeded');
     expect(events.peakInFlight).toBeLessThanOrEqual(2);
   });
 
@@ -77,7 +78,7 @@ export function iterationCases(ctx: SuiteContext): void {
     }
     let seen = 0;
     for await (const report of ctx.downloader({ maxConcurrent: 2 }).stream(requests())) {
-      expect(['succeeded', 'canceled']).toContain(report.state);
+      expectAllIn([report], 'succeeded', 'canceled');
       if (++seen === 10) break;
     }
     expect(pulled).toBeLessThan(10 + 2 * 2 + 2);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DownloadRequest } from '@nectar/core';
 import { expect, it } from 'vitest';
+import { expectState, expectStates } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 import { validSequence } from '../recorder.js';
 
@@ -14,7 +15,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
     const { downloader } = ctx.recorded();
     const before = Date.now();
     const [report] = await downloader.download([new DownloadRequest(file.url, join(folder, 'a.bin'), { data })]);
-    expect(report?.state).toBe('succeeded');
+    expectState(report, 'succeeded');
     expect(await readFile(join(folder, 'a.bin'))).toEqual(file.body);
     expect(report?.url).toBe(file.url);
     expect(report?.data).toBe(data);
@@ -53,7 +54,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
     const folder = await ctx.folder();
     const { downloader, events } = ctx.recorded();
     const [report] = await downloader.download([new DownloadRequest(file.url, join(folder, 'empty'))]);
-    expect(report?.state).toBe('succeeded');
+    expectState(report, 'succeeded');
     expect(report?.bytesDownloaded).toBe(0);
     expect(events.sequence(report!)).toMatch(validSequence);
     expect((await readFile(join(folder, 'empty'))).length).toBe(0);
@@ -63,7 +64,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
     const folder = await ctx.folder();
     const { downloader, events } = ctx.recorded();
     const [report] = await downloader.download([new DownloadRequest(ctx.fixture.missingUrl('nope.bin'), join(folder, 'nope.bin'))]);
-    expect(report?.state).toBe('failed');
+    expectState(report, 'failed');
     expect(typeof report?.errorReport.message).toBe('string');
     expect(report?.errorReport.code).toMatch(/^NECTAR_/);
     expect(report?.errorReport.url).toBe(report?.url);
@@ -74,7 +75,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
   it('fails an unreachable source without rejecting download()', async () => {
     const folder = await ctx.folder();
     const [report] = await ctx.downloader({ connectTimeout: 5_000 }).download([new DownloadRequest(ctx.fixture.unreachableUrl(), join(folder, 'x'))]);
-    expect(report?.state).toBe('failed');
+    expectState(report, 'failed');
     expect(report?.errorReport.code).toMatch(/^NECTAR_/);
     expect(await ctx.leftovers(folder)).toEqual([]);
   });
@@ -91,7 +92,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
     ];
     const reports = await downloader.download(requests);
     expect(reports.map((r) => r.data)).toEqual([0, 1, 2, 3]);
-    expect(reports.map((r) => r.state)).toEqual(['succeeded', 'failed', 'succeeded', 'succeeded']);
+    expectStates(reports, ['succeeded', 'failed', 'succeeded', 'succeeded']);
     for (const report of reports) expect(events.sequence(report)).toMatch(validSequence);
     expect(await ctx.leftovers(folder)).toEqual(['0', '2', '3']);
   });
@@ -112,7 +113,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
         },
       };
       const [report] = await ctx.downloader({}, angry).download([new DownloadRequest(file.url, join(folder, 'c'))]);
-      expect(report?.state).toBe('succeeded');
+      expectState(report, 'succeeded');
       expect(await readFile(join(folder, 'c'))).toEqual(file.body);
       await new Promise((r) => setImmediate(r));
     } finally {
@@ -139,7 +140,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
     const seen: string[] = [];
     const downloader = ctx.downloader({ maxConcurrent: 2 });
     for await (const report of downloader.stream(files.map((f, i) => new DownloadRequest(f.url, join(folder, String(i)))))) {
-      expect(['succeeded']).toContain(report.state);
+      expectState(report, 'succeeded');
       seen.push(report.url);
     }
     expect(seen.sort()).toEqual(files.map((f) => f.url).sort());
@@ -153,7 +154,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
       yield { url: file.url, destination: join(folder, 'b') };
     }
     const reports = await ctx.downloader().download(requests());
-    expect(reports.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
+    expectStates(reports, ['succeeded', 'succeeded']);
     expect(await readFile(join(folder, 'b'))).toEqual(file.body);
   });
 }

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { type DownloadReport, DownloadRequest } from '@nectar/core';
 import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectState } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 import { type CertificateFiles, type TlsMaterial, tlsMaterial } from '../fixtures/tls.js';
 
@@ -101,10 +102,10 @@ async function expectOutcome(ctx: SuiteContext, reports: readonly DownloadReport
   for (const report of reports) {
     const why = JSON.stringify(report.errorReport);
     if (outcome === 'succeeded') {
-      expect(report.state, why).toBe('succeeded');
+      expectState(report, 'succeeded');
       if (typeof report.destination === 'string' && report.url.endsWith('/file')) expect(await readFile(report.destination)).toEqual(BODY);
     } else {
-      expect(report.state).toBe('failed');
+      expectState(report, 'failed');
       expect(report.errorReport.code, why).toBe(outcome);
     }
   }

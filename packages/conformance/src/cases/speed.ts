@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DownloadRequest } from '@nectar/core';
 import { expect, it } from 'vitest';
+import { expectAllIn } from '../outcome.js';
 import type { SuiteContext } from '../context.js';
 
 /** maxSpeed limits the whole downloader, every request together. */
@@ -13,7 +14,7 @@ export function speedCases(ctx: SuiteContext): void {
     const started = performance.now();
     const reports = await ctx.downloader({ maxSpeed: rate, maxConcurrent: 3 }).download(files.map((f, i) => new DownloadRequest(f.url, join(folder, String(i)))));
     const seconds = (performance.now() - started) / 1000;
-    expect(reports.every((r) => r.state === 'succeeded')).toBe(true);
+    expectAllIn(reports, 'succeeded');
     const expected = (3 * 1024 * 1024) / rate;
     expect(seconds).toBeGreaterThan(expected * 0.85);
     expect(seconds).toBeLessThan(expected * 1.15 + 0.3);

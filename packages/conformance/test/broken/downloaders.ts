@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DownloaderConfig, type DownloadEventListener, type DownloadReport, type TransferJob } from '@nectar/core/backend';
+import { DownloaderConfig, type DownloadEventListener, type DownloadReport, NectarError, type TransferJob } from '@nectar/core/backend';
 import { ReferenceDownloader } from '../support/reference-downloader.js';
 
 /** Delivers downloadStarted after the first progress event. */
@@ -70,6 +70,29 @@ class IgnoresCancelOnStuckStream extends ReferenceDownloader {
   }
 }
 
+/**
+ * Hears a cancel 3 s late while the response has not begun, as a client whose wait for the
+ * headers ignores the signal would: once bytes flow, core's sink cuts the body short anyway.
+ */
+class CancelsLateBeforeFirstByte extends ReferenceDownloader {
+  protected override transfer(job: TransferJob): Promise<void> {
+    const late = new AbortController();
+    const hear = () => setTimeout(() => late.abort(job.signal.reason), 3_000).unref();
+    job.signal.addEventListener('abort', hear, { once: true });
+    return super.transfer({ ...job, signal: late.signal });
+  }
+}
+
+/** The message every request of FailsEveryRequest fails with, which the suite's failures must show. */
+export const FAILS_EVERY_REQUEST = 'broken on purpose: this downloader never sends a request';
+
+/** Fails every request with one coded error, so the suite's failure messages can be checked for it. */
+class FailsEveryRequest extends ReferenceDownloader {
+  protected override async transfer(): Promise<void> {
+    throw new NectarError('NECTAR_BACKEND', FAILS_EVERY_REQUEST);
+  }
+}
+
 export const broken = {
   'wrong-event-order': WrongEventOrder,
   'leaves-partial-files': LeavesPartialFiles,
@@ -77,6 +100,8 @@ export const broken = {
   'closes-the-stream': ClosesTheStream,
   'crashes-on-refusal': CrashesOnRefusal,
   'ignores-cancel-on-stuck-stream': IgnoresCancelOnStuckStream,
+  'cancels-late-before-first-byte': CancelsLateBeforeFirstByte,
+  'fails-every-request': FailsEveryRequest,
 } as const;
 
 export type BrokenName = keyof typeof broken;

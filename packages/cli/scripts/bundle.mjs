@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The `nectar` command as users run it: dist/bin.js and what it imports, bundled by esbuild into
+// dist/bundle/ (lazily loaded parts in chunks of their own), and @nectar/undici's worker thread
+// entry into dist/worker.js, where the bundled pool looks for it (../worker.js from its chunk).
+// Resolving and reading some 300 files is most of a plain `nectar get`'s start-up (issue #14).
+//
+// Left outside, resolved at run time from this package's own installation: @nectar/core (one
+// copy for every backend: an optional @nectar/sftp or @nectar/axios brings its own import of
+// it, and a second copy would not know the first one's errors) and the optional peers.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const external = ['@nectar/core', '@nectar/axios', '@nectar/sftp', '@nectar/queue'];
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+/** dist/version.js reads ../package.json at run time, which from dist/bundle/ is not this package's. */
+const inlineVersion = {
+  name: 'inline-version',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]cli[\\/]dist[\\/]version\.js$/ }, () => ({ contents: `export const version = ${JSON.stringify(version)};`, loader: 'js' }));
+  },
+};
+
+/** @nectar/undici's `undici` is undici-slim.cjs: the four classes it uses, not undici's whole index. */
+const slimUndici = {
+  name: 'slim-undici',
+  setup(b) {
+    const slim = fileURLToPath(new URL('./undici-slim.cjs', import.meta.url));
+    b.onResolve({ filter: /^undici$/ }, (args) => (/[\\/]undici[\\/]dist[\\/]/.test(args.importer) ? { path: slim } : undefined));
+  },
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20.18',
+  external,
+  plugins: [inlineVersion, slimUndici],
+  // undici is CommonJS: its require() calls of Node's own modules need a require in ESM output.
+  banner: { js: "import { createRequire as __nectarRequire } from 'node:module'; const require = __nectarRequire(import.meta.url);" },
+  logLevel: 'warning',
+  legalComments: 'eof',
+};
+
+await build({ ...common, entryPoints: { bin: 'dist/bin.js' }, outdir: 'dist/bundle', splitting: true, chunkNames: 'chunk-[hash]' });
+const undiciWorker = fileURLToPath(new URL('./dist/worker.js', import.meta.resolve('@nectar/undici/package.json')));
+await build({ ...common, entryPoints: { worker: undiciWorker }, outdir: 'dist' });

@@ -1,0 +1,39 @@
+/**
+ * Command-line values read as `nectar get` reads them (packages/cli/src/config.ts): sizes are
+ * 1024-based with K/M/G suffixes, durations are seconds (fractions allowed), counts are whole.
+ */
+const suffixes: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** "500K" → 512000, "2M", "1.5G", "1000". */
+export function parseSize(text: string, option: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?$/i.exec(text.trim());
+  const value = match === null ? Number.NaN : Number(match[1]) * (suffixes[(match[2] ?? '').toUpperCase()] ?? Number.NaN);
+  if (!(value >= 1)) throw new UsageError(`${option} must be a size like 500K, 2M or 1G, got ${JSON.stringify(text)}`);
+  return Math.round(value);
+}
+
+/** Seconds, fractions allowed, to milliseconds. */
+export function parseSeconds(text: string, option: string): number {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`${option} must be a number of seconds, got ${JSON.stringify(text)}`);
+  return Math.round(seconds * 1000);
+}
+
+export function parseCount(text: string, option: string, min: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`${option} must be a whole number of at least ${min}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/** A positive rate such as 5 or 0.5 (per second). */
+export function parseRate(text: string, option: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) throw new UsageError(`${option} must be a positive number per second, got ${JSON.stringify(text)}`);
+  return value;
+}

@@ -1,0 +1,91 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { HostLimits } from './host-limits.js';
+import type { ClusterKeys } from './naming.js';
+
+/** Waiting for Redis to come back, the gate retries this often. */
+const redisRetryMs = 500;
+
+/** How far ahead (in slots) an attempt looks for a free one before it waits and looks again. */
+const slotHorizon = 64;
+
+/**
+ * Per-host politeness at the socket, held across the farm in Redis with rate-limiter-flexible.
+ *
+ * Rate: time is cut into slots of 1/rate s, and every attempt (retries included) reserves one
+ * slot of its host — a rate-limiter-flexible key per slot worth one point — then waits for that
+ * slot to begin before it connects. Attempts therefore leave the farm at least 1/rate s apart,
+ * whichever workers send them, and no window of one second sees more than `rate` of them (a
+ * fixed one-second window would allow twice that across its edge). Slots follow the workers'
+ * clocks, which must be NTP-synchronised: a skew between machines adds to the spacing error.
+ *
+ * Slowing down: a 429 or 503 blocks the host (another limiter, its key blocked for the
+ * Retry-After) on every worker, not just for the request that got it.
+ */
+export class HostGate {
+  readonly #limits: (host: string) => HostLimits | undefined;
+  readonly #slots: RateLimiterRedis;
+  readonly #holds: RateLimiterRedis;
+
+  constructor(redis: Redis, keys: ClusterKeys, limits: (host: string) => HostLimits | undefined) {
+    const prefix = keys.hosts.replace(/:hosts$/, '');
+    this.#limits = limits;
+    this.#slots = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:slot`, points: 1, duration: 5 });
+    this.#holds = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:hold`, points: 1, duration: 1 });
+  }
+
+  /** Waits until the host may be sent one more request; gives up only when the signal aborts. */
+  async take(host: string, signal: AbortSignal): Promise<void> {
+    await this.#unheld(host, signal);
+    const rate = this.#limits(host)?.requestsPerSecond;
+    if (rate === undefined) return;
+    const slotMs = 1000 / rate;
+    for (;;) {
+      const start = await this.#reserve(host, slotMs, signal);
+      const wait = start - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal });
+      // A process that stalled (a loaded machine) must not send a stale slot's request beside a
+      // fresh one's: past half its slot, the attempt takes a new one.
+
+      if (Date.now() - start <= slotMs / 2) return;
+    }
+  }
+
+  /** The origin asked the farm to slow down (429/503): no worker sends to it for `ms`. */
+  async slowDown(host: string, ms: number): Promise<void> {
+    await this.#holds.block(host, Math.max(1, Math.ceil(ms / 1000))).catch(() => {});
+  }
+
+  /** The start time of the earliest free slot of the host, reserved for this attempt. */
+  async #reserve(host: string, slotMs: number, signal: AbortSignal): Promise<number> {
+    for (;;) {
+      const first = Math.ceil(Date.now() / slotMs);
+      for (let slot = first; slot < first + slotHorizon; slot++) {
+        signal.throwIfAborted();
+        const taken = await this.#slots.consume(`${host}:${slotMs}:${slot}`).then(
+          () => true,
+          (rejection: unknown) => {
+            if (rejection instanceof RateLimiterRes) return false;
+            throw rejection;
+          },
+        ).catch((error: unknown) => (error instanceof Error && !signal.aborted ? null : Promise.reject(error)));
+        if (taken === null) {
+          // Redis unreachable: wait for it rather than send unlimited.
+          await sleep(redisRetryMs, undefined, { signal });
+          break;
+        }
+        if (taken) return slot * slotMs;
+      }
+      await sleep(slotMs, undefined, { signal });
+    }
+  }
+
+  async #unheld(host: string, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const hold = await this.#holds.get(host).catch(() => null);
+      if (hold === null || hold.consumedPoints <= 1) return;
+      await sleep(Math.max(1, hold.msBeforeNext), undefined, { signal });
+    }
+  }
+}
