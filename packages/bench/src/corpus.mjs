@@ -4,30 +4,27 @@ import { chmod, mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiB } from './sizes.mjs';
 
-export const LARGE_NAME = 'large.bin';
-
 /**
- * Writes the file sets under `root` (small/N.bin, medium/N.bin, large.bin). Random data, so that
- * no layer (TLS, filesystem, page cache dedup) gets an easy ride on zeros; folders are world-
- * readable because nginx's workers run as `nobody` when the harness runs as root.
+ * Writes the file sets named in `needed` under `root` (small/N.bin, medium/N.bin, large.bin,
+ * one.bin). Random data, so that no layer (TLS, filesystem, page cache dedup) gets an easy ride
+ * on zeros; folders are world-readable because nginx's workers run as `nobody` under root.
  */
 export async function writeCorpus(root, sets, needed) {
   await mkdir(root, { recursive: true });
   await chmod(root, 0o755);
-  if (needed.has('small')) await writeSet(root, sets.small);
-  if (needed.has('medium')) await writeSet(root, sets.medium);
-  if (needed.has('large')) await writeLargeFile(join(root, LARGE_NAME), sets.large.size);
+  for (const name of needed) await writeSet(root, sets[name]);
 }
 
 /** Relative paths (from the corpus root) of a set's files, in a stable order. */
 export function setFiles(set) {
-  if (set.name === 'large') return [LARGE_NAME];
+  if (set.count === 1) return [`${set.name}.bin`];
   return Array.from({ length: set.count }, (_, i) => `${set.name}/${i}.bin`);
 }
 
 async function writeSet(root, set) {
-  const dir = join(root, set.name);
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  // Never a gigabyte in memory: the large file is written in chunks.
+  if (set.size > 8 * MiB) return writeLargeFile(join(root, setFiles(set)[0]), set.size);
+  if (set.count > 1) await mkdir(join(root, set.name), { recursive: true, mode: 0o755 });
   for (const name of setFiles(set)) await writeFile(join(root, name), randomBytes(set.size), { mode: 0o644 });
 }
 

@@ -1,6 +1,6 @@
 // The figures as rows of text, shared by the terminal table and the README's Markdown table.
 
-export const COLUMNS = ['contender', 'files/s', 'MiB/s', '× ref', 'peak RSS MiB', 'CPU s', 'note'];
+export const COLUMNS = ['contender', 'wall s', 'files/s', 'MiB/s', '× ref', 'peak RSS MiB', 'CPU s', 'note'];
 
 /** One row per contender of `workload`: formatted figures, or the reason it has none. */
 export function workloadRows(workload) {
@@ -10,6 +10,7 @@ export function workloadRows(workload) {
     const failed = c.error === null ? '' : `failed: ${firstLine(c.error)}`;
     return [
       c.name,
+      fixed(s.wallSeconds, s.wallSeconds < 1 ? 3 : 2),
       fixed(s.filesPerSecond, s.filesPerSecond >= 100 ? 0 : 1),
       fixed(s.mibPerSecond, 1),
       c.id === workload.reference ? '1.00' : fixed(c.ratio, 2),

@@ -21,6 +21,7 @@ export async function prepareInputs(workload, { listsDir, corpusRoot, servers })
   return {
     concurrency: CONCURRENCY,
     urlList,
+    firstUrl: urls[0],
     curlConfig,
     source: join(corpusRoot, files.length > 1 ? workload.set.name : files[0]),
     caPath: https ? servers.tls.caPath : null,

@@ -6,7 +6,10 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** nginx serves `root` over HTTP and HTTPS; `/paced/` serves it at `pacedRate` bytes/s per connection. */
+/**
+ * nginx serves `root` over HTTP and HTTPS; `/paced/` serves it at `pacedRate` bytes/s per
+ * connection, and `/gone/` answers 404 at once (a long list that touches no disk).
+ */
 export async function startNginx({ program, prefix, root, tls, pacedRate }) {
   await mkdir(join(prefix, 'temp'), { recursive: true });
   const ports = { http: await freePort(), https: await freePort() };
@@ -54,6 +57,7 @@ http {
     listen 127.0.0.1:${ports.http};
     root ${root};
     location /paced/ { alias ${root}/; limit_rate ${pacedRate}; }
+    location /gone/ { return 404; }
   }
   server {
     listen 127.0.0.1:${ports.https} ssl;

@@ -3,10 +3,12 @@ import { parseArgs } from 'node:util';
 
 export const usage = `usage: node src/run.mjs [--quick] [--only <name>[,<name>…]]...
 
-  --quick        1 repetition, no warm-up, 256 MiB instead of 1 GiB, fewer workloads,
-                 shorter probes: proves the harness works, figures are indicative only
+  --quick        1 repetition (3 for one file), no warm-up, 256 MiB instead of 1 GiB, fewer
+                 workloads, shorter probes: proves the harness works in a few minutes; its
+                 figures are indicative only
   --only NAME    run only the named workloads, contenders or probes (repeatable, comma-separated);
-                 a contender runs with each workload's reference tool so that ratios still exist.
+                 a contender runs with each workload's reference tool so that ratios still exist,
+                 and undici-threaded / undici-in-process (forced modes) run only when named.
                  Such a partial run writes results/partial.* and leaves the README alone
   --help         this text`;
 

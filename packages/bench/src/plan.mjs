@@ -18,7 +18,8 @@ export function makePlan(options, sets, environment) {
   if (gnuTime === null) skipOnce('peak RSS and CPU figures', missingProgramReason(['/usr/bin/time']) ?? 'GNU time not found');
 
   const namedContenders = contenders.filter((c) => options.only.has(c.id));
-  const selected = (contender) => options.only.size === 0 || namedContenders.length === 0 || namedContenders.includes(contender);
+  // An opt-in contender runs only when named; the others also when no contender is named.
+  const selected = (contender) => namedContenders.includes(contender) || (!contender.optIn && namedContenders.length === 0);
   const planned = [];
   for (const workload of workloads.filter((w) => workloadSelected(w, options.only, namedContenders))) {
     const reason = workloadUnavailable(workload, environment);
@@ -73,9 +74,9 @@ function workloadUnavailable(workload, { tmpfsRoot, sshdUnavailable }) {
 
 function plannedProbes(only, { tmpfsRoot }, skipOnce) {
   const wanted = probes.filter((p) => only.size === 0 || only.has(p.id) || only.has('probes'));
-  const reason = missingProgramReason(['nginx']) ?? backendUnavailable('undici') ?? (tmpfsRoot === null ? 'no tmpfs found for the destinations' : null);
-  if (reason === null || wanted.length === 0) return wanted;
-  for (const p of wanted) skipOnce(`probe ${p.id}`, reason);
-  return [];
+  const shared = missingProgramReason(['nginx']) ?? backendUnavailable('undici') ?? (tmpfsRoot === null ? 'no tmpfs found for the destinations' : null);
+  const reasonFor = (probe) => shared ?? probe.unavailable?.() ?? null;
+  for (const p of wanted) if (reasonFor(p) !== null) skipOnce(`probe ${p.id}`, reasonFor(p));
+  return wanted.filter((p) => reasonFor(p) === null);
 }
 

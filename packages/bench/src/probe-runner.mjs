@@ -1,11 +1,13 @@
-// The measures beyond throughput: memory over a long stream(), maxSpeed accuracy, cancel latency.
-// Each probe is a child script (src/probes/) so that its RSS is its own, not the harness's.
+// The measures beyond throughput: memory over a long stream() and over the CLI's long list,
+// maxSpeed accuracy, cancel latency. Each probe is a child process so that its RSS is its own.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LARGE_NAME, setFiles } from './corpus.mjs';
-import { undiciInProcess, undiciThreaded } from './contenders/undici.mjs';
+import { cliListMemory } from './cli-list-probe.mjs';
 import { nectarAxios } from './contenders/axios.mjs';
+import { cliUnavailable } from './contenders/nectar-cli.mjs';
+import { undiciDefault, undiciInProcess, undiciThreaded } from './contenders/undici.mjs';
+import { setFiles } from './corpus.mjs';
 import { urlOf } from './inputs.mjs';
 import { measure } from './measure.mjs';
 import { median } from './stats.mjs';
@@ -16,13 +18,14 @@ const probeScript = (name) => fileURLToPath(new URL(`./probes/${name}.mjs`, impo
 /** The probes by name (what --only selects), each with the sets of the corpus it needs. */
 export const probes = [
   { id: 'stream-memory', needs: ['small'], run: streamMemory },
+  { id: 'cli-list', needs: [], run: cliListMemory, unavailable: cliUnavailable },
   { id: 'max-speed', needs: ['medium'], run: maxSpeed },
   { id: 'cancel', needs: ['large'], run: cancelLatency },
 ];
 
-// Which of our contenders each probe measures.
-const MEMORY_CONTENDERS = [undiciThreaded, undiciInProcess];
-const HTTP_CONTENDERS = [undiciThreaded, undiciInProcess, nectarAxios];
+// Which of our contenders each probe measures; the forced modes only when named with --only.
+const MEMORY_CONTENDERS = [undiciDefault, undiciThreaded, undiciInProcess];
+const HTTP_CONTENDERS = [undiciDefault, undiciThreaded, undiciInProcess, nectarAxios];
 
 /** Memory over a generator of 100,000 requests (20,000 with --quick), peak RSS from outside. */
 async function streamMemory(env) {
@@ -64,7 +67,7 @@ async function maxSpeed(env) {
 /** cancel() 1 s into a large download served at a paced rate, median of 5 (3 with --quick). */
 async function cancelLatency(env) {
   const times = env.quick ? 3 : 5;
-  const url = `${env.servers.nginx.baseUrl('http')}/paced/${LARGE_NAME}`;
+  const url = `${env.servers.nginx.baseUrl('http')}/paced/${setFiles(env.sets.large)[0]}`;
   const results = [];
   for (const contender of usable(HTTP_CONTENDERS, env)) {
     const fields = contender.fields(null, { concurrency: CONCURRENCY, trust: {} });

@@ -18,17 +18,17 @@ export async function rewriteLatestFigures(readmePath, results, { chartPath, jso
 function latestFigures(results, { chartPath, jsonPath }) {
   const { machine } = results;
   const lines = [
-    `_${results.mode === 'quick' ? 'Quick run (`--quick`: 1 repetition, 256 MiB large file, fewer workloads): indicative only' : 'Full run'}; ` +
+    `_${results.mode === 'quick' ? 'Quick run (`--quick`: 1 repetition, 256 MiB large file, fewer workloads, shorter probes): indicative only' : 'Full run'}; ` +
       `${results.generatedAt}; ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM, Node ${machine.node}; ` +
       `temp dir ${machine.tmpdir.path} (${machine.tmpdir.fs}), tmpfs ${machine.tmpfs.path} (${machine.tmpfs.fs}); concurrency ${results.concurrency}._`,
     '',
     '### Targets',
     '',
-    markdownTable(['target', 'measured', 'verdict'], results.targets.map((t) => [t.text, t.value, verdict(t.met)])),
+    markdownTable(['target', 'measured', 'verdict'], results.targets.map((t) => [t.text, t.value, VERDICTS[t.verdict]])),
     '',
     '### Throughput',
     '',
-    `![Throughput by contender](${chartPath})`,
+    `![Wall time by contender](${chartPath})`,
     '',
     markdownTable(['workload', ...COLUMNS], results.workloads.flatMap((w) => workloadRows(w).map((row) => [w.label, ...row]))),
     '',
@@ -42,11 +42,18 @@ function latestFigures(results, { chartPath, jsonPath }) {
 function probeLines(probes) {
   const rows = [
     ...(probes['stream-memory'] ?? []).map((p) => [`stream() of ${p.count.toLocaleString('en')} requests`, p.name, p.ok ? `peak RSS ${p.peakRssMiB.toFixed(0)} MiB, ${p.filesPerSecond.toFixed(0)} files/s` : `failed: ${firstLine(p.error)}`]),
-    ...(probes['max-speed'] ?? []).map((p) => [`maxSpeed ${p.rate / 1048576} MiB/s, ${p.seconds} s`, p.name, p.ok ? `${(p.achieved / 1048576).toFixed(3)} MiB/s (${signed(p.deviation)})` : `failed: ${firstLine(p.error)}`]),
+    ...(probes['cli-list'] ?? []).map((p) => [`nectar get -i of a ${p.lines.toLocaleString('en')}-line list (404s)`, 'nectar get', p.ok ? listResult(p) : `failed: ${firstLine(p.error)}`]),
+    ...(probes['max-speed'] ?? []).map((p) => [`maxSpeed ${p.rate / 1048576} MiB/s, ${p.seconds} s`, p.name, p.ok ? `${(p.achieved / 1048576).toFixed(3)} MiB/s (${signedPercent(p.deviation)})` : `failed: ${firstLine(p.error)}`]),
     ...(probes.cancel ?? []).map((p) => [`cancel() after 1 s, median of ${p.times}`, p.name, p.medianMs === null ? `failed: ${firstLine(p.error)}` : `${p.medianMs.toFixed(1)} ms`]),
   ];
   if (rows.length === 0) return [];
   return ['### Memory, speed limit, cancel', '', markdownTable(['measure', 'contender', 'result'], rows), ''];
+}
+
+function listResult(p) {
+  const extent = p.finished ? `all in ${p.seconds.toFixed(0)} s` : `${p.settled.toLocaleString('en')} settled in ${p.seconds.toFixed(0)} s, then stopped`;
+  const growth = p.growthMiBPer100k === null ? '' : `, ${signed(p.growthMiBPer100k)} MiB per 100,000 URLs`;
+  return `peak RSS ${p.peakRssMiB?.toFixed(0)} MiB${growth} (${extent})`;
 }
 
 function skippedLines(skipped) {
@@ -54,5 +61,6 @@ function skippedLines(skipped) {
   return ['### Skipped', '', ...skipped.map((s) => `- ${s.what}: ${s.reason}`), ''];
 }
 
-const verdict = (met) => (met === true ? '✅ met' : met === false ? '❌ not met' : '– not measured');
-const signed = (fraction) => `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)}%`;
+const VERDICTS = { met: '✅ met', 'not met': '❌ not met', reported: 'ℹ️ reported', 'not measured': '– not measured' };
+const signed = (value) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
+const signedPercent = (fraction) => `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)}%`;

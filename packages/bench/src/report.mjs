@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { throughputChart } from './chart.mjs';
+import { wallTimeChart } from './chart.mjs';
 import { COLUMNS, textTable, workloadRows } from './figures-table.mjs';
 import { rewriteLatestFigures } from './readme-section.mjs';
 
@@ -16,7 +16,7 @@ export function printReport(results, log) {
   }
   for (const s of results.skipped) log(`skipped ${s.what}: ${s.reason}`);
   log('\nTargets');
-  const verdicts = results.targets.map((t) => [t.met === true ? 'met' : t.met === false ? 'NOT MET' : '–', t.text, t.value]);
+  const verdicts = results.targets.map((t) => [t.verdict === 'not met' ? 'NOT MET' : t.verdict, t.text, t.value]);
   log(textTable(['verdict', 'target', 'measured'], verdicts));
   if (results.mode === 'quick') log('(quick run: 1 repetition and smaller files; the verdicts are indicative only)');
 }
@@ -28,7 +28,7 @@ export async function writeReport(results) {
   await mkdir(dir, { recursive: true });
   const paths = { json: join(dir, `${base}.json`), svg: join(dir, `${base}.svg`), readme: null };
   await writeFile(paths.json, `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(paths.svg, await throughputChart(results));
+  await writeFile(paths.svg, await wallTimeChart(results));
   if (results.mode !== 'partial') {
     paths.readme = join(PACKAGE_DIR, 'README.md');
     await rewriteLatestFigures(paths.readme, results, { chartPath: `results/${base}.svg`, jsonPath: `results/${base}.json` });

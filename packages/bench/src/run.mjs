@@ -69,16 +69,14 @@ async function main() {
 
   await timed('writing the corpus', () => writeCorpus(dirs.corpus, sets, neededSets(plan)));
   const servers = await startServers(plan, dirs);
-  const repetitions = options.quick ? 1 : 3;
 
   const workloads = [];
   for (const { workload, contenders } of plan.workloads) {
     log(`\n${workload.label} [${workload.id}]`);
     const inputs = await prepareInputs(workload, { listsDir: dirs.lists, corpusRoot: dirs.corpus, servers });
     const destRoot = workload.target === 'tmpfs' ? dirs.tmpfs : dirs.tmp;
-    const warmUp = workload.warmUp && !options.quick;
-    const results = await runWorkload(workload, contenders, { inputs, destRoot, scratchDir: dirs.scratch, repetitions, warmUp, log });
-    workloads.push(workloadFigures(workload, results, repetitions));
+    const results = await runWorkload(workload, contenders, { inputs, destRoot, scratchDir: dirs.scratch, log });
+    workloads.push(workloadFigures(workload, results));
   }
 
   const probeResults = {};
@@ -141,7 +139,7 @@ function neededSets(plan) {
   return new Set([...plan.workloads.map((p) => p.workload.set.name), ...plan.probes.flatMap((p) => p.needs)]);
 }
 
-function workloadFigures(workload, results, repetitions) {
+function workloadFigures(workload, results) {
   const reference = results.find((r) => r.contender.id === workload.reference);
   return {
     id: workload.id,
@@ -152,12 +150,12 @@ function workloadFigures(workload, results, repetitions) {
     files: workload.files,
     bytes: workload.bytes,
     reference: workload.reference,
-    repetitions,
+    repetitions: workload.repetitions,
     contenders: results.map(({ contender, runs, error }) => ({
       id: contender.id,
       name: contender.name,
       family: contender.family,
-      summary: summarise(workload, runs),
+      summary: summarise(workload, runs, { downloads: contender.downloads !== false }),
       ratio: reference === undefined ? null : pairedRatio(runs, reference.runs),
       error,
       runs: runs.map(({ stdout, ...run }) => run),

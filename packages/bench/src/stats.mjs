@@ -9,10 +9,11 @@ export function median(values) {
 }
 
 /**
- * files/s and MiB/s from the median wall time, the worst peak RSS, the median CPU seconds.
- * Runs that failed do not count; with none left the figures are null.
+ * files/s and MiB/s from the median wall time (none for a contender that downloads nothing),
+ * the worst peak RSS, the median CPU seconds. Failed runs do not count; with none left the
+ * figures are null.
  */
-export function summarise(workload, runs) {
+export function summarise(workload, runs, { downloads = true } = {}) {
   const ok = runs.filter((r) => r.ok);
   const wall = median(ok.map((r) => r.wallSeconds));
   const rss = ok.map((r) => r.peakRssKiB).filter((v) => v !== null);
@@ -20,8 +21,8 @@ export function summarise(workload, runs) {
   return {
     runs: ok.length,
     wallSeconds: wall,
-    filesPerSecond: wall === null ? null : workload.files / wall,
-    mibPerSecond: wall === null ? null : workload.bytes / MiB / wall,
+    filesPerSecond: wall === null || !downloads ? null : workload.files / wall,
+    mibPerSecond: wall === null || !downloads ? null : workload.bytes / MiB / wall,
     peakRssMiB: rss.length === 0 ? null : Math.max(...rss) / 1024,
     cpuSeconds: median(cpu),
   };

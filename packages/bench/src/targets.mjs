@@ -1,78 +1,120 @@
-// The issue's targets, each checked against this run's figures: met, not met, or not measured.
+// Issue #14's targets, and issue #16's long-list memory, each checked against this run's figures.
+// A ratio is always paired (same rounds, same server): see stats.mjs.
 import { pairedRatio } from './stats.mjs';
 
-const ratioTarget = (id, text, workload, contender, minimum, against) => ({ id, text, check: (r) => checkRatio(r, workload, contender, minimum, against) });
+const LIBRARY = 'undici';
+const CLI = 'nectar-get';
 
-/** In the order the issue lists them. Throughput targets take undici's default (threaded) mode. */
+/**
+ * `atLeast` is a speed multiple (the baseline's time ÷ the subject's); `form` says how the issue
+ * phrases the target, so the measured value reads the same way: 'time' (≤ N× its time) or 'speed'.
+ */
+const ratioTarget = ({ id, text, workload, subject, against, atLeast, form }) => ({
+  id,
+  text,
+  check: (results) => checkRatio(results, { workload, subject, against, atLeast, form }),
+});
+
+/** In the order the issue lists them. The library is `new UndiciDownloader()` as it comes. */
 export const targets = [
-  ratioTarget('small-tmp-http', 'small files → temp dir, HTTP: undici ≥ 1.0× curl files/s', 'small-http-tmp', 'undici-threaded', 1.0),
-  ratioTarget('small-tmp-https', 'small files → temp dir, HTTPS: undici ≥ 1.0× curl files/s', 'small-https-tmp', 'undici-threaded', 1.0),
-  ratioTarget('small-tmpfs-http', 'small files → tmpfs, HTTP: undici ≥ 0.4× curl', 'small-http-tmpfs', 'undici-threaded', 0.4),
-  ratioTarget('small-tmpfs-https', 'small files → tmpfs, HTTPS: undici ≥ 0.4× curl', 'small-https-tmpfs', 'undici-threaded', 0.4),
-  ratioTarget('large-http', 'large file, HTTP: undici ≥ 0.9× curl', 'large-http-tmp', 'undici-threaded', 0.9),
-  ratioTarget('large-https', 'large file, HTTPS: undici ≥ 0.5× curl', 'large-https-tmp', 'undici-threaded', 0.5),
-  ratioTarget('axios-large', 'large file, HTTP: axios ≥ 0.5× curl', 'large-http-tmp', 'axios', 0.5),
-  ratioTarget('axios-floor', 'small files, HTTP: axios ≥ 1.5× its plain-loop floor', 'small-http-tmp', 'axios', 1.5, 'axios-plain-loop'),
-  ratioTarget('file-large', 'file:// large file: ≥ 0.9× cp', 'large-file-tmp', 'nectar-file', 0.9),
-  ratioTarget('file-small', 'file:// small files → tmpfs: ≥ 0.3× cp -r', 'small-file-tmpfs', 'nectar-file', 0.3),
-  ratioTarget('sftp-large', 'SFTP large file: ≥ 0.6× OpenSSH sftp', 'large-sftp-tmp', 'nectar-sftp', 0.6),
-  ratioTarget('sftp-small', 'SFTP small files: ≥ 0.6× OpenSSH sftp', 'small-sftp-tmp', 'nectar-sftp', 0.6),
-  { id: 'stream-rss', text: 'peak RSS < 150 MiB over stream() of 100,000 requests (undici)', check: checkStreamMemory },
-  { id: 'large-rss', text: 'peak RSS < 100 MiB for the large file (undici, HTTP and HTTPS)', check: checkLargeFileMemory },
-  { id: 'max-speed', text: 'maxSpeed within ±5% at 1 and 10 MiB/s over 10 s', check: checkMaxSpeed },
+  ratioTarget({ id: 'small-vs-loop', text: "2,000 × 16 KiB → tmpfs, HTTP: library ≤ 0.5× the bare undici loop's time", workload: 'small-http-tmpfs', subject: LIBRARY, against: 'undici-loop', atLeast: 2, form: 'time' }),
+  ratioTarget({ id: 'small-vs-aria2c', text: "2,000 × 16 KiB → tmpfs, HTTP: library ≥ 0.5× aria2c's throughput", workload: 'small-http-tmpfs', subject: LIBRARY, against: 'aria2c', atLeast: 0.5, form: 'speed' }),
+  ratioTarget({ id: 'small-cli-vs-aria2c', text: "2,000 × 16 KiB → tmpfs, HTTP: `nectar get -i` ≤ 2.5× aria2c's time", workload: 'small-http-tmpfs', subject: CLI, against: 'aria2c', atLeast: 0.4, form: 'time' }),
+  { id: 'small-https', text: '2,000 × 16 KiB → tmpfs, HTTPS: library and `nectar get -i` against curl and aria2c (no bound)', check: checkHttpsReport },
+  ratioTarget({ id: 'medium-vs-curl', text: "200 × 1 MiB → disk, HTTP: library ≤ 2.5× curl's time", workload: 'medium-http-tmp', subject: LIBRARY, against: 'curl', atLeast: 0.4, form: 'time' }),
+  ratioTarget({ id: 'large-http', text: "1 GiB → disk, HTTP: library ≥ 0.8× curl's throughput", workload: 'large-http-tmp', subject: LIBRARY, against: 'curl', atLeast: 0.8, form: 'speed' }),
+  ratioTarget({ id: 'large-https', text: "1 GiB → disk, HTTPS: library ≥ 0.6× curl's throughput", workload: 'large-https-tmp', subject: LIBRARY, against: 'curl', atLeast: 0.6, form: 'speed' }),
+  ratioTarget({ id: 'one-file', text: "`nectar get` of one 16 KiB file ≤ 2.5× `node -e 0`'s time", workload: 'one-http-tmpfs', subject: CLI, against: 'node-startup', atLeast: 0.4, form: 'time' }),
+  { id: 'small-rss', text: 'peak RSS of the 2,000-file run (library, HTTP → tmpfs) < 100 MiB', check: checkSmallRunMemory },
+  { id: 'stream-rss', text: 'peak RSS over a stream() of 100,000 requests (library) < 120 MiB', check: checkStreamMemory },
+  ratioTarget({ id: 'file-large', text: "file:// 1 GiB → disk ≥ 0.8× cp's throughput", workload: 'large-file-tmp', subject: 'nectar-file', against: 'cp', atLeast: 0.8, form: 'speed' }),
+  { id: 'max-speed', text: 'maxSpeed within ±5% at 1 and 10 MiB/s', check: checkMaxSpeed },
   { id: 'cancel', text: 'cancel() settles in < 100 ms (median)', check: checkCancel },
+  { id: 'cli-list', text: '`nectar get -i` of a 1,000,000-line list (#16): memory flat, i.e. peak < a one-line list\'s + 50 MiB and growth < 5 MiB per 100,000 URLs', check: checkListMemory },
 ];
 
-/** Every target with its verdict: `{ id, text, met: true | false | null, value }`. */
+/** Every target with its verdict: `{ id, text, verdict: 'met' | 'not met' | 'reported' | 'not measured', value }`. */
 export function evaluateTargets(results) {
   return targets.map(({ id, text, check }) => ({ id, text, ...check(results) }));
 }
 
-const notMeasured = (why) => ({ met: null, value: `not measured: ${why}` });
+const notMeasured = (why) => ({ verdict: 'not measured', value: why });
+const judged = (met, value) => ({ verdict: met ? 'met' : 'not met', value });
 
-function checkRatio(results, workloadId, contenderId, minimum, againstId) {
+function checkRatio(results, { workload, subject, against, atLeast, form }) {
+  const pair = pairIn(results, workload, subject, against);
+  if (typeof pair === 'string') return notMeasured(pair);
+  return judged(pair.ratio >= atLeast, form === 'time' ? timeMultiple(pair) : speedMultiple(pair));
+}
+
+/** `{ ratio, baseline }` of `subjectId` against `baselineId` in one workload, or why there is none. */
+function pairIn(results, workloadId, subjectId, baselineId) {
   const workload = results.workloads.find((w) => w.id === workloadId);
-  if (workload === undefined) return notMeasured(`workload ${workloadId} did not run`);
-  const baselineId = againstId ?? workload.reference;
-  const [subject, baseline] = [contenderId, baselineId].map((id) => workload.contenders.find((c) => c.id === id));
-  if (subject === undefined || subject.runs.every((r) => !r.ok)) return notMeasured(`${contenderId} has no successful run`);
-  if (baseline === undefined || baseline.runs.every((r) => !r.ok)) return notMeasured(`${baselineId} has no successful run`);
-  const ratio = pairedRatio(subject.runs, baseline.runs);
-  return { met: ratio >= minimum, value: `${ratio.toFixed(2)}× ${baseline.name}` };
+  if (workload === undefined) return `workload ${workloadId} did not run`;
+  const [subject, baseline] = [subjectId, baselineId].map((id) => workload.contenders.find((c) => c.id === id));
+  for (const [id, contender] of [[subjectId, subject], [baselineId, baseline]]) {
+    if (contender === undefined) return `${id} did not run in ${workloadId}`;
+    if (contender.runs.every((r) => !r.ok)) return `${id} has no successful run in ${workloadId}: ${contender.error?.split('\n')[0]}`;
+  }
+  return { ratio: pairedRatio(subject.runs, baseline.runs), subject, baseline };
+}
+
+const timeMultiple = ({ ratio, baseline }) => `${(1 / ratio).toFixed(2)}× ${baseline.name}'s time`;
+const speedMultiple = ({ ratio, baseline }) => `${ratio.toFixed(2)}× ${baseline.name}'s throughput`;
+
+/** "library 0.07× curl, 0.14× aria2c's throughput; nectar get …": each subject against both tools. */
+function checkHttpsReport(results) {
+  const parts = [];
+  for (const [subject, label] of [[LIBRARY, 'library'], [CLI, 'nectar get -i']]) {
+    const pairs = ['curl', 'aria2c'].map((against) => pairIn(results, 'small-https-tmpfs', subject, against)).filter((p) => typeof p !== 'string');
+    if (pairs.length > 0) parts.push(`${label} ${pairs.map((p) => `${p.ratio.toFixed(2)}× ${p.baseline.name}`).join(', ')}`);
+  }
+  if (parts.length === 0) return notMeasured(pairIn(results, 'small-https-tmpfs', LIBRARY, 'curl'));
+  return { verdict: 'reported', value: `throughput: ${parts.join('; ')}` };
+}
+
+function checkSmallRunMemory(results) {
+  const rss = (id) => results.workloads.find((w) => w.id === 'small-http-tmpfs')?.contenders.find((c) => c.id === id)?.summary.peakRssMiB ?? null;
+  const library = rss(LIBRARY);
+  if (library === null) return notMeasured('no run of the library on small-http-tmpfs with GNU time');
+  const cli = rss(CLI) === null ? '' : ` (nectar get -i: ${rss(CLI).toFixed(0)} MiB)`;
+  return judged(library < 100, `${library.toFixed(0)} MiB${cli}`);
 }
 
 function checkStreamMemory(results) {
-  const runs = (results.probes['stream-memory'] ?? []).filter((p) => p.ok);
-  if (runs.length === 0) return notMeasured('the stream-memory probe did not run or failed');
-  const worst = Math.max(...runs.map((p) => p.peakRssMiB));
-  const counts = [...new Set(runs.map((p) => p.count))].join(', ');
-  return { met: worst < 150, value: `${worst.toFixed(0)} MiB (worst of ${runs.map((p) => p.name).join(', ')}; ${counts} requests)` };
-}
-
-function checkLargeFileMemory(results) {
-  const rss = results.workloads
-    .filter((w) => w.set === 'large' && (w.transport === 'http' || w.transport === 'https'))
-    .flatMap((w) => w.contenders.filter((c) => c.id === 'undici-threaded' && c.summary.peakRssMiB !== null))
-    .map((c) => c.summary.peakRssMiB);
-  if (rss.length === 0) return notMeasured('no large-file run of undici');
-  return { met: Math.max(...rss) < 100, value: `${Math.max(...rss).toFixed(0)} MiB` };
+  const runs = (results.probes['stream-memory'] ?? []).filter((p) => p.ok && p.peakRssMiB !== null);
+  const library = runs.find((p) => p.contender === LIBRARY);
+  if (library === undefined) return notMeasured('the stream-memory probe did not run the library, or failed');
+  const others = runs.filter((p) => p !== library).map((p) => `; ${p.name}: ${p.peakRssMiB.toFixed(0)} MiB`);
+  return judged(library.peakRssMiB < 120, `${library.peakRssMiB.toFixed(0)} MiB over ${library.count.toLocaleString('en')} requests${others.join('')}`);
 }
 
 function checkMaxSpeed(results) {
   const runs = results.probes['max-speed'] ?? [];
   if (runs.length === 0) return notMeasured('the max-speed probe did not run');
-  if (runs.some((p) => !p.ok)) return { met: false, value: `failed: ${runs.find((p) => !p.ok).error?.split('\n')[0]}` };
+  if (runs.some((p) => !p.ok)) return judged(false, `failed: ${runs.find((p) => !p.ok).error?.split('\n')[0]}`);
   const worst = runs.reduce((a, b) => (Math.abs(b.deviation) > Math.abs(a.deviation) ? b : a));
-  const seconds = runs[0].seconds;
-  return { met: Math.abs(worst.deviation) <= 0.05, value: `worst ${signedPercent(worst.deviation)} (${worst.name} at ${worst.rate / 1048576} MiB/s; ${seconds} s runs)` };
+  return judged(Math.abs(worst.deviation) <= 0.05, `worst ${signedPercent(worst.deviation)} (${worst.name} at ${worst.rate / 1048576} MiB/s; ${runs[0].seconds} s runs)`);
 }
 
 function checkCancel(results) {
   const runs = results.probes.cancel ?? [];
   if (runs.length === 0) return notMeasured('the cancel probe did not run');
-  if (runs.some((p) => !p.ok || p.medianMs === null)) return { met: false, value: `failed: ${runs.find((p) => !p.ok)?.error?.split('\n')[0]}` };
+  if (runs.some((p) => !p.ok || p.medianMs === null)) return judged(false, `failed: ${runs.find((p) => !p.ok)?.error?.split('\n')[0]}`);
   const worst = runs.reduce((a, b) => (b.medianMs > a.medianMs ? b : a));
-  return { met: worst.medianMs < 100, value: `worst median ${worst.medianMs.toFixed(1)} ms (${worst.name})` };
+  return judged(worst.medianMs < 100, `worst median ${worst.medianMs.toFixed(1)} ms (${worst.name})`);
 }
 
-const signedPercent = (fraction) => `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)}%`;
+function checkListMemory(results) {
+  const [run] = results.probes['cli-list'] ?? [];
+  if (run === undefined) return notMeasured('the cli-list probe did not run');
+  if (!run.ok) return judged(false, `failed: ${run.error}`);
+  if (run.peakRssMiB === null || run.growthMiBPer100k === null) return notMeasured(`too few RSS samples (${run.samples.length})`);
+  if (run.oneLinePeakRssMiB === null) return notMeasured('no peak RSS of the one-line list (GNU time missing?)');
+  const extent = run.finished ? 'all URLs' : `${run.settled.toLocaleString('en')} URLs in ${run.seconds.toFixed(0)} s, every one a 404`;
+  const value = `peak ${run.peakRssMiB.toFixed(0)} MiB (one-line list: ${run.oneLinePeakRssMiB.toFixed(0)} MiB), ${signed(run.growthMiBPer100k)} MiB per 100,000 URLs (${extent})`;
+  return judged(run.peakRssMiB < run.oneLinePeakRssMiB + 50 && run.growthMiBPer100k < 5, value);
+}
+
+const signedPercent = (fraction) => `${signed(fraction * 100)}%`;
+const signed = (value) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;

@@ -7,16 +7,20 @@ const TARGET_LABELS = { tmp: 'temp dir', tmpfs: 'tmpfs' };
 /** The reference tool each transport's ratios are measured against. */
 const REFERENCES = { http: 'curl', https: 'curl', file: 'cp', sftp: 'openssh-sftp' };
 
-// [set, transport, target, in --quick?]
+// One file is all start-up: it runs more rounds, and only the contenders its target compares.
+const ONE_FILE = { contenders: ['curl', 'nectar-get', 'node-startup'], repetitions: { full: 10, quick: 3 } };
+
+// [set, transport, target, in --quick?, options]
 const MATRIX = [
-  ['small', 'http', 'tmp', true],
-  ['small', 'https', 'tmp', true],
   ['small', 'http', 'tmpfs', true],
-  ['small', 'https', 'tmpfs', false],
+  ['small', 'https', 'tmpfs', true],
+  ['small', 'http', 'tmp', false],
+  ['small', 'https', 'tmp', false],
   ['medium', 'http', 'tmp', true],
   ['medium', 'https', 'tmp', false],
   ['large', 'http', 'tmp', true],
   ['large', 'https', 'tmp', true],
+  ['one', 'http', 'tmpfs', true, ONE_FILE],
   ['small', 'file', 'tmpfs', true],
   ['medium', 'file', 'tmp', false],
   ['large', 'file', 'tmp', true],
@@ -26,12 +30,12 @@ const MATRIX = [
 
 /** Every workload of this run, in the order they run and print. */
 export function allWorkloads(sets, { quick }) {
-  return MATRIX.filter(([, , , inQuick]) => !quick || inQuick).map(([setName, transport, target]) =>
-    workload(sets[setName], transport, target),
+  return MATRIX.filter(([, , , inQuick]) => !quick || inQuick).map(([setName, transport, target, , options]) =>
+    workload(sets[setName], transport, target, { quick, ...options }),
   );
 }
 
-function workload(set, transport, target) {
+function workload(set, transport, target, { quick, contenders = null, repetitions = { full: 3, quick: 1 } }) {
   const files = set.count === 1 ? `${formatSize(set.size)} file` : `${set.count.toLocaleString('en')} × ${formatSize(set.size)}`;
   return {
     id: `${set.name}-${transport}-${target}`,
@@ -42,7 +46,10 @@ function workload(set, transport, target) {
     files: set.count,
     bytes: set.count * set.size,
     reference: REFERENCES[transport],
+    // null: every contender that can run the transport and set.
+    contenders,
+    repetitions: quick ? repetitions.quick : repetitions.full,
     // A warm-up round costs as much as a measured one: worth it only where runs are short.
-    warmUp: set.name !== 'large',
+    warmUp: set.name !== 'large' && !quick,
   };
 }

@@ -16,7 +16,7 @@ export const nectarAxios = nectarContender({
 export const axiosPlainLoop = {
   id: 'axios-plain-loop',
   name: 'axios plain loop',
-  family: 'floor',
+  family: 'loop',
   transports: ['http', 'https'],
   sets: ['small'],
   unavailable: () => packageUnavailable('@nectar/axios'),

@@ -1,4 +1,4 @@
-// What every Nectar contender shares: it runs src/nectar-client.mjs with one backend and config.
+// What every Nectar library contender shares: it runs src/nectar-client.mjs with one backend and config.
 import { fileURLToPath } from 'node:url';
 import { backendUnavailable } from '../backends.mjs';
 
@@ -6,19 +6,21 @@ const CLIENT = fileURLToPath(new URL('../nectar-client.mjs', import.meta.url));
 
 /**
  * A contender that runs `backend` over `transports`; `config(workload, inputs)` gives the config
- * fields beyond maxConcurrent (TLS trust, SSH keys, threads).
+ * fields beyond the trust every client gets (SSH keys, threads). No maxConcurrent: the library's
+ * default is what every other contender is told (CONCURRENCY).
  */
-export function nectarContender({ id, name, backend, transports, config = () => ({}) }) {
+export function nectarContender({ id, name, backend, transports, optIn = false, config = () => ({}) }) {
   return {
     id,
     name,
     family: 'nectar',
     transports,
     backend,
+    optIn,
     unavailable: () => backendUnavailable(backend),
     /** The config fields this contender downloads with: also what the probes use. */
     fields(workload, inputs) {
-      return { maxConcurrent: inputs.concurrency, ...inputs.trust, ...config(workload, inputs) };
+      return { ...inputs.trust, ...config(workload, inputs) };
     },
     command(workload, inputs) {
       const fields = this.fields(workload, inputs);
