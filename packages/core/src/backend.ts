@@ -9,7 +9,7 @@ export { type ResolvedConfig, withDefaults } from './config.js';
 export type { Backend, BackendEnv, SharedLimits } from './engine/backend.js';
 export { ComposedDownloader, type RequestRun } from './engine/downloader.js';
 export { emit } from './engine/events.js';
-export type { TransferJob, TransferResponse } from './engine/job.js';
+export type { BodyOutput, TransferJob, TransferResponse } from './engine/job.js';
 export { closeSource, iterate, untilAborted } from './engine/request-source.js';
 export { retryDelay, type RetrySettings, worthAMirror } from './engine/retry-policy.js';
 export { type SettledStreamHooks, settledStream } from './engine/settled-stream.js';
@@ -19,6 +19,7 @@ export { SpeedLimiter, sharedClock } from './limits/speed.js';
 export {
   AtomicFile,
   type DestinationWriter,
+  type FileIdentity,
   StreamDestination,
   destinationError,
   holdDestination,
@@ -30,6 +31,7 @@ export {
   syncFolder,
 } from './output/destination.js';
 export { lockPath } from './output/part-owner.js';
+export { PartWriter, type PartWriterOptions, writeAt } from './output/part-writer.js';
 export { Redactor, headerSecrets, urlSecrets } from './redact.js';
 export { isWritableStream } from './request.js';
 export { type TlsMaterial, loadTlsMaterial } from './tls/material.js';

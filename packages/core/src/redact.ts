@@ -38,8 +38,8 @@ const defaultParams = new Set(secretQueryParams);
 
 /** A URL fit for a log line or a report: password and secret query values masked, the username kept. */
 export function redactUrl(url: string | URL, params: ReadonlySet<string> = defaultParams): string {
-  if (!(url instanceof URL) && !URL.canParse(url)) return redactText(String(url), params);
-  const parsed = new URL(url);
+  const parsed = url instanceof URL ? new URL(url) : parseOrNull(url);
+  if (parsed === null) return redactText(String(url), params);
   if (parsed.password !== '') parsed.password = MASK;
   if (parsed.search === '') return parsed.href;
   // Rewritten by hand rather than through searchParams, which would re-encode every other value.
@@ -62,6 +62,15 @@ export function redactText(text: string, params: ReadonlySet<string> = defaultPa
     .replace(/([?&;])([^=&#\s"'<>]*)=([^&#\s"'<>]*?)(?=[&#\s"'<>]|:(?:\s|$)|$)/g, (whole, lead: string, name: string) =>
       params.has(safeDecode(name).toLowerCase()) ? `${lead}${name}=${MASK}` : whole,
     );
+}
+
+/** One parse, not canParse() and then a second one. */
+function parseOrNull(url: string): URL | null {
+  try {
+    return new URL(url);
+  } catch {
+    return null;
+  }
 }
 
 function safeDecode(text: string): string {
@@ -94,8 +103,9 @@ export class Redactor {
     this.#secrets = [...literal].sort((a, b) => b.length - a.length);
   }
 
-  /** A copy that also masks the secrets of one request (URL password, token values, headers). */
-  with(secrets: Iterable<string | undefined>): Redactor {
+  /** A copy that also masks the secrets of one request (URL password, token values, headers); itself when there are none. */
+  with(secrets: readonly (string | undefined)[]): Redactor {
+    if (secrets.length === 0) return this;
     return new Redactor([...this.#secrets, ...secrets], [], this.params);
   }
 
@@ -104,7 +114,8 @@ export class Redactor {
   }
 
   text(text: string): string {
-    let masked = redactText(text, this.params);
+    // Both patterns need an '@' or an '=': most URLs and messages have neither.
+    let masked = text.includes('@') || text.includes('=') ? redactText(text, this.params) : text;
     for (const secret of this.#secrets) if (masked.includes(secret)) masked = masked.split(secret).join(MASK);
     return masked;
   }
@@ -122,7 +133,8 @@ export class Redactor {
 
 /** The secrets a URL carries: its password and the values of its secret query parameters. */
 export function urlSecrets(url: string, params: ReadonlySet<string> = defaultParams): string[] {
-  if (!URL.canParse(url)) return [];
+  // Neither a password nor a query without these: no parse needed.
+  if ((!url.includes('@') && !url.includes('?')) || !URL.canParse(url)) return [];
   const parsed = new URL(url);
   const secrets = parsed.password === '' ? [] : [parsed.password, safeDecode(parsed.password)];
   for (const [name, value] of parsed.searchParams) if (params.has(name.toLowerCase()) && value !== '') secrets.push(value);

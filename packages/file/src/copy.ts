@@ -1,6 +1,5 @@
-import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { type TransferJob, openPartFile } from '@nectar/core/backend';
+import type { TransferJob } from '@nectar/core/backend';
 import { readError, type Source } from './source.js';
 
 /**
@@ -15,32 +14,39 @@ const STREAM_BLOCK_BYTES = 1024 * 1024;
 /** Copies `source` from byte `start` to the job's destination; returns the bytes copied. */
 export async function copySource(job: TransferJob, source: Source, start: number): Promise<number> {
   if (job.tempPath === null) return pipeInto(job, source, start);
-  const destination = job.request.destination as string;
-  const part = await openPartFile(job.tempPath, destination);
-  try {
-    return await copyBlocks(job, source, part, start);
-  } finally {
-    await part.close();
-  }
+  return copyBlocks(job, source, start);
 }
 
 /**
- * Copies into the part file in blocks through one reused buffer: no stream machinery or
- * per-chunk allocation, and a cancel or speed limit takes effect between blocks. Reads stop at
- * the size stat gave, or at EOF when it gave none.
+ * Copies into the part file through core's writer (which counts, hashes and throttles, and
+ * writes each block synchronously at its place) with two buffers in turn: the next block is
+ * read on libuv's thread pool while this one is written. A cancel or speed limit takes effect
+ * between blocks. Reads stop at the size stat gave, or at EOF when it gave none.
  */
-async function copyBlocks(job: TransferJob, source: Source, part: FileHandle, start: number): Promise<number> {
-  const buffer = Buffer.allocUnsafe(blockSize(job, source, start));
+async function copyBlocks(job: TransferJob, source: Source, start: number): Promise<number> {
+  const size = blockSize(job, source, start);
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
   const end = source.size ?? Number.POSITIVE_INFINITY;
   let position = start;
-  while (position < end) {
-    job.signal.throwIfAborted();
-    const bytesRead = await readAt(source, buffer, Math.min(buffer.length, end - position), position);
-    if (bytesRead === 0) break;
-    await job.throttle(bytesRead);
-    await part.write(buffer, 0, bytesRead, position);
-    position += bytesRead;
-    job.progressed(bytesRead);
+  let turn = 0;
+  let reading: Promise<number> | null = readAt(source, buffers[0], Math.min(size, end - position), position);
+  try {
+    while (reading !== null) {
+      const bytesRead = await reading;
+      reading = null;
+      if (bytesRead === 0) break;
+      const block = (buffers[turn] as Buffer).subarray(0, bytesRead);
+      position += bytesRead;
+      turn = 1 - turn;
+      if (position < end) reading = readAt(source, buffers[turn] as Buffer, Math.min(size, end - position), position);
+      job.signal.throwIfAborted();
+      // A file destination is written at once: the buffer is free again when write() returns.
+      const written = job.body.write([block], bytesRead);
+      if (written !== undefined) await written;
+    }
+  } finally {
+    // The source is closed after this returns: no read of it may still be under way.
+    await reading?.catch(() => {});
   }
   return position - start;
 }

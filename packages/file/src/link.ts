@@ -1,4 +1,4 @@
-import { link, stat, symlink, unlink } from 'node:fs/promises';
+import { link, lstat, stat, symlink, unlink } from 'node:fs/promises';
 import { NectarError, type TransferJob, destinationError } from '@nectar/core/backend';
 import type { Source } from './source.js';
 
@@ -26,6 +26,7 @@ export async function linkAsPart(job: TransferJob, source: Source, mode: LinkMod
     throw destinationError(job.tempPath, error, `${mode} ${source.path} as`);
   }
   await checkLinked(job.tempPath, source);
+  job.partReplaced(await lstat(job.tempPath));
   job.progressed(source.size);
 }
 

@@ -6,7 +6,7 @@ import { segmentCount, threadCount } from './threads/thread-count.js';
 
 /** What `undiciBackend()` takes; a field left out is read from the downloader's config. */
 export interface UndiciBackendOptions {
-  /** Worker threads that run transfers; 0 runs them in-process (default: `config.threads`, else the available parallelism, at most 4). */
+  /** Worker threads that run transfers; 0 runs them in-process (default: `config.threads`, else 0). */
   threads?: number;
   /** In threaded mode, fetch one large file served in ranges over up to this many connections (default: `config.segments`, else 1: never). */
   segments?: number;

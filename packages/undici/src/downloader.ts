@@ -5,16 +5,16 @@ import { segmentCount, threadCount } from './threads/thread-count.js';
 
 /** core's config fields, and the ones this backend adds. */
 export interface UndiciConfigOptions extends DownloaderConfigOptions {
-  /** Worker threads that run transfers (default: the available parallelism, at most 4); 0 runs them in-process. */
+  /** Worker threads that run transfers (default 0: on the main thread, the fast choice in most cases). */
   threads?: number;
   /** In threaded mode, fetch one large file served in ranges over up to this many connections (default 1: never). */
   segments?: number;
 }
 
 /**
- * Nectar's HTTP(S) downloader on undici: core's engine over `undiciBackend()`. Transfers run on a
- * pool of worker threads (`config.threads`), each with its own undici dispatcher, writing the part
- * file itself; `threads: 0` runs them on the main thread, streaming into core's sink.
+ * Nectar's HTTP(S) downloader on undici: core's engine over `undiciBackend()`. Transfers run on the
+ * main thread, each body chunk written straight to the part file; with `config.threads` > 0 they
+ * run on a pool of worker threads, each with its own undici dispatcher.
  */
 export class UndiciDownloader extends ComposedDownloader {
   /** Worker threads that run transfers; 0: in-process. */

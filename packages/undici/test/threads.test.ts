@@ -1,6 +1,5 @@
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import { DownloaderConfig, DownloadRequest } from '@nectar/core';
 import { type HttpFixture, httpFixture } from '@nectar/conformance';
@@ -38,9 +37,9 @@ function collector(): Writable & { bytes(): Buffer } {
 }
 
 describe('config.threads', () => {
-  it('defaults to the available parallelism, at most 4', () => {
-    expect(new UndiciDownloader().threads).toBe(Math.min(availableParallelism(), 4));
-    expect(new UndiciDownloader({ threads: 0 }).threads).toBe(0);
+  it('runs in-process by default; workers only when asked for', () => {
+    expect(new UndiciDownloader().threads).toBe(0);
+    expect(new UndiciDownloader({ threads: 2 }).threads).toBe(2);
   });
 
   it.each([-1, 1.5, '2', Number.NaN])('refuses %s, naming the field', (threads) => {

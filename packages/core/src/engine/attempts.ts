@@ -12,7 +12,7 @@ import type { TransferJob, TransferResponse } from './job.js';
 import type { ProxySettings } from '../http/proxy.js';
 import type { DownloadReport } from '../report.js';
 import type { DownloadRequest } from '../request.js';
-import { TransferSink } from '../output/sink.js';
+import { BodyWriter, TransferSink } from '../output/sink.js';
 import { retryDelay, worthAMirror } from './retry-policy.js';
 import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
 import type { TlsMaterial } from '../tls/material.js';
@@ -151,7 +151,7 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
       emit(listener, 'downloadProgress', report);
     }
   };
-  const sink = new TransferSink({
+  const body = new BodyWriter({
     writer,
     limiter: limits.speed,
     signal,
@@ -161,8 +161,13 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
       counted(bytes);
     },
   });
-  const abortSink = () => sink.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-  signal.addEventListener('abort', abortSink, { once: true });
+  // Built only for a backend that pipes: a backend writing chunk by chunk never pays for a stream.
+  let sink: TransferSink | null = null;
+  const stop = () => {
+    body.close();
+    sink?.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  };
+  signal.addEventListener('abort', stop, { once: true });
   try {
     signal.throwIfAborted();
     const job: TransferJob = {
@@ -177,7 +182,11 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
       attempt: report.attempts,
       offset,
       validator: offset > 0 ? state.validator : null,
-      sink,
+      body,
+      get sink() {
+        sink ??= new TransferSink(body);
+        return sink;
+      },
       tempPath: writer.tempPath,
       responded: (response) => responded(ctx, state, offset, response),
       progressed(bytes) {
@@ -185,25 +194,32 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
         writer.grew(bytes);
         counted(bytes);
       },
+      partReplaced: (identity) => writer.replaced(identity),
       throttle: async (bytes) => {
         if (limits.speed !== null) await limits.speed.take(bytes, signal);
       },
       limiter: limits.speed,
     };
     await route.transfer(job);
-    // A backend that wrote tempPath itself never ended the sink; one that piped has.
-    if (!sink.writableEnded) sink.end();
-    await finished(sink);
+    // A backend that piped has ended the sink; one that wrote chunks or the file itself never made one.
+    if (sink !== null) await endSink(sink);
+    await body.settled();
   } catch (error) {
-    sink.destroy();
-    await sink.settled();
+    stop();
+    await body.settled();
     if (deadline.expired && !ctx.signal.aborted) throw deadline.error(url);
     throw error;
   } finally {
-    signal.removeEventListener('abort', abortSink);
+    body.close();
+    signal.removeEventListener('abort', stop);
     deadline.clear();
   }
   await verify(ctx, state, url);
+}
+
+async function endSink(sink: TransferSink): Promise<void> {
+  if (!sink.writableEnded) sink.end();
+  await finished(sink);
 }
 
 async function responded<D>(ctx: TransferContext<D>, state: Progress, offset: number, response: TransferResponse): Promise<void> {

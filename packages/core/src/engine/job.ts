@@ -2,8 +2,14 @@ import type { Writable } from 'node:stream';
 import type { ResolvedConfig } from '../config.js';
 import type { SpeedLimiter } from '../limits/speed.js';
 import type { ProxySettings } from '../http/proxy.js';
+import type { FileIdentity } from '../output/destination.js';
 import type { DownloadRequest } from '../request.js';
 import type { TlsMaterial } from '../tls/material.js';
+
+/** Where a backend writes one attempt's body: `TransferJob.body`. */
+export interface BodyOutput {
+  write(chunks: readonly Uint8Array[], bytes?: number): void | Promise<void>;
+}
 
 /** What a backend learned from the server, told to core as soon as it is known. */
 export interface TransferResponse {
@@ -26,7 +32,8 @@ export interface TransferResponse {
 /**
  * One attempt at one request, as handed to `Downloader.transfer()`. Core has already merged the
  * headers, loaded the TLS material and opened the destination; the backend only moves bytes:
- * it calls `responded()` once it knows the size, then pipes the body into `sink`.
+ * it calls `responded()` once it knows the size, then hands the body to `body` chunk by chunk
+ * (or pipes it into `sink`).
  */
 export interface TransferJob {
   readonly request: DownloadRequest;
@@ -47,13 +54,27 @@ export interface TransferJob {
   readonly offset: number;
   /** The validator of the earlier attempt, to send as If-Range with the range. */
   readonly validator: string | null;
-  /** Pipe the body here: it limits speed, counts bytes and writes to the destination. */
+  /**
+   * Write the body here, chunk by chunk, in order: it limits speed, writes to the destination,
+   * counts and hashes. A file destination is written synchronously and `write()` returns
+   * nothing; when it returns a promise, wait for it before the next chunk. It throws (or
+   * rejects) with the error that ends the attempt (a full disk, config.maxFileSize). A chunk may
+   * be kept by a stream destination: never reuse its memory.
+   */
+  readonly body: BodyOutput;
+  /** The same as a Writable, for a backend that pipes a stream: made on first use. */
   readonly sink: Writable;
   /** The part file, for a backend that writes the file itself (then it calls `progressed`). */
   readonly tempPath: string | null;
   responded(response: TransferResponse): Promise<void>;
   /** For a backend writing `tempPath` itself: `bytes` more are on disk. */
   progressed(bytes: number): void;
+  /**
+   * For a backend that replaced the part file with a link (file:// fileMode): what lstat() of
+   * the new one shows. After its rename core checks the destination is that file — anything
+   * else was planted by a neighbour and is removed.
+   */
+  partReplaced(identity: FileIdentity): void;
   /** For a backend writing `tempPath` itself: wait for the shared speed limit before `bytes`. */
   throttle(bytes: number): Promise<void>;
   /**

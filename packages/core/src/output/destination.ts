@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { type Stats, closeSync, constants, fstatSync, openSync } from 'node:fs';
-import { type FileHandle, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { type Stats, closeSync, constants, fstatSync, lstatSync, fsync, ftruncateSync, openSync, read, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { NectarError, toNectarError } from '../errors.js';
+import { promisify } from 'node:util';
+import { NectarError } from '../errors.js';
+import { destinationError } from './destination-error.js';
 import { acquireLock, releaseLock } from './part-owner.js';
+import { byteLength, writeAt } from './part-writer.js';
+
+export { destinationError };
 
 /**
  * Where one request's bytes land. A path is written atomically through a part file beside it;
@@ -15,8 +20,11 @@ export interface DestinationWriter {
   readonly tempPath: string | null;
   /** Bytes already in the destination: what a resume continues from. */
   readonly size: number;
-  /** Writes every chunk; a stream that does not drain is waited for until `signal` aborts. */
-  write(chunks: readonly Uint8Array[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Writes every chunk: a file at once (a failure throws), a stream with a promise when it must
+   * be waited for (it does not drain), until `signal` aborts.
+   */
+  write(chunks: readonly Uint8Array[], signal?: AbortSignal): void | Promise<void>;
   /** Reads back the first `end` bytes written (a kept part file's digest); nothing for a stream. */
   read(end?: number): AsyncIterable<Uint8Array>;
   /** The validator a kept part file was saved with: a new run resumes with it. */
@@ -25,11 +33,19 @@ export interface DestinationWriter {
   restart(): Promise<void>;
   /** Account for bytes a backend wrote to tempPath itself. */
   grew(bytes: number): void;
+  /** A backend replaced the part file (with a link): what lstat() of the new one shows. */
+  replaced(identity: FileIdentity): void;
   commit(options: { fsync: boolean }): Promise<void>;
   /** Gives up; `keep` (with a validator) leaves the part file and its sidecar for a later run. */
   abandon(keep?: { validator: string; total: number | null }): Promise<void>;
   /** The whole file's size a kept part file was saved with, or null. */
   readonly resumeTotal: number | null;
+}
+
+/** Which file a name leads to, as lstat() tells: the same device and inode are the same file. */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
 }
 
 export function partPath(destination: string): string {
@@ -66,24 +82,21 @@ function urlDigest(url: string): string {
   return createHash('sha256').update(url).digest('hex');
 }
 
-async function readSidecar(destination: string): Promise<PartSidecar | null> {
+function readSidecar(destination: string): PartSidecar | null {
   try {
-    const text = await readFile(sidecarPath(destination), { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+    const fd = openSync(sidecarPath(destination), constants.O_RDONLY | constants.O_NOFOLLOW);
+    let text: string;
+    try {
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
     const sidecar = JSON.parse(text) as Partial<PartSidecar>;
     if (typeof sidecar.urlDigest !== 'string' || typeof sidecar.validator !== 'string') return null;
     return { urlDigest: sidecar.urlDigest, validator: sidecar.validator, total: typeof sidecar.total === 'number' ? sidecar.total : null };
   } catch {
     return null;
   }
-}
-
-export function destinationError(path: string, error: unknown, what: string): NectarError {
-  if (error instanceof NectarError && error.code === 'NECTAR_DESTINATION') return error;
-  const cause = toNectarError(error);
-  return new NectarError('NECTAR_DESTINATION', `cannot ${what} ${path}: ${cause.message}`, {
-    cause: error,
-    details: { destination: path, errno: cause.details.errno },
-  });
 }
 
 export interface AtomicFileOptions {
@@ -106,6 +119,10 @@ const fresh: Kept = { size: 0, validator: null, total: null };
  * process (part-owner.ts): a part file left by a dead run is recovered, one a live run writes is
  * refused, and one this process did not create itself is only resumed when it is a plain file of
  * ours that a sidecar vouches for.
+ *
+ * Every call but fsync is synchronous: open, write, rename and unlink of a file on a local disk
+ * take microseconds each, several times less than their hops through libuv's thread pool — the
+ * bulk of a small file's cost. fsync, which can take seconds, stays asynchronous.
  */
 export class AtomicFile implements DestinationWriter {
   readonly destination: string;
@@ -114,36 +131,37 @@ export class AtomicFile implements DestinationWriter {
   /** The whole file's size the kept part was saved with, or null. */
   readonly resumeTotal: number | null;
   readonly #url: string | undefined;
-  #handle: FileHandle;
+  #fd: number | null;
   #size: number;
+  /** What the part file is when a backend replaced it (a link); else the file we opened. */
+  #identity: FileIdentity | null = null;
 
-  private constructor(destination: string, handle: FileHandle, url: string | undefined, kept: Kept = fresh) {
+  private constructor(destination: string, fd: number, url: string | undefined, kept: Kept = fresh) {
     this.destination = destination;
     this.#url = url;
     this.tempPath = partPath(destination);
-    this.#handle = handle;
+    this.#fd = fd;
     this.#size = kept.size;
     this.resumeValidator = kept.validator;
     this.resumeTotal = kept.total;
   }
 
   static async open(destination: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
+    return AtomicFile.openSync(destination, options);
+  }
+
+  static openSync(destination: string, options: AtomicFileOptions = {}): AtomicFile {
     // No stat() of the destination first: on the common path it fails with ENOENT, and that
     // error (with its stack) costs more than the rest of opening. A folder is caught at rename.
     const temp = partPath(destination);
-    const previous = await lockFor(destination);
+    const previous = lockFor(destination);
     try {
-      if (previous === 'free') {
-        const created = await open(temp, CREATE).catch((error: NodeJS.ErrnoException) => {
-          if (error.code === 'EEXIST') return null;
-          throw error;
-        });
-        if (created !== null) return new AtomicFile(destination, created, options.url);
-      }
+      const created = previous === 'free' ? createExclusive(temp) : null;
+      if (created !== null) return new AtomicFile(destination, created, options.url);
       // A part file is there with no live owner: kept on purpose, or left by a killed run.
-      return await AtomicFile.#recover(destination, options);
+      return AtomicFile.#recover(destination, options);
     } catch (error) {
-      await releaseLock(temp);
+      releaseLock(temp);
       throw destinationError(destination, error, 'write to');
     }
   }
@@ -153,50 +171,52 @@ export class AtomicFile implements DestinationWriter {
    * file of ours; anything else there (a symlink, a hard link, another user's file, a part
    * without sidecar) is removed and the download starts afresh.
    */
-  static async #recover(destination: string, options: AtomicFileOptions): Promise<AtomicFile> {
+  static #recover(destination: string, options: AtomicFileOptions): AtomicFile {
     const temp = partPath(destination);
-    const sidecar = await readSidecar(destination);
-    await unlink(sidecarPath(destination)).catch(() => {});
-    const handle = await open(temp, REOPEN).catch(() => null);
-    if (handle !== null) {
-      const stat = await handle.stat();
+    const sidecar = readSidecar(destination);
+    quietly(() => unlinkSync(sidecarPath(destination)));
+    const fd = quietly(() => openSync(temp, REOPEN));
+    if (fd !== undefined) {
+      const stat = fstatSync(fd);
       if (isOwnPlainFile(stat)) {
         if (sidecar !== null && options.url !== undefined && sidecar.urlDigest === urlDigest(options.url)) {
-          return new AtomicFile(destination, handle, options.url, { size: stat.size, validator: sidecar.validator, total: sidecar.total });
+          return new AtomicFile(destination, fd, options.url, { size: stat.size, validator: sidecar.validator, total: sidecar.total });
         }
-        await handle.truncate(0);
-        return new AtomicFile(destination, handle, options.url);
+        ftruncateSync(fd, 0);
+        return new AtomicFile(destination, fd, options.url);
       }
-      await handle.close();
+      closeSync(fd);
     }
     // Unlinking removes the planted name only, never what a link points at.
-    await unlink(temp).catch(() => {});
-    return new AtomicFile(destination, await open(temp, CREATE), options.url);
+    quietly(() => unlinkSync(temp));
+    return new AtomicFile(destination, openSync(temp, CREATE), options.url);
   }
 
   get size(): number {
     return this.#size;
   }
 
-  /** The part file's descriptor, for a backend that writes it itself in this process. */
+  /** The part file's descriptor, for a writer in this process (any thread) while the file is open. */
   get fd(): number {
-    return this.#handle.fd;
+    if (this.#fd === null) throw new NectarError('NECTAR_DESTINATION', `${this.destination} is no longer open for writing`);
+    return this.#fd;
   }
 
-  async write(chunks: readonly Uint8Array[]): Promise<void> {
+  write(chunks: readonly Uint8Array[]): void {
+    const bytes = byteLength(chunks);
     try {
-      const { bytesWritten } = await this.#handle.writev(chunks as Uint8Array[], this.#size);
-      this.#size += bytesWritten;
+      writeAt(this.fd, chunks, bytes, this.#size);
     } catch (error) {
       throw destinationError(this.destination, error, 'write to');
     }
+    this.#size += bytes;
   }
 
   /** The first `end` bytes of the part file, read through our own descriptor (never by path). */
   async *read(end = this.#size): AsyncGenerator<Uint8Array> {
     const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(end, 1)));
     for (let position = 0; position < end; ) {
-      const { bytesRead } = await this.#handle.read(buffer, 0, Math.min(buffer.byteLength, end - position), position);
+      const bytesRead = await readAt(this.fd, buffer, Math.min(buffer.byteLength, end - position), position);
       if (bytesRead === 0) return;
       position += bytesRead;
       yield buffer.subarray(0, bytesRead);
@@ -207,17 +227,21 @@ export class AtomicFile implements DestinationWriter {
     this.#size += bytes;
   }
 
+  replaced(identity: FileIdentity): void {
+    this.#identity = { dev: identity.dev, ino: identity.ino };
+  }
+
   async restart(): Promise<void> {
-    await this.#handle.truncate(0);
+    ftruncateSync(this.fd, 0);
     this.#size = 0;
   }
 
   async commit({ fsync }: { fsync: boolean }): Promise<void> {
     try {
-      if (fsync) await this.#handle.sync();
-      await this.#handle.close();
-      await rename(this.tempPath, this.destination);
-      await releaseLock(this.tempPath);
+      if (fsync) await fsyncAsync(this.fd);
+      this.#place();
+      this.#close();
+      releaseLock(this.tempPath);
       if (fsync) await syncFolder(dirname(this.destination));
     } catch (error) {
       await this.abandon();
@@ -232,16 +256,74 @@ export class AtomicFile implements DestinationWriter {
   }
 
   async abandon(keep?: { validator: string; total: number | null }): Promise<void> {
-    await this.#handle.close().catch(() => {});
+    this.#close();
     if (keep !== undefined && this.#size > 0 && this.#url !== undefined) {
       const sidecar: PartSidecar = { urlDigest: urlDigest(this.#url), validator: keep.validator, total: keep.total };
-      await unlink(sidecarPath(this.destination)).catch(() => {});
-      await writeFile(sidecarPath(this.destination), JSON.stringify(sidecar), { flag: CREATE }).catch(() => {});
+      quietly(() => unlinkSync(sidecarPath(this.destination)));
+      quietly(() => writeSidecar(this.destination, sidecar));
     } else {
-      await unlink(this.tempPath).catch(() => {});
+      quietly(() => unlinkSync(this.tempPath));
     }
-    await releaseLock(this.tempPath);
+    releaseLock(this.tempPath);
   }
+
+  /**
+   * Renames the part file into place, then checks that what arrived is the file we wrote: a
+   * neighbour who can write the folder may have replaced the name (a link to another file) while
+   * we wrote through our descriptor. Then the planted name is removed, never what it points to.
+   */
+  #place(): void {
+    const written = this.#identity ?? fstatSync(this.fd);
+    renameSync(this.tempPath, this.destination);
+    const placed = lstatSync(this.destination);
+    if (placed.ino === written.ino && placed.dev === written.dev) return;
+    quietly(() => unlinkSync(this.destination));
+    throw replacedPart(this.tempPath, this.destination);
+  }
+
+  #close(): void {
+    if (this.#fd === null) return;
+    const fd = this.#fd;
+    this.#fd = null;
+    // Nothing is buffered in user space: a failing close loses no byte a write did not report.
+    quietly(() => closeSync(fd));
+  }
+}
+
+/** Beside the part file, created exclusively, never through a planted link. */
+function writeSidecar(destination: string, sidecar: PartSidecar): void {
+  const fd = openSync(sidecarPath(destination), CREATE);
+  try {
+    writeFileSync(fd, JSON.stringify(sidecar));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Creates the part file; null when one is there already. */
+function createExclusive(path: string): number | null {
+  try {
+    return openSync(path, CREATE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw error;
+  }
+}
+
+/** Runs a clean-up step whose failure changes nothing for the caller; its result, if any. */
+function quietly<T>(step: () => T): T | undefined {
+  try {
+    return step();
+  } catch {
+    return undefined;
+  }
+}
+
+const fsyncAsync = promisify(fsync);
+const readAsync = promisify(read);
+
+async function readAt(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
+  return (await readAsync(fd, buffer, 0, length, position)).bytesRead;
 }
 
 /**
@@ -278,9 +360,9 @@ function replacedPart(path: string, destination: string): NectarError {
 }
 
 /** Takes the lock of a destination's part file; a refusal names the destination. */
-async function lockFor(destination: string): Promise<'free' | 'stale'> {
+function lockFor(destination: string): 'free' | 'stale' {
   try {
-    return await acquireLock(partPath(destination), destination);
+    return acquireLock(partPath(destination), destination);
   } catch (error) {
     throw destinationError(destination, error, 'write to');
   }
@@ -300,9 +382,9 @@ function isOwnPlainFile(stat: Stats): boolean {
  */
 export async function holdDestination(destination: string): Promise<() => Promise<void>> {
   const temp = partPath(destination);
-  const previous = await lockFor(destination);
+  const previous = lockFor(destination);
   if (previous === 'stale') await Promise.all([unlink(temp).catch(() => {}), unlink(sidecarPath(destination)).catch(() => {})]);
-  return () => releaseLock(temp);
+  return async () => releaseLock(temp);
 }
 
 /** fsync of a folder, so that a rename in it survives a crash. */
@@ -350,6 +432,10 @@ export class StreamDestination implements DestinationWriter {
 
   grew(bytes: number): void {
     this.#size += bytes;
+  }
+
+  replaced(): void {
+    throw new NectarError('NECTAR_NOT_SUPPORTED', 'a stream destination has no part file to replace');
   }
 
   async restart(): Promise<void> {

@@ -61,7 +61,7 @@ export function isAlive(owner: PartOwner): boolean {
  * that the caller may resume after its own checks). Throws NECTAR_DESTINATION when a live
  * process holds it.
  */
-export async function acquireLock(partPath: string, destination: string): Promise<'free' | 'stale'> {
+export function acquireLock(partPath: string, destination: string): 'free' | 'stale' {
   // Synchronous on purpose: a symlink on a local disk takes microseconds, while the same call
   // through libuv's thread pool costs several times that in hops (measured: +30% on small files).
   const path = lockPath(partPath);
@@ -107,7 +107,7 @@ function readOwner(path: string): PartOwner | null {
 }
 
 /** Drops our lock. A live owner's lock is never taken over, so the one at the path is ours. */
-export async function releaseLock(partPath: string): Promise<void> {
+export function releaseLock(partPath: string): void {
   try {
     unlinkSync(lockPath(partPath));
   } catch {

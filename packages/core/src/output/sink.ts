@@ -1,37 +1,115 @@
 import { Writable } from 'node:stream';
 import type { DestinationWriter } from './destination.js';
+import { byteLength } from './part-writer.js';
 import type { SpeedLimiter } from '../limits/speed.js';
 import type { ThroughputFloor } from '../limits/throughput-floor.js';
 
-export interface SinkOptions {
+export interface BodyWriterOptions {
   writer: DestinationWriter;
   limiter: SpeedLimiter | null;
   signal: AbortSignal;
-  /** Paused while the sink waits on us (the speed limit, a caller's stream), not on the server. */
+  /** Paused while the writer waits on us (the speed limit, a caller's stream), not on the server. */
   floor?: ThroughputFloor | null;
   /** Called after bytes reached the destination; may throw to fail the transfer (size limit). */
   onBytes(chunks: readonly Uint8Array[], bytes: number): void;
 }
 
 /**
- * The writable a backend pipes a body into. It applies the shared speed limit, writes to the
- * destination and counts what was written. Ending it never ends a caller's stream.
+ * Where one attempt's body goes, chunk by chunk: it applies the shared speed limit, writes to the
+ * destination and counts (and hashes) what was written. A file destination is written at once,
+ * synchronously, and `write()` returns nothing; a promise comes back only when the caller must
+ * wait before the next chunk (the speed limit, a caller's stream that is full).
+ */
+export class BodyWriter {
+  readonly #options: BodyWriterOptions;
+  #pending: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(options: BodyWriterOptions) {
+    this.#options = options;
+  }
+
+  /** Writes `chunks`; never call again before a returned promise settles. Throws (or rejects) on failure. */
+  write(chunks: readonly Uint8Array[], bytes = byteLength(chunks)): void | Promise<void> {
+    const { writer, limiter, signal, onBytes } = this.#options;
+    this.#check(signal);
+    if (limiter !== null) return this.#track(this.#throttled(chunks, bytes));
+    const written = writer.write(chunks, signal);
+    if (written === undefined) return onBytes(chunks, bytes);
+    return this.#track(this.#waited(written, () => onBytes(chunks, bytes)));
+  }
+
+  /** Refuses every later write: the attempt is over. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /**
+   * Resolves once no write is under way. A write that began before the attempt ended still
+   * lands on disk; the next attempt must wait for it before it decides where to resume.
+   */
+  settled(): Promise<void> {
+    return this.#pending ?? Promise.resolve();
+  }
+
+  #check(signal: AbortSignal): void {
+    signal.throwIfAborted();
+    if (this.#closed) throw new Error('the transfer ended before this chunk was written');
+  }
+
+  #track(put: Promise<void>): Promise<void> {
+    const settled = put.then(
+      () => {},
+      () => {},
+    );
+    this.#pending = settled;
+    void settled.then(() => {
+      if (this.#pending === settled) this.#pending = null;
+    });
+    return put;
+  }
+
+  async #throttled(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
+    const { writer, limiter, signal, onBytes } = this.#options;
+    await this.#waited(limiter?.take(bytes, signal));
+    // Waiting for the limiter may have outlived the attempt.
+    this.#check(signal);
+    const written = writer.write(chunks, signal);
+    if (written !== undefined) await this.#waited(written);
+    onBytes(chunks, bytes);
+  }
+
+  /** A wait on us, not on the server: the throughput floor does not count it. */
+  async #waited(wait: Promise<void> | undefined, then?: () => void): Promise<void> {
+    const { floor } = this.#options;
+    floor?.hold();
+    try {
+      await wait;
+    } finally {
+      floor?.release();
+    }
+    then?.();
+  }
+}
+
+/**
+ * The writable a backend may pipe a body into, over the attempt's BodyWriter. Ending it never
+ * ends a caller's stream.
  */
 export class TransferSink extends Writable {
-  readonly #options: SinkOptions;
-  #pending: Promise<void> = Promise.resolve();
+  readonly #body: BodyWriter;
 
-  constructor(options: SinkOptions) {
+  constructor(body: BodyWriter) {
     // A large buffer lets _writev batch socket chunks into one write() system call.
     super({ highWaterMark: 256 * 1024 });
-    this.#options = options;
+    this.#body = body;
     // The error also reaches whoever awaits the sink (pipeline, finished); without a listener a
     // sink destroyed before the backend piped into it would crash the process.
     this.on('error', () => {});
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#track(this.#put([chunk], chunk.byteLength), callback);
+    this.#put([chunk], chunk.byteLength, callback);
   }
 
   override _writev(entries: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
@@ -40,36 +118,18 @@ export class TransferSink extends Writable {
       bytes += e.chunk.byteLength;
       return e.chunk;
     });
-    this.#track(this.#put(chunks, bytes), callback);
+    this.#put(chunks, bytes, callback);
   }
 
-  /**
-   * Resolves once no write is under way. A write that began before the sink was destroyed still
-   * lands on disk; the next attempt must wait for it before it decides where to resume.
-   */
-  settled(): Promise<void> {
-    return this.#pending;
-  }
-
-  #track(put: Promise<void>, callback: (error?: Error | null) => void): void {
-    this.#pending = put.then(
-      () => callback(),
-      (error: Error) => callback(error),
-    );
-  }
-
-  async #put(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
-    const { writer, limiter, signal, onBytes, floor } = this.#options;
-    floor?.hold();
+  #put(chunks: readonly Uint8Array[], bytes: number, callback: (error?: Error | null) => void): void {
+    let written: void | Promise<void>;
     try {
-      if (limiter !== null) await limiter.take(bytes, signal);
-      signal.throwIfAborted();
-      // Waiting for the limiter may have outlived the attempt.
-      if (this.destroyed) throw new Error('the transfer ended before this chunk was written');
-      await writer.write(chunks, signal);
-    } finally {
-      floor?.release();
+      written = this.#body.write(chunks, bytes);
+    } catch (error) {
+      callback(error as Error);
+      return;
     }
-    onBytes(chunks, bytes);
+    if (written === undefined) callback();
+    else written.then(() => callback(), callback);
   }
 }

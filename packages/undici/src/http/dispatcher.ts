@@ -1,7 +1,11 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { ProxySettings, ResolvedConfig, TlsMaterial } from '@nectar/core/backend';
 import { proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
-import { Agent, type Dispatcher, EnvHttpProxyAgent, Pool, ProxyAgent } from 'undici';
+import type { Dispatcher, ProxyAgent as ProxyAgentType, Pool as PoolType } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
+import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
+import Pool from 'undici/lib/dispatcher/pool.js';
+import ProxyAgent from 'undici/lib/dispatcher/proxy-agent.js';
 import { environmentNamesProxy } from './proxy-environment.js';
 
 /** What one downloader's connection pool is built from; the same for all its requests. */
@@ -24,7 +28,7 @@ export function createDispatcher(settings: DispatcherSettings): Dispatcher {
 }
 
 /** Timeouts live on each per-origin pool: undici's own header and idle-body timers. */
-function poolOptions(config: ResolvedConfig): Pool.Options {
+function poolOptions(config: ResolvedConfig): PoolType.Options {
   return { headersTimeout: config.headersTimeout, bodyTimeout: config.bodyTimeout, connectTimeout: config.connectTimeout };
 }
 
@@ -37,7 +41,7 @@ function proxyTls({ config, tls }: DispatcherSettings): ConnectionOptions & { ti
   return { ...proxyTlsOptions(tls), timeout: config.connectTimeout };
 }
 
-function proxyOptions(settings: DispatcherSettings): Omit<ProxyAgent.Options, 'uri'> {
+function proxyOptions(settings: DispatcherSettings): Omit<ProxyAgentType.Options, 'uri'> {
   const pool = poolOptions(settings.config);
   return {
     ...pool,

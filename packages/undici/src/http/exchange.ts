@@ -1,10 +1,11 @@
 import type { Transform } from 'node:stream';
 import type { ProxySettings, ResolvedConfig, TransferResponse } from '@nectar/core/backend';
-import { type FailureContext, type Hop, contentCodings, followRedirects, headerValue, interpretResponse, unwantedBodyLimit } from '@nectar/core/http';
+import { type FailureContext, type Hop, contentCodings, followRedirects, headerValue, interpretResponse } from '@nectar/core/http';
 import type { Dispatcher } from 'undici';
 import { contentDecoders } from './content-decoding.js';
+import { type RawResponse, dispatchGet } from './raw-response.js';
 
-export type Response = Dispatcher.ResponseData;
+export type Response = RawResponse;
 
 /**
  * What one HTTP attempt needs, whichever thread makes it: a TransferJob on the main thread, its
@@ -33,11 +34,11 @@ export interface Answer {
  */
 export async function requestFinal(dispatcher: Dispatcher, exchange: Exchange, context: FailureContext): Promise<{ response: Response; url: URL }> {
   const send = async ({ url, headers }: Hop) => {
-    const response = await dispatcher.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'GET', headers, signal: exchange.signal });
+    const response = await dispatchGet(dispatcher, url, headers, exchange.signal);
     return { status: response.statusCode, location: headerValue(response.headers, 'location'), response };
   };
   const drop = async ({ response }: { response: Response }) => {
-    await discard(response.body);
+    await response.discard();
     // undici hands a socket back to its pool one event-loop turn after a response ends (in
     // case the server closes it anyway); waiting that turn lets the next hop reuse it.
     await new Promise(setImmediate);
@@ -47,28 +48,14 @@ export async function requestFinal(dispatcher: Dispatcher, exchange: Exchange, c
 }
 
 /** Reads the final response by core's rule; a refusal is thrown once its body is drained. */
-export async function readAnswer(exchange: Exchange, { statusCode: status, statusText, headers, body }: Response, url: URL): Promise<Answer> {
+export async function readAnswer(exchange: Exchange, response: Response, url: URL): Promise<Answer> {
+  const { statusCode: status, statusText, headers } = response;
   const outcome = interpretResponse(exchange, { status, statusText, headers, url });
   if (outcome.kind !== 'body') {
-    await discard(body);
+    await response.discard();
     if (outcome.kind === 'refused') throw outcome.error;
     return { response: outcome.response, decoders: null };
   }
   const decoders = exchange.config.decompress ? contentDecoders(contentCodings(headers['content-encoding']), url) : [];
   return { response: outcome.response, decoders };
-}
-
-/**
- * Stops reading a body and frees its connection. undici's body emits 'error' when destroyed
- * before its end (RequestAbortedError), and a body nobody piped has no listener for it: without
- * one, that error would crash the process (or the worker thread).
- */
-export function dropBody(body: Response['body']): void {
-  body.on('error', () => {});
-  body.destroy();
-}
-
-/** Reads a little of an unwanted body so that its connection can be reused, else closes it. */
-export async function discard(body: Response['body']): Promise<void> {
-  await body.dump({ limit: unwantedBodyLimit }).catch(() => {});
 }

@@ -1,6 +1,6 @@
-import { closeSync, writeSync, writevSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { NectarError, type SpeedLimiter, openPartFileSync, toNectarError } from '@nectar/core/backend';
+import { PartWriter, type SpeedLimiter, openPartFileSync } from '@nectar/core/backend';
 
 export interface FileSinkOptions {
   /** The part file core opened; it exists, so it is opened for writing without truncation. */
@@ -18,16 +18,13 @@ export interface FileSinkOptions {
 }
 
 /**
- * A worker's writer of the part file, at explicit positions. Writes are synchronous on purpose:
- * into the page cache they take microseconds, while an async write queues on libuv's thread
- * pool, which every worker of the process shares (four threads by default) and which would
- * cost two thread hops per chunk.
+ * A worker's stream over core's positioned writer of the part file (synchronous writes, a limit
+ * for the first segment of a split file), with the shared speed limit before each write.
  */
 export class FileSink extends Writable {
   readonly #options: FileSinkOptions;
   #fd: number | null;
-  #position: number;
-  #room: number;
+  readonly #writer: PartWriter;
   #full: () => void = () => {};
   /** Resolves once `limit` bytes are written. */
   readonly full: Promise<void>;
@@ -36,12 +33,12 @@ export class FileSink extends Writable {
     // A large buffer lets _writev batch socket chunks while the speed limit makes a write wait.
     super({ highWaterMark: 256 * 1024 });
     this.#options = options;
-    this.#position = options.position;
-    this.#room = options.limit ?? Number.POSITIVE_INFINITY;
     this.full = new Promise((resolve) => {
       this.#full = resolve;
     });
     this.#fd = openPartFileSync(options.path, options.destination);
+    const { position, limit, destination } = options;
+    this.#writer = new PartWriter({ fd: this.#fd, destination, position, ...(limit === undefined ? {} : { limit }) });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -76,22 +73,16 @@ export class FileSink extends Writable {
     limiter.take(bytes, signal).then(() => callback(this.#write(chunks, bytes)), callback);
   }
 
-  /** Writes every byte of `chunks` at the current position; returns the failure instead of throwing. */
-  #write(all: Buffer[], allBytes: number): Error | null {
+  /** Writes `chunks` at the current position; returns the failure instead of throwing. */
+  #write(chunks: Buffer[], bytes: number): Error | null {
     if (this.#fd === null) return new Error('the transfer ended before this chunk was written');
-    const { chunks, bytes } = allBytes <= this.#room ? { chunks: all, bytes: allBytes } : fit(all, this.#room);
-    if (bytes === 0) return null;
     try {
-      let written = chunks.length === 1 ? writeSync(this.#fd, chunks[0]!, 0, bytes, this.#position) : writevSync(this.#fd, chunks, this.#position);
-      // A regular file takes everything at once in practice; a short write continues byte-exact.
-      while (written < bytes) written += writeSync(this.#fd, Buffer.concat(chunks).subarray(written), 0, bytes - written, this.#position + written);
-      this.#position += bytes;
-      this.#room -= bytes;
-      this.#options.onBytes(bytes);
-      if (this.#room === 0) this.#full();
+      const written = this.#writer.write(chunks, bytes);
+      if (written > 0) this.#options.onBytes(written);
+      if (this.#writer.full) this.#full();
       return null;
     } catch (error) {
-      return writeError(this.#options.destination, error);
+      return error as Error;
     }
   }
 
@@ -105,26 +96,4 @@ export class FileSink extends Writable {
       // Nothing was buffered: a failing close loses no byte that a write did not report.
     }
   }
-}
-
-/** The first `room` bytes of `chunks`. */
-function fit(chunks: Buffer[], room: number): { chunks: Buffer[]; bytes: number } {
-  const kept: Buffer[] = [];
-  let bytes = 0;
-  for (const chunk of chunks) {
-    if (bytes === room) break;
-    const part = chunk.subarray(0, room - bytes);
-    kept.push(part);
-    bytes += part.byteLength;
-  }
-  return { chunks: kept, bytes };
-}
-
-/** The error core's own writer raises for the destination, so both modes report alike. */
-function writeError(destination: string, error: unknown): NectarError {
-  const cause = toNectarError(error);
-  return new NectarError('NECTAR_DESTINATION', `cannot write to ${destination}: ${cause.message}`, {
-    cause: error,
-    details: { destination, errno: cause.details.errno },
-  });
 }

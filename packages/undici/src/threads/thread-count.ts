@@ -1,15 +1,14 @@
-import { availableParallelism } from 'node:os';
 import { NectarArgumentError } from '@nectar/core/backend';
 
 /**
- * Beyond four threads a download is bound by the main thread (core's bookkeeping, renames) or by
- * the disk, not by HTTP parsing or TLS; more workers only add memory and contention.
+ * `config.threads`: worker threads that run transfers; 0 (the default) runs them on the main
+ * thread. In-process is the fast default: a worker loads undici again (~90 ms), each file is then
+ * opened twice and every message costs a wake-up on both threads: on small files workers lose,
+ * and with chunks written synchronously in-process they can only win where TLS or decoding is
+ * the bottleneck on several idle cores (see the README's figures).
  */
-const defaultCap = 4;
-
-/** `config.threads`: worker threads that run transfers; 0 runs them on the main thread. */
 export function threadCount(threads: unknown): number {
-  if (threads === undefined) return Math.min(availableParallelism(), defaultCap);
+  if (threads === undefined) return 0;
   if (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 0) {
     throw new NectarArgumentError(
       `config.threads must be a non-negative integer (0 runs transfers in-process), got ${JSON.stringify(threads) ?? String(threads)}`,

@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import { ChunkSender } from './chunk-sender.js';
 import { transferError } from '../http/errors.js';
 import { FileSink } from './file-sink.js';
-import { type Exchange, type Response, discard, dropBody, readAnswer, requestFinal } from '../http/exchange.js';
+import { type Exchange, type Response, readAnswer, requestFinal } from '../http/exchange.js';
 import { ProgressBatch } from './progress-batch.js';
 import { firstSegmentEnd, planSegments } from './segment-plan.js';
 import { type ByteRange, type FromWorker, type SegmentPlan, type SerializedError, type StartMessage, type WorkerSetup, serializeError } from './messages.js';
@@ -92,16 +92,16 @@ export class WorkerTransfer {
       await this.#respond(split === null ? answer.response : { ...answer.response, validator: null }, split);
       if (answer.decoders === null) return;
       const target = this.#target(answer.response, split);
-      const written = pipeline([response.body, ...answer.decoders, target]);
+      const written = pipeline([response.stream(), ...answer.decoders, target]);
       if (!(target instanceof FileSink) || split === null) return await written;
       // The first segment ends where the next begins: stop reading there.
       written.catch(() => {});
       await Promise.race([written, target.full]);
-      dropBody(response.body);
+      response.drop();
       target.destroy();
     } catch (error) {
       // A body nobody reads keeps its connection busy and the server sending bytes that go nowhere.
-      dropBody(response.body);
+      response.drop();
       throw error;
     }
   }
@@ -113,14 +113,14 @@ export class WorkerTransfer {
       if (response.statusCode !== 206 || parseContentRange(contentRange)?.start !== range.start) {
         // A refusal (5xx, 404) is reported as such; a whole body or another range as a segment failure.
         if (response.statusCode < 200 || response.statusCode >= 300) await readAnswer(exchange, response, url);
-        await discard(response.body);
+        await response.discard();
         throw new NectarError('NECTAR_RESUME', `${redactUrl(url)} answered a request for bytes ${range.start}-${range.end - 1} with ${response.statusCode} ${contentRange ?? ''}`.trim(), {
           details: { url: redactUrl(url), status: response.statusCode, contentRange },
         });
       }
-      await pipeline(response.body, this.#fileSink(range.start, null));
+      await pipeline(response.stream(), this.#fileSink(range.start, null));
     } catch (error) {
-      dropBody(response.body);
+      response.drop();
       throw error;
     }
   }
