@@ -22,22 +22,13 @@ const inlineVersion = {
   },
 };
 
-/** @nectar/undici's `undici` is undici-slim.cjs: the four classes it uses, not undici's whole index. */
-const slimUndici = {
-  name: 'slim-undici',
-  setup(b) {
-    const slim = fileURLToPath(new URL('./undici-slim.cjs', import.meta.url));
-    b.onResolve({ filter: /^undici$/ }, (args) => (/[\\/]undici[\\/]dist[\\/]/.test(args.importer) ? { path: slim } : undefined));
-  },
-};
-
 const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20.18',
   external,
-  plugins: [inlineVersion, slimUndici],
+  plugins: [inlineVersion],
   // undici is CommonJS: its require() calls of Node's own modules need a require in ESM output.
   banner: { js: "import { createRequire as __nectarRequire } from 'node:module'; const require = __nectarRequire(import.meta.url);" },
   logLevel: 'warning',

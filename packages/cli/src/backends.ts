@@ -1,6 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { type BackendModule, DownloaderRegistry } from '@nectar/core';
-import type { undiciBackend } from '@nectar/undici';
+import { DownloaderRegistry } from '@nectar/core';
 import { UsageError } from './args.js';
 
 export const httpBackends = ['undici', 'axios'] as const;
@@ -14,11 +13,8 @@ export function checkBackend(name: string | undefined): HttpBackend {
 
 export interface RegistryChoice {
   readonly backend: HttpBackend;
-  /**
-   * Run undici's transfers on the main thread: for a few URLs, starting a worker (and compiling
-   * undici's parser again in it) costs more than the whole download.
-   */
-  readonly inProcess: boolean;
+  /** A run of a few URLs: undici's parser is then compiled by V8's baseline compiler only (below). */
+  readonly few: boolean;
 }
 
 /**
@@ -26,29 +22,25 @@ export interface RegistryChoice {
  * one https: URL never loads the file backend): http(s) from the chosen package only, so the
  * choice wins over core's order; sftp: when installed.
  */
-export async function createRegistry({ backend, inProcess }: RegistryChoice): Promise<DownloaderRegistry> {
+export async function createRegistry({ backend, few }: RegistryChoice): Promise<DownloaderRegistry> {
   // An axios asked for but not installed is a usage error now, not a failure of every URL later.
   if (backend === 'axios') await checkAxios();
   const http = [`@nectar/${backend}`];
   const known = { http, https: http, file: ['@nectar/file'], sftp: ['@nectar/sftp'] };
-  return new DownloaderRegistry({ known, load: (specifier) => loadBackend(specifier, inProcess) });
+  return new DownloaderRegistry({ known, load: (specifier) => loadBackend(specifier, few) });
 }
 
-async function loadBackend(specifier: string, inProcess: boolean): Promise<unknown> {
-  if (specifier === '@nectar/undici' && inProcess) baselineWasmOnly();
-  const module = await loadFromInstallation(specifier);
-  if (specifier !== '@nectar/undici' || !inProcess) return module;
-  const undici = module as { undiciBackend: typeof undiciBackend };
-  const inProcessModule: BackendModule = { register: (registry) => registry.register(['http', 'https'], () => undici.undiciBackend({ threads: 0 })) };
-  return inProcessModule;
+async function loadBackend(specifier: string, few: boolean): Promise<unknown> {
+  if (specifier === '@nectar/undici' && few) baselineWasmOnly();
+  return loadFromInstallation(specifier);
 }
 
 /**
  * undici parses HTTP with WebAssembly. V8 compiles it with its baseline compiler, then optimises
  * it on background threads, and the process waits for that at exit: for a few responses the
  * optimising costs more CPU than the parsing it speeds up (a third of a one-file run). Set before
- * undici's first connection compiles the parser; process-wide, so only for in-process runs (a
- * run with worker threads keeps the optimised parser). A speed setting: nothing else changes.
+ * undici's first connection compiles the parser; process-wide, so only for a few URLs (a long
+ * run keeps the optimised parser). A speed setting: nothing else changes.
  */
 function baselineWasmOnly(): void {
   setFlagsFromString('--liftoff-only');

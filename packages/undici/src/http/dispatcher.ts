@@ -2,11 +2,17 @@ import type { ConnectionOptions } from 'node:tls';
 import type { ProxySettings, ResolvedConfig, TlsMaterial } from '@nectar/core/backend';
 import { proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
 import type { Dispatcher, ProxyAgent as ProxyAgentType, Pool as PoolType } from 'undici';
+import api from 'undici/lib/api/index.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
+import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import ProxyAgent from 'undici/lib/dispatcher/proxy-agent.js';
 import { environmentNamesProxy } from './proxy-environment.js';
+
+// undici's index gives every dispatcher its request()/connect() API, and ProxyAgent tunnels
+// through connect(): loaded here from their modules, they get it the same way.
+Object.assign(DispatcherClass.prototype, api);
 
 /** What one downloader's connection pool is built from; the same for all its requests. */
 export interface DispatcherSettings {

@@ -169,7 +169,10 @@ class ResponseHandler implements Dispatcher.DispatchHandler, RawResponse {
         this.#fail(error as Error);
         return;
       }
-      if (taken !== undefined) return this.#wait(taken);
+      if (taken !== undefined) {
+        this.#wait(taken);
+        return;
+      }
     }
     if (this.#ended) {
       this.#settle();
