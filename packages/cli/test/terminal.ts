@@ -41,7 +41,8 @@ export async function runInTerminal(args: readonly string[], options: TerminalOp
   const command = `stty cols ${options.columns} rows ${options.rows}; exec ${quote(process.execPath)} ${[BIN, ...args].map(quote).join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     cwd: options.cwd,
-    env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: undefined, FORCE_COLOR: undefined, ...options.env },
+    // A user's terminal: CI=true (as .ci/run sets it) makes Node's hasColors() say no colours.
+    env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: undefined, FORCE_COLOR: undefined, CI: undefined, ...options.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const terminal = new xterm.Terminal({ cols: options.columns, rows: options.rows, scrollback: 5000, allowProposedApi: true });
