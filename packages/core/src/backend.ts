@@ -6,7 +6,7 @@
 export * from './index.js';
 export { type UsedCapability, fieldApplies, supportsAll, usedCapabilities } from './capabilities.js';
 export { type ResolvedConfig, withDefaults } from './config.js';
-export type { Backend, BackendEnv, SharedLimits } from './engine/backend.js';
+export { type Backend, type BackendEnv, type SharedLimits, withTransfer } from './engine/backend.js';
 export { ComposedDownloader, type RequestRun } from './engine/downloader.js';
 export { emit } from './engine/events.js';
 export type { BodyOutput, TransferJob, TransferResponse } from './engine/job.js';
@@ -32,6 +32,7 @@ export {
 } from './output/destination.js';
 export { lockPath } from './output/part-owner.js';
 export { PartWriter, type PartWriterOptions, writeAt } from './output/part-writer.js';
+export { ChunkWritable } from './output/sink.js';
 export { Redactor, headerSecrets, urlSecrets } from './redact.js';
 export { isWritableStream } from './request.js';
 export { type TlsMaterial, loadTlsMaterial } from './tls/material.js';

@@ -1,4 +1,4 @@
-import type { Backend, TransferJob } from '@nectar/core/backend';
+import { type Backend, type TransferJob, withTransfer } from '@nectar/core/backend';
 import { NectarError } from '@nectar/core';
 import type { HostGate } from './host-gate.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -42,21 +42,7 @@ export function gatedRouter(router: Backend, gate: HostGate, metrics: WorkerMetr
 }
 
 function gated(backend: Backend, gate: HostGate, metrics: WorkerMetrics | null): Backend {
-  const view: Backend = {
-    get name() {
-      return backend.name;
-    },
-    get schemes() {
-      return backend.schemes;
-    },
-    get supports() {
-      return backend.supports;
-    },
-    transfer: (job) => gatedTransfer(backend, job, gate, metrics),
-    close: async () => backend.close?.(),
-  };
-  if (backend.open !== undefined) view.open = (env) => backend.open?.(env);
-  return view;
+  return withTransfer(backend, (job) => gatedTransfer(backend, job, gate, metrics));
 }
 
 async function gatedTransfer(backend: Backend, job: TransferJob, gate: HostGate, metrics: WorkerMetrics | null): Promise<void> {

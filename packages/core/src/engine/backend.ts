@@ -46,3 +46,23 @@ export interface Backend {
   /** For a router: the backend that serves `url` (opened with the same env before use). */
   route?(url: URL): Backend | Promise<Backend>;
 }
+
+/** A backend whose transfer goes through `transfer`; every other member reads the original, live. */
+export function withTransfer(backend: Backend, transfer: (job: TransferJob) => Promise<void>): Backend {
+  const view: Backend = {
+    get name() {
+      return backend.name;
+    },
+    get schemes() {
+      return backend.schemes;
+    },
+    get supports() {
+      return backend.supports;
+    },
+    transfer,
+    close: async () => backend.close?.(),
+  };
+  if (backend.open !== undefined) view.open = (env) => backend.open?.(env);
+  if (backend.route !== undefined) view.route = (url) => (backend.route as NonNullable<Backend['route']>)(url);
+  return view;
+}

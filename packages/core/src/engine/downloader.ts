@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { Backend, BackendEnv, SharedLimits } from './backend.js';
+import { type Backend, type BackendEnv, type SharedLimits, withTransfer } from './backend.js';
 import { type Supports, usedCapabilities } from '../capabilities.js';
 import { DownloaderConfig, type DownloaderConfigInput, type ResolvedConfig, withDefaults } from '../config.js';
 import { type DownloadEventListener, emit } from './events.js';
@@ -401,7 +401,7 @@ export class ComposedDownloader extends Downloader {
       throw new NectarArgumentError(`backend must be an object with name, schemes, supports and transfer(), got ${describe(backend)}`);
     }
     this.#backend = backend;
-    this.#view = viewOf(backend, (job) => this.transfer(job));
+    this.#view = withTransfer(backend, (job) => this.transfer(job));
   }
 
   get schemes(): readonly string[] {
@@ -426,25 +426,6 @@ export class ComposedDownloader extends Downloader {
   }
 }
 
-/** A backend whose transfer goes through `transfer`; every other member reads the original, live. */
-function viewOf(backend: Backend, transfer: (job: TransferJob) => Promise<void>): Backend {
-  const view: Backend = {
-    get name() {
-      return backend.name;
-    },
-    get schemes() {
-      return backend.schemes;
-    },
-    get supports() {
-      return backend.supports;
-    },
-    transfer,
-    close: async () => backend.close?.(),
-  };
-  if (backend.open !== undefined) view.open = (env) => backend.open?.(env);
-  if (backend.route !== undefined) view.route = (url) => (backend.route as NonNullable<Backend['route']>)(url);
-  return view;
-}
 
 /** Every request in flight listens on its run's signal: the default cap of 10 listeners is too low. */
 function unlimited(controller: AbortController): AbortController {

@@ -93,23 +93,20 @@ export class BodyWriter {
 }
 
 /**
- * The writable a backend may pipe a body into, over the attempt's BodyWriter. Ending it never
- * ends a caller's stream.
+ * A Writable that hands what it is given to `put()`, several chunks at once when they queued up
+ * (one writev() system call for many socket reads); `put()` returns a promise only when the
+ * next chunks must wait.
  */
-export class TransferSink extends Writable {
-  readonly #body: BodyWriter;
-
-  constructor(body: BodyWriter) {
-    // A large buffer lets _writev batch socket chunks into one write() system call.
+export abstract class ChunkWritable extends Writable {
+  constructor() {
+    // A large buffer lets _writev batch socket chunks while a write waits (the speed limit).
     super({ highWaterMark: 256 * 1024 });
-    this.#body = body;
-    // The error also reaches whoever awaits the sink (pipeline, finished); without a listener a
-    // sink destroyed before the backend piped into it would crash the process.
-    this.on('error', () => {});
   }
 
+  protected abstract put(chunks: readonly Uint8Array[], bytes: number): void | Promise<void>;
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#put([chunk], chunk.byteLength, callback);
+    this.#run([chunk], chunk.byteLength, callback);
   }
 
   override _writev(entries: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
@@ -118,18 +115,35 @@ export class TransferSink extends Writable {
       bytes += e.chunk.byteLength;
       return e.chunk;
     });
-    this.#put(chunks, bytes, callback);
+    this.#run(chunks, bytes, callback);
   }
 
-  #put(chunks: readonly Uint8Array[], bytes: number, callback: (error?: Error | null) => void): void {
+  #run(chunks: readonly Uint8Array[], bytes: number, callback: (error?: Error | null) => void): void {
     let written: void | Promise<void>;
     try {
-      written = this.#body.write(chunks, bytes);
+      written = this.put(chunks, bytes);
     } catch (error) {
       callback(error as Error);
       return;
     }
     if (written === undefined) callback();
     else written.then(() => callback(), callback);
+  }
+}
+
+/** The writable a backend may pipe a body into, over the attempt's BodyWriter. Ending it never ends a caller's stream. */
+export class TransferSink extends ChunkWritable {
+  readonly #body: BodyWriter;
+
+  constructor(body: BodyWriter) {
+    super();
+    this.#body = body;
+    // The error also reaches whoever awaits the sink (pipeline, finished); without a listener a
+    // sink destroyed before the backend piped into it would crash the process.
+    this.on('error', () => {});
+  }
+
+  protected put(chunks: readonly Uint8Array[], bytes: number): void | Promise<void> {
+    return this.#body.write(chunks, bytes);
   }
 }

@@ -1,6 +1,5 @@
 import { closeSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { PartWriter, type SpeedLimiter, openPartFileSync } from '@nectar/core/backend';
+import { ChunkWritable, PartWriter, type SpeedLimiter, openPartFileSync } from '@nectar/core/backend';
 
 export interface FileSinkOptions {
   /** The part file core opened; it exists, so it is opened for writing without truncation. */
@@ -21,7 +20,7 @@ export interface FileSinkOptions {
  * A worker's stream over core's positioned writer of the part file (synchronous writes, a limit
  * for the first segment of a split file), with the shared speed limit before each write.
  */
-export class FileSink extends Writable {
+export class FileSink extends ChunkWritable {
   readonly #options: FileSinkOptions;
   #fd: number | null;
   readonly #writer: PartWriter;
@@ -30,8 +29,7 @@ export class FileSink extends Writable {
   readonly full: Promise<void>;
 
   constructor(options: FileSinkOptions) {
-    // A large buffer lets _writev batch socket chunks while the speed limit makes a write wait.
-    super({ highWaterMark: 256 * 1024 });
+    super();
     this.#options = options;
     this.full = new Promise((resolve) => {
       this.#full = resolve;
@@ -39,19 +37,6 @@ export class FileSink extends Writable {
     this.#fd = openPartFileSync(options.path, options.destination);
     const { position, limit, destination } = options;
     this.#writer = new PartWriter({ fd: this.#fd, destination, position, ...(limit === undefined ? {} : { limit }) });
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#put([chunk], chunk.byteLength, callback);
-  }
-
-  override _writev(entries: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    let bytes = 0;
-    const chunks = entries.map((e) => {
-      bytes += e.chunk.byteLength;
-      return e.chunk;
-    });
-    this.#put(chunks, bytes, callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -64,26 +49,18 @@ export class FileSink extends Writable {
     callback();
   }
 
-  #put(chunks: Buffer[], bytes: number, callback: (error?: Error | null) => void): void {
+  protected put(chunks: readonly Uint8Array[], bytes: number): void | Promise<void> {
     const { limiter, signal } = this.#options;
-    if (limiter === null) {
-      callback(this.#write(chunks, bytes));
-      return;
-    }
-    limiter.take(bytes, signal).then(() => callback(this.#write(chunks, bytes)), callback);
+    if (limiter === null) return this.#write(chunks, bytes);
+    return limiter.take(bytes, signal).then(() => this.#write(chunks, bytes));
   }
 
-  /** Writes `chunks` at the current position; returns the failure instead of throwing. */
-  #write(chunks: Buffer[], bytes: number): Error | null {
-    if (this.#fd === null) return new Error('the transfer ended before this chunk was written');
-    try {
-      const written = this.#writer.write(chunks, bytes);
-      if (written > 0) this.#options.onBytes(written);
-      if (this.#writer.full) this.#full();
-      return null;
-    } catch (error) {
-      return error as Error;
-    }
+  /** Writes `chunks` at the current position. */
+  #write(chunks: readonly Uint8Array[], bytes: number): void {
+    if (this.#fd === null) throw new Error('the transfer ended before this chunk was written');
+    const written = this.#writer.write(chunks, bytes);
+    if (written > 0) this.#options.onBytes(written);
+    if (this.#writer.full) this.#full();
   }
 
   #close(): void {
