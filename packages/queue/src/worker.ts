@@ -178,10 +178,7 @@ class DownloadWorker implements QueueWorker {
     this.swept = await this.#sweep();
     if (this.#options.metricsPort !== undefined) this.#metricsServer = await this.#metrics.serve(this.#options.metricsPort);
     await this.#subscriber.subscribe(this.#keys.added);
-    this.#subscriber.on('message', (_channel: string, queueName: string) => {
-      this.#fetcher.add(queueName);
-      this.#fetcher.wake(queueName);
-    });
+    this.#subscriber.on('message', (_channel: string, queueName: string) => void this.#admit(queueName));
     await this.#discover(true);
     this.#fetcher.start();
     const every = this.#options.discoveryInterval ?? workerDefaults.discoveryInterval;
@@ -211,13 +208,28 @@ class DownloadWorker implements QueueWorker {
     });
   }
 
+  /**
+   * A producer's word that a host queue has jobs. The farm-wide pause is read first: a queue new
+   * to this worker must not be fetched from on a pause flag up to a discovery tick old.
+   */
+  async #admit(queueName: string): Promise<void> {
+    await this.#readPause().catch(() => {});
+    this.#fetcher.add(queueName);
+    this.#fetcher.wake(queueName);
+  }
+
+  async #readPause(): Promise<void> {
+    this.#fetcher.paused = (await this.#redis.client.exists(this.#keys.paused)) === 1;
+  }
+
   /** Host queues from the registry producers keep, and (now and then) from BullMQ's own keys. */
   async #discover(scan: boolean): Promise<void> {
     const client = this.#redis.client;
+    // The pause first: a queue added below is never fetched from on a stale flag.
+    await this.#readPause();
     const names = new Set(await client.smembers(this.#keys.hosts));
     if (scan) for (const name of await scanQueues(client, this.#name)) names.add(name);
     for (const name of names) this.#fetcher.add(name);
-    this.#fetcher.paused = (await client.exists(this.#keys.paused)) === 1;
     await this.#limits.refresh();
   }
 
