@@ -1,4 +1,3 @@
-import type { Hash } from 'node:crypto';
 import { writeSync, writevSync } from 'node:fs';
 import { destinationError } from './destination-error.js';
 
@@ -26,13 +25,11 @@ export interface PartWriterOptions {
   readonly position: number;
   /** Write no more than this many bytes (the first segment of a split file); later ones are dropped. */
   readonly limit?: number;
-  /** Updated with every byte written, so that a digest needs no read-back. */
-  readonly hash?: Hash | null;
 }
 
 /**
  * The positioned writer of a part file, usable in any thread: it writes each chunk where it
- * belongs, synchronously, hashes what it wrote, and stops at a limit. It never opens or closes
+ * belongs, synchronously, and stops at a limit. It never opens or closes
  * the file: the descriptor belongs to whoever opened it.
  */
 export class PartWriter {
@@ -65,8 +62,6 @@ export class PartWriter {
     } catch (error) {
       throw destinationError(this.#options.destination, error, 'write to');
     }
-    const { hash } = this.#options;
-    if (hash) for (const chunk of chunks) hash.update(chunk);
     this.#position += bytes;
     this.#room -= bytes;
     return bytes;
