@@ -5,7 +5,7 @@ export default mergeConfig(
   shared,
   defineConfig({
     test: {
-      globalSetup: ['test/build-worker.ts'],
+      globalSetup: ['../../scripts/vitest-build-dist.ts'],
       // The soak test measures the heap after a full collection.
       poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     },

@@ -1,14 +1,13 @@
 #!/usr/bin/env node
 // The `nectar` command as users run it: dist/bin.js and what it imports, bundled by esbuild into
-// dist/bundle/ (lazily loaded parts in chunks of their own), and @nectar/undici's worker thread
-// entry into dist/worker.js, where the bundled pool looks for it (../worker.js from its chunk).
+// dist/bundle/ (lazily loaded parts in chunks of their own). Worker threads (config.threads) run
+// @nectar/core's own worker file, which imports the installed @nectar/undici: both stay on disk.
 // Resolving and reading some 300 files is most of a plain `nectar get`'s start-up (issue #14).
 //
 // Left outside, resolved at run time from this package's own installation: @nectar/core (one
 // copy for every backend: an optional @nectar/sftp or @nectar/axios brings its own import of
 // it, and a second copy would not know the first one's errors) and the optional peers.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const external = ['@nectar/core', '@nectar/axios', '@nectar/sftp', '@nectar/queue'];
@@ -36,5 +35,3 @@ const common = {
 };
 
 await build({ ...common, entryPoints: { bin: 'dist/bin.js' }, outdir: 'dist/bundle', splitting: true, chunkNames: 'chunk-[hash]' });
-const undiciWorker = fileURLToPath(new URL('./dist/worker.js', import.meta.resolve('@nectar/undici/package.json')));
-await build({ ...common, entryPoints: { worker: undiciWorker }, outdir: 'dist' });

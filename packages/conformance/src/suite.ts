@@ -13,6 +13,7 @@ import { inputCases } from './cases/input.js';
 import { iterationCases } from './cases/iteration.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { proxyIdentityCases } from './cases/proxy-identity.js';
+import { rangeCases } from './cases/ranges.js';
 import { speedCases } from './cases/speed.js';
 import { type ConformanceOptions, SuiteContext } from './context.js';
 
@@ -39,13 +40,15 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     });
     describe('iteration and concurrency', () => iterationCases(ctx));
     describe('speed limit', () => speedCases(ctx));
+    describe('segments', () => rangeCases(ctx));
     describe('bad input', () => inputCases(ctx));
     describe('hostile neighbours and callers', () => hostileCases(ctx));
     describe('capabilities', () => {
       for (const capability of capabilities) {
         if (ctx.has(capability)) continue;
         it.skip(`${capability}: not declared in supports, so its cases are skipped`, () => {});
-        undeclaredCapabilityCase(ctx, capability);
+        // Ranges are asked for by no field: without them core just never splits a file.
+        if (capability !== 'ranges') undeclaredCapabilityCase(ctx, capability);
       }
       if (isHttpFixture(options.fixture)) httpCapabilityCases(ctx, options.fixture);
       if (isHttpFixture(options.fixture)) proxyIdentityCases(ctx);

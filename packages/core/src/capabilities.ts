@@ -12,7 +12,9 @@ export type Capability =
   | 'maxSpeed'
   | 'streamDestination'
   | 'resume'
-  | 'redirects';
+  | 'redirects'
+  /** Serves byte ranges of one version of a file (`TransferJob.range`): core may split large files. */
+  | 'ranges';
 
 export type Supports = Readonly<Record<Capability, boolean>>;
 
@@ -27,6 +29,7 @@ export const capabilities: readonly Capability[] = [
   'streamDestination',
   'resume',
   'redirects',
+  'ranges',
 ];
 
 /** A manifest with every capability set to `value`, to spread and override. */

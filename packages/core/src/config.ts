@@ -4,7 +4,7 @@ import { checkHeaders, describe } from './request.js';
 
 /**
  * The fields a downloader honours, typed so that a misspelt one fails `tsc`. A backend that reads
- * fields of its own declares them by extending this interface (as `UndiciConfigOptions` does);
+ * fields of its own declares them by extending this interface (as `SftpConfigOptions` does);
  * anything else goes in `extra`. At run time unknown top-level keys are still kept (JSON files,
  * JavaScript callers), and one that looks like a misspelt field draws a warning.
  */
@@ -82,6 +82,16 @@ export interface DownloaderConfigOptions {
   minSpeedTime?: number;
   /** Query parameters masked in reports besides the built-in list (`secretQueryParams`): `['X-My-Token']`. */
   redactParams?: string[];
+  /**
+   * Worker threads that run transfers, for a backend that can run in one (undici, file); 0 (the
+   * default) runs them on the main thread, the fast choice in most cases (see core's README).
+   */
+  threads?: number;
+  /**
+   * Connections one large file may be fetched over in ranges (aria2c -x), for a backend that
+   * serves ranges; 1 (the default) never splits a file.
+   */
+  segments?: number;
 
   // --- the escape
   /**
@@ -209,6 +219,8 @@ const checks: Record<HonouredField, Check> = {
     if ((v as number) < 1000) fail(f, 'at least 1000 milliseconds', v);
   },
   redactParams: stringList,
+  threads: nonNegativeInteger,
+  segments: positiveInteger,
 };
 
 const exclusive: Array<[HonouredField, HonouredField]> = [
@@ -258,6 +270,8 @@ export class DownloaderConfig<Options extends DownloaderConfigOptions = Download
   declare readonly sslClientKeyPath?: string;
   declare readonly sslCaMode?: 'replace' | 'extend';
   declare readonly sslClientKeyPassphrase?: string;
+  declare readonly threads?: number;
+  declare readonly segments?: number;
   declare readonly connectTimeout?: number;
   declare readonly headersTimeout?: number;
   declare readonly bodyTimeout?: number;
@@ -282,7 +296,7 @@ export class DownloaderConfig<Options extends DownloaderConfigOptions = Download
 
   /**
    * `Options` names a backend's own fields for the type check, never inferred from the argument
-   * (that would accept any typo): `new DownloaderConfig<UndiciConfigOptions>({ threads: 2 })`.
+   * (that would accept any typo): `new DownloaderConfig<SftpConfigOptions>({ sshPrivateKeyPath })`.
    */
   constructor(options: NoInfer<Options> = {} as Options) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {

@@ -35,14 +35,15 @@ describe('DownloaderConfig', () => {
   });
 
   it("hands extra's fields to backends beside the honoured ones", () => {
-    const resolved = withDefaults(new DownloaderConfig({ retries: 1, extra: { threads: 2, sshIdleTimeout: 0 } }));
-    expect(resolved).toMatchObject({ retries: 1, threads: 2, sshIdleTimeout: 0 });
+    const resolved = withDefaults(new DownloaderConfig({ retries: 1, extra: { fileMode: 'hardlink', sshIdleTimeout: 0 } }));
+    expect(resolved).toMatchObject({ retries: 1, fileMode: 'hardlink', sshIdleTimeout: 0 });
   });
 
   it('rejects an extra that is not an object, names a honoured field or repeats a top-level key', () => {
     expect(() => new DownloaderConfig({ extra: [] as never })).toThrow(/config\.extra must be an object of field names and values, got/);
     expect(() => new DownloaderConfig({ extra: { maxConcurrent: 2 } })).toThrow(/config\.extra\.maxConcurrent is a field Nectar honours: set config\.maxConcurrent instead/);
-    expect(() => new DownloaderConfig(JSON.parse('{"threads": 1, "extra": {"threads": 2}}'))).toThrow(/config\.extra\.threads and config\.threads are both given/);
+    expect(() => new DownloaderConfig(JSON.parse('{"fileMode": "copy", "extra": {"fileMode": "hardlink"}}'))).toThrow(/config\.extra\.fileMode and config\.fileMode are both given/);
+    expect(() => new DownloaderConfig({ extra: { segments: 2 } })).toThrow(/config\.extra\.segments is a field Nectar honours/);
   });
 
   it('fills in the documented defaults', () => {

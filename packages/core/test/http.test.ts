@@ -135,7 +135,7 @@ describe('response headers', () => {
 });
 
 describe('resume requests', () => {
-  const job = (offset: number, validator: string | null, options = {}): AnsweredJob => ({ config: settings(options), offset, validator, proxy: null });
+  const job = (offset: number, validator: string | null, options = {}): AnsweredJob => ({ config: settings(options), offset, validator, proxy: null, range: null });
 
   it('asks for the rest of the file, with If-Range when a validator is known', () => {
     expect(rangeHeaders(job(0, '"v"'))).toEqual({});
@@ -148,14 +148,19 @@ describe('resume requests', () => {
 
 describe('interpretResponse', () => {
   const url = new URL('http://h.test/f');
-  const job = (offset = 0, options = {}, validator: string | null = '"v"'): AnsweredJob => ({ config: settings(options), offset, validator, proxy: null });
+  const job = (offset = 0, options = {}, validator: string | null = '"v"'): AnsweredJob => ({ config: settings(options), offset, validator, proxy: null, range: null });
 
   it('reports the size and validator of a 200', () => {
     const outcome = interpretResponse(job(), { status: 200, headers: { 'content-length': '10', etag: '"v2"' }, url });
     expect(outcome).toEqual({
       kind: 'body',
-      response: { status: 200, headers: { 'content-length': '10', etag: '"v2"' }, finalUrl: url.href, totalBytes: 10, resumed: false, validator: '"v2"' },
+      response: { status: 200, headers: { 'content-length': '10', etag: '"v2"' }, finalUrl: url.href, totalBytes: 10, resumed: false, validator: '"v2"', ranges: false },
     });
+    // Ranges need both the announcement and a validator to name the version with (If-Range).
+    const ranged = (headers: Record<string, string>) => interpretResponse(job(), { status: 200, headers: { 'content-length': '10', ...headers }, url });
+    expect(ranged({ 'accept-ranges': 'bytes', etag: '"v2"' })).toMatchObject({ response: { ranges: true } });
+    expect(ranged({ 'accept-ranges': 'bytes' })).toMatchObject({ response: { ranges: false } });
+    expect(ranged({ 'accept-ranges': 'none', etag: '"v2"' })).toMatchObject({ response: { ranges: false } });
   });
 
   it('accepts a 206 that continues at the offset and refuses one that does not', () => {

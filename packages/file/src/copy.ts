@@ -17,16 +17,21 @@ export async function copySource(job: TransferJob, source: Source, start: number
   return copyBlocks(job, source, start);
 }
 
+/** Copies bytes [start, end) of `source` (a segment core asked for) through the job's body. */
+export async function copyRange(job: TransferJob, source: Source, range: { start: number; end: number }): Promise<void> {
+  const copied = await copyBlocks(job, source, range.start, range.end);
+  if (copied !== range.end - range.start) throw readError(source.path, new Error(`read ${copied} of bytes ${range.start}-${range.end - 1}: the file shrank`));
+}
+
 /**
  * Copies into the part file through core's writer (which counts, hashes and throttles, and
  * writes each block synchronously at its place) with two buffers in turn: the next block is
  * read on libuv's thread pool while this one is written. A cancel or speed limit takes effect
  * between blocks. Reads stop at the size stat gave, or at EOF when it gave none.
  */
-async function copyBlocks(job: TransferJob, source: Source, start: number): Promise<number> {
-  const size = blockSize(job, source, start);
+async function copyBlocks(job: TransferJob, source: Source, start: number, end = source.size ?? Number.POSITIVE_INFINITY): Promise<number> {
+  const size = Math.max(1, Math.min(blockSize(job, source, start), end - start));
   const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
-  const end = source.size ?? Number.POSITIVE_INFINITY;
   let position = start;
   let turn = 0;
   let reading: Promise<number> | null = readAt(source, buffers[0], Math.min(size, end - position), position);

@@ -1,7 +1,7 @@
 import type { DownloaderRegistry } from '@nectar/core';
 import { fileBackend } from './backend.js';
 
-export { type FileBackendOptions, fileBackend } from './backend.js';
+export { type FileBackend, type FileBackendOptions, fileBackend } from './backend.js';
 export { FileDownloader, type FileMode } from './downloader.js';
 
 /**

@@ -1,15 +1,21 @@
 import { type Backend, type BackendEnv, NectarArgumentError, NectarError, type TransferJob, supportsAll } from '@nectar/core/backend';
-import { httpTransfer } from './http/transfer.js';
-import { workerSetup } from './threads/messages.js';
-import { WorkerPool } from './threads/pool.js';
-import { segmentCount, threadCount } from './threads/thread-count.js';
+import { WorkerPool, threadCount } from '@nectar/core/threads';
 
 /** What `undiciBackend()` takes; a field left out is read from the downloader's config. */
 export interface UndiciBackendOptions {
   /** Worker threads that run transfers; 0 runs them in-process (default: `config.threads`, else 0). */
   threads?: number;
-  /** In threaded mode, fetch one large file served in ranges over up to this many connections (default: `config.segments`, else 1: never). */
-  segments?: number;
+}
+
+/**
+ * The module a worker thread imports to make its own copy of this backend: this package, resolved
+ * when a pool is first built (a bundled app that never uses threads never needs it on disk). The
+ * tests run src/ through vite-node, which worker threads cannot use; from there the pool is
+ * pointed at the build in dist/ (the test setup builds it).
+ */
+function workerModule(): string {
+  if (import.meta.url.endsWith('.ts')) return new URL('../dist/index.js', import.meta.url).href;
+  return import.meta.resolve('@nectar/undici');
 }
 
 /** The undici backend object, with the worker pool it runs. */
@@ -27,9 +33,10 @@ interface Runner {
 
 /**
  * Nectar's HTTP(S) backend on undici, as a plain object for core's engine: `open(env)` builds,
- * once, from the downloader's settings, TLS material and proxy, either the worker pool (each
- * worker with its own undici dispatcher) or, with `threads: 0`, one dispatcher on the main thread.
- * One object serves one downloader: make one per downloader.
+ * once, from the downloader's settings, TLS material and proxy, one dispatcher on the main
+ * thread or, with `threads` > 0, core's worker pool, where each worker opens this same backend
+ * in-process with a dispatcher of its own. One object serves one downloader: make one per
+ * downloader.
  */
 export function undiciBackend(options: UndiciBackendOptions = {}): UndiciBackend {
   let opening: Promise<Runner> | undefined;
@@ -65,10 +72,9 @@ export function undiciBackend(options: UndiciBackendOptions = {}): UndiciBackend
 
 async function openRunner(env: BackendEnv, options: UndiciBackendOptions): Promise<Runner> {
   const threads = threadCount(options.threads ?? env.settings.threads);
-  const segments = segmentCount(options.segments ?? env.settings.segments);
   if (threads === 0) return inProcess(env);
   // Workers start as the load needs them: building the pool starts none.
-  const pool = new WorkerPool(threads, workerSetup(env), segments);
+  const pool = new WorkerPool(threads, { module: workerModule(), export: 'undiciBackend', options: { threads: 0 } }, env);
   return { pool, transfer: (job) => pool.run(job), close: () => pool.close() };
 }
 
@@ -77,7 +83,7 @@ async function openRunner(env: BackendEnv, options: UndiciBackendOptions): Promi
  * thread saves its start-up time and memory.
  */
 async function inProcess(env: BackendEnv): Promise<Runner> {
-  const { createDispatcher } = await import('./http/dispatcher.js');
+  const [{ createDispatcher }, { httpTransfer }] = await Promise.all([import('./http/dispatcher.js'), import('./http/transfer.js')]);
   const dispatcher = createDispatcher({ config: env.settings, tls: env.tls, proxy: env.proxy });
   return { pool: undefined, transfer: (job) => httpTransfer(dispatcher, job), close: () => dispatcher.close() };
 }

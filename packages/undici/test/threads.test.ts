@@ -43,8 +43,8 @@ describe('config.threads', () => {
   });
 
   it.each([-1, 1.5, '2', Number.NaN])('refuses %s, naming the field', (threads) => {
-    expect(() => new UndiciDownloader(new DownloaderConfig({ extra: { threads } }))).toThrow(/config\.threads/);
-    expect(() => new UndiciDownloader(new DownloaderConfig({ extra: { segments: threads } }))).toThrow(/config\.segments/);
+    expect(() => new UndiciDownloader({ threads } as never)).toThrow(/config\.threads must be a non-negative integer/);
+    expect(() => new UndiciDownloader({ segments: threads } as never)).toThrow(/config\.segments must be a positive integer/);
   });
 
   it('runs nothing in a worker with threads: 0', async () => {

@@ -8,11 +8,14 @@ import { NectarError, toNectarError } from '../errors.js';
 import { type Redactor, redactUrl } from '../redact.js';
 import { type DownloadEventListener, emit } from './events.js';
 import { requestHeaders } from '../http/headers.js';
-import type { TransferJob, TransferResponse } from './job.js';
+import type { ByteRange, TransferJob, TransferResponse } from './job.js';
 import type { ProxySettings } from '../http/proxy.js';
 import type { DownloadReport } from '../report.js';
 import type { DownloadRequest } from '../request.js';
-import { BodyWriter, TransferSink } from '../output/sink.js';
+import { BodyWriter, type BodyWriterOptions, TransferSink } from '../output/sink.js';
+import { PartWriter } from '../output/part-writer.js';
+import { checkSegment, transferInSegments } from './segments.js';
+import { writtenDigest } from './written-digest.js';
 import { retryDelay, worthAMirror } from './retry-policy.js';
 import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
 import type { TlsMaterial } from '../tls/material.js';
@@ -38,6 +41,8 @@ interface Progress {
   hash: Hash | null;
   /** Bytes the backend wrote to tempPath itself: the digest then needs a read-back. */
   wroteDirectly: boolean;
+  /** Unless the thread that wrote them hashed them all (core's executor): this digest. */
+  writtenDigest: string | null;
   validator: string | null;
   /** The whole file's size as first announced: a resume must continue the same file. */
   total: number | null;
@@ -50,7 +55,7 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
   await ctx.route(new URL(request.url));
   const { destination } = request;
   const writer = typeof destination === 'string' ? await AtomicFile.open(destination, { url: request.url }) : new StreamDestination(destination);
-  const state: Progress = { writer, hash: null, wroteDirectly: false, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0 };
+  const state: Progress = { writer, hash: null, wroteDirectly: false, writtenDigest: null, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0 };
   try {
     state.hash = await seededHash(request, writer);
     ctx.report.bytesDownloaded = writer.size;
@@ -126,12 +131,13 @@ async function restart<D>(ctx: TransferContext<D>, state: Progress): Promise<voi
 }
 
 async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): Promise<void> {
-  const { request, report, settings, limits, listener } = ctx;
+  const { report, settings, limits, listener } = ctx;
   const route = await ctx.route(url);
   const { writer } = state;
   // Resume only where the backend can and an earlier attempt left a validator to check it with.
   const offset = writer.size > 0 && route.supports.resume && state.validator !== null ? writer.size : 0;
   if (offset === 0 && writer.size > 0) await restart(ctx, state);
+  state.writtenDigest = null;
   report.attempts++;
   report.bytesDownloaded = offset;
 
@@ -151,70 +157,170 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
       emit(listener, 'downloadProgress', report);
     }
   };
-  const body = new BodyWriter({
-    writer,
-    limiter: limits.speed,
-    signal,
-    floor: deadline.floor,
-    onBytes(chunks, bytes) {
-      if (state.hash !== null) for (const chunk of chunks) state.hash.update(chunk);
-      counted(bytes);
-    },
-  });
-  // Built only for a backend that pipes: a backend writing chunk by chunk never pays for a stream.
-  let sink: TransferSink | null = null;
-  const stop = () => {
-    body.close();
-    sink?.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-  };
+  const legs = new Legs();
+  const stop = () => legs.stop(signal);
   signal.addEventListener('abort', stop, { once: true });
   try {
     signal.throwIfAborted();
-    const job: TransferJob = {
-      request,
-      url,
-      config: settings,
-      headers: requestHeaders(settings, request),
-      credentials: settings.basicAuthUsername === undefined ? null : { username: settings.basicAuthUsername, password: settings.basicAuthPassword ?? '' },
-      tls: await ctx.tls(),
-      proxy: ctx.proxy,
-      signal,
-      attempt: report.attempts,
-      offset,
-      validator: offset > 0 ? state.validator : null,
-      body,
-      get sink() {
-        sink ??= new TransferSink(body);
-        return sink;
-      },
-      tempPath: writer.tempPath,
-      responded: (response) => responded(ctx, state, offset, response),
-      progressed(bytes) {
-        state.wroteDirectly = true;
-        writer.grew(bytes);
-        counted(bytes);
-      },
-      partReplaced: (identity) => writer.replaced(identity),
-      throttle: async (bytes) => {
-        if (limits.speed !== null) await limits.speed.take(bytes, signal);
-      },
-      limiter: limits.speed,
-    };
-    await route.transfer(job);
-    // A backend that piped has ended the sink; one that wrote chunks or the file itself never made one.
-    if (sink !== null) await endSink(sink);
-    await body.settled();
+    const common = await commonFields(ctx, state);
+    /** One job over `body`: the whole file, or one segment of it. */
+    const job = (fields: LegFields, body: BodyWriter): TransferJob =>
+      legs.add(body, {
+        ...common,
+        ...fields,
+        body,
+        tempPath: writer.tempPath,
+        throttle: async (bytes) => {
+          if (limits.speed !== null) await limits.speed.take(bytes, fields.signal);
+        },
+      });
+    const bodyWriter = (to: Pick<DestinationWriter, 'write'>, legSignal: AbortSignal, onBytes: BodyWriterOptions['onBytes']) =>
+      new BodyWriter({ writer: to, limiter: limits.speed, signal: legSignal, floor: deadline.floor, onBytes });
+    const whole = (legSignal: AbortSignal, answered: TransferJob['responded'], to: Pick<DestinationWriter, 'write'> = writer) =>
+      job(
+        { url, signal: legSignal, offset, validator: offset > 0 ? state.validator : null, range: null, responded: answered, progressed: (bytes) => grew(state, counted, bytes) },
+        bodyWriter(to, legSignal, (chunks, bytes) => {
+          if (state.hash !== null) for (const chunk of chunks) state.hash.update(chunk);
+          counted(bytes);
+        }),
+      );
+    const answered: TransferJob['responded'] = (response) => responded(ctx, state, offset, response);
+    const segments = settings.segments ?? 1;
+    if (segments > 1 && offset === 0 && !settings.decompress && route.supports.ranges && writer instanceof AtomicFile) {
+      await transferInSegments((leg) => legs.run(route, leg), signal, {
+        segments,
+        responded: answered,
+        // Segments grow the part file out of order: the first one writes at its own place too.
+        job: (legSignal, firstAnswered) => whole(legSignal, firstAnswered, positioned(writer, { start: 0, end: Number.POSITIVE_INFINITY })),
+        limitFirst(limit, onFull) {
+          // Segments arrive out of order: the digest is read back from the file at the end, and
+          // the part file is no prefix of the file that a later attempt could resume.
+          state.wroteDirectly = true;
+          state.validator = null;
+          legs.first?.limitTo(limit, onFull);
+        },
+        rangeJob: (range, rangeUrl, validator, legSignal) =>
+          job(
+            {
+              url: rangeUrl,
+              signal: legSignal,
+              offset: 0,
+              validator,
+              range,
+              responded: async (response) => checkSegment(response, range, validator, rangeUrl),
+              progressed: (bytes) => grew(state, counted, bytes),
+            },
+            bodyWriter(positioned(writer, range), legSignal, (_chunks, bytes) => counted(bytes)),
+          ),
+      });
+    } else {
+      const only = whole(signal, answered);
+      await legs.run(route, only);
+      state.writtenDigest = writtenDigest(only);
+    }
   } catch (error) {
     stop();
-    await body.settled();
+    await legs.settled();
     if (deadline.expired && !ctx.signal.aborted) throw deadline.error(url);
     throw error;
   } finally {
-    body.close();
+    legs.close();
     signal.removeEventListener('abort', stop);
     deadline.clear();
   }
   await verify(ctx, state, url);
+}
+
+/** The job fields that differ between the whole file and a segment. */
+type LegFields = Pick<TransferJob, 'url' | 'signal' | 'offset' | 'validator' | 'range' | 'responded' | 'progressed'>;
+
+/** The job fields every leg of one attempt shares. */
+async function commonFields<D>(ctx: TransferContext<D>, state: Progress): Promise<Omit<TransferJob, keyof LegFields | 'body' | 'sink' | 'tempPath' | 'throttle'>> {
+  const { request, settings, limits, report } = ctx;
+  return {
+    request,
+    config: settings,
+    headers: requestHeaders(settings, request),
+    credentials: settings.basicAuthUsername === undefined ? null : { username: settings.basicAuthUsername, password: settings.basicAuthPassword ?? '' },
+    tls: await ctx.tls(),
+    proxy: ctx.proxy,
+    attempt: report.attempts,
+    partReplaced: (identity) => state.writer.replaced(identity),
+    limiter: limits.speed,
+  };
+}
+
+/** A backend wrote `bytes` to tempPath itself: the digest then needs a read-back. */
+function grew(state: Progress, counted: (bytes: number) => void, bytes: number): void {
+  state.wroteDirectly = true;
+  state.writer.grew(bytes);
+  counted(bytes);
+}
+
+/** Where one segment's bytes go: their own place in the part file, counted into its size. */
+function positioned(file: AtomicFile, range: ByteRange): Pick<DestinationWriter, 'write'> {
+  const part = new PartWriter({ fd: file.fd, destination: file.destination, position: range.start, limit: range.end - range.start });
+  return {
+    write(chunks) {
+      file.grew(part.write(chunks));
+    },
+  };
+}
+
+/**
+ * The jobs of one attempt (one, or one per segment) with their bodies, and the sinks made for
+ * backends that pipe: a cancel stops them all, and each leg ends its own sink.
+ */
+class Legs {
+  readonly #bodies: BodyWriter[] = [];
+  readonly #bodyOf = new WeakMap<TransferJob, BodyWriter>();
+  readonly #sinks = new Map<TransferJob, TransferSink>();
+
+  /** The whole file's body: a split caps it at the first segment. */
+  get first(): BodyWriter | undefined {
+    return this.#bodies[0];
+  }
+
+  add(body: BodyWriter, fields: Omit<TransferJob, 'sink'>): TransferJob {
+    this.#bodies.push(body);
+    const sinks = this.#sinks;
+    // Built only for a backend that pipes: a backend writing chunk by chunk never pays for a stream.
+    const job: TransferJob = {
+      ...fields,
+      get sink() {
+        let sink = sinks.get(job);
+        if (sink === undefined) {
+          sink = new TransferSink(body);
+          sinks.set(job, sink);
+        }
+        return sink;
+      },
+    };
+    this.#bodyOf.set(job, body);
+    return job;
+  }
+
+  async run(route: Backend, job: TransferJob): Promise<void> {
+    await route.transfer(job);
+    // A backend that piped has ended the sink; one that wrote chunks or the file itself never made one.
+    const sink = this.#sinks.get(job);
+    if (sink !== undefined) await endSink(sink);
+    await this.#bodyOf.get(job)?.settled();
+  }
+
+  stop(signal: AbortSignal): void {
+    this.close();
+    for (const sink of this.#sinks.values()) sink.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  }
+
+  close(): void {
+    for (const body of this.#bodies) body.close();
+  }
+
+  /** A write that began before the attempt ended still lands on disk: wait for it. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#bodies.map((body) => body.settled()));
+  }
 }
 
 async function endSink(sink: TransferSink): Promise<void> {
@@ -269,7 +375,7 @@ async function verify<D>(ctx: TransferContext<D>, state: Progress, url: URL): Pr
   if (request.expectedSize !== undefined && size !== request.expectedSize) throw sizeMismatch(request.expectedSize, size, 'the download has');
   const expected = request.expectedDigest;
   if (expected === undefined || state.hash === null) return;
-  const actual = state.wroteDirectly ? await digestOf(state.writer, expected.algorithm) : state.hash.digest('hex');
+  const actual = state.wroteDirectly ? (state.writtenDigest ?? (await digestOf(state.writer, expected.algorithm))) : state.hash.digest('hex');
   if (actual !== expected.value) {
     throw new NectarError('NECTAR_DIGEST_MISMATCH', `${expected.algorithm} of ${url.href} is ${actual}, expected ${expected.value}`, {
       details: { algorithm: expected.algorithm, expected: expected.value, actual },

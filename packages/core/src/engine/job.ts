@@ -11,6 +11,12 @@ export interface BodyOutput {
   write(chunks: readonly Uint8Array[], bytes?: number): void | Promise<void>;
 }
 
+/** Bytes [start, end) of a file. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** What a backend learned from the server, told to core as soon as it is known. */
 export interface TransferResponse {
   /** The whole file's size, or null when unknown (chunked, or an encoding that changes the length). */
@@ -27,6 +33,11 @@ export interface TransferResponse {
   resumed?: boolean;
   /** ETag or Last-Modified that lets a later attempt resume safely (HTTP If-Range). */
   validator?: string | null;
+  /**
+   * The source serves byte ranges of this version (HTTP `Accept-Ranges: bytes` with a validator,
+   * a local or SFTP file): core may then fetch a large file in segments (`config.segments`).
+   */
+  ranges?: boolean;
 }
 
 /**
@@ -54,6 +65,13 @@ export interface TransferJob {
   readonly offset: number;
   /** The validator of the earlier attempt, to send as If-Range with the range. */
   readonly validator: string | null;
+  /**
+   * A segment of a file core splits (only for a backend whose `supports.ranges` is true): fetch
+   * exactly bytes [start, end) of the version `validator` names, from `url`, and hand them to
+   * `body` in order. The source must confirm the range (HTTP: a 206 with that Content-Range
+   * start); anything else fails NECTAR_RESUME. null for a whole file or a resume.
+   */
+  readonly range: ByteRange | null;
   /**
    * Write the body here, chunk by chunk, in order: it limits speed, writes to the destination,
    * counts and hashes. A file destination is written synchronously and `write()` returns

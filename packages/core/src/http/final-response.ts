@@ -60,8 +60,14 @@ export function interpretResponse(job: AnsweredJob, answer: FinalResponse): Resp
     totalBytes: decoded ? null : announcedSize(status, headers),
     resumed: status === 206 && checkResumedRange(job, headers, url),
     validator: resumeValidator(headers),
+    ranges: servesRanges(headers),
   };
   return { kind: 'body', response };
+}
+
+/** `Accept-Ranges: bytes` with a validator that names this version for If-Range. */
+function servesRanges(headers: ResponseHeaders): boolean {
+  return /\bbytes\b/i.test(headerValue(headers, 'accept-ranges') ?? '') && resumeValidator(headers) !== null;
 }
 
 /**

@@ -75,7 +75,7 @@ export function byteLength(chunks: readonly Uint8Array[]): number {
 }
 
 /** The first `room` bytes of `chunks`. */
-function fit(chunks: readonly Uint8Array[], room: number): { chunks: Uint8Array[]; bytes: number } {
+export function fit(chunks: readonly Uint8Array[], room: number): { chunks: readonly Uint8Array[]; bytes: number } {
   const kept: Uint8Array[] = [];
   let bytes = 0;
   for (const chunk of chunks) {

@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import type { DestinationWriter } from './destination.js';
-import { byteLength } from './part-writer.js';
+import { byteLength, fit } from './part-writer.js';
 import type { SpeedLimiter } from '../limits/speed.js';
 import type { ThroughputFloor } from '../limits/throughput-floor.js';
 
 export interface BodyWriterOptions {
-  writer: DestinationWriter;
+  writer: Pick<DestinationWriter, 'write'>;
   limiter: SpeedLimiter | null;
   signal: AbortSignal;
   /** Paused while the writer waits on us (the speed limit, a caller's stream), not on the server. */
@@ -24,13 +24,33 @@ export class BodyWriter {
   readonly #options: BodyWriterOptions;
   #pending: Promise<void> | null = null;
   #closed = false;
+  /** Bytes still taken when capped (the first segment of a split file); then `onFull`. */
+  #room = Number.POSITIVE_INFINITY;
+  #onFull: () => void = () => {};
 
   constructor(options: BodyWriterOptions) {
     this.#options = options;
   }
 
+  /** Takes no more than `limit` bytes in all; calls `onFull` once they are written. Later bytes are dropped. */
+  limitTo(limit: number, onFull: () => void): void {
+    this.#room = limit;
+    this.#onFull = onFull;
+  }
+
   /** Writes `chunks`; never call again before a returned promise settles. Throws (or rejects) on failure. */
   write(chunks: readonly Uint8Array[], bytes = byteLength(chunks)): void | Promise<void> {
+    if (this.#room === Number.POSITIVE_INFINITY) return this.#write(chunks, bytes);
+    if (this.#room === 0) return;
+    const kept = bytes <= this.#room ? { chunks, bytes } : fit(chunks, this.#room);
+    this.#room -= kept.bytes;
+    const written = this.#write(kept.chunks, kept.bytes);
+    if (this.#room > 0) return written;
+    if (written === undefined) return this.#onFull();
+    return written.then(() => this.#onFull());
+  }
+
+  #write(chunks: readonly Uint8Array[], bytes: number): void | Promise<void> {
     const { writer, limiter, signal, onBytes } = this.#options;
     this.#check(signal);
     if (limiter !== null) return this.#track(this.#throttled(chunks, bytes));

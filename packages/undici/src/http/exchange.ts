@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream';
-import type { ProxySettings, ResolvedConfig, TransferResponse } from '@nectar/core/backend';
+import type { TransferJob, TransferResponse } from '@nectar/core/backend';
 import { type FailureContext, type Hop, contentCodings, followRedirects, headerValue, interpretResponse } from '@nectar/core/http';
 import type { Dispatcher } from 'undici';
 import { contentDecoders } from './content-decoding.js';
@@ -7,19 +7,8 @@ import { type RawResponse, dispatchGet } from './raw-response.js';
 
 export type Response = RawResponse;
 
-/**
- * What one HTTP attempt needs, whichever thread makes it: a TransferJob on the main thread, its
- * copy in a worker thread.
- */
-export interface Exchange {
-  readonly url: URL;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly config: ResolvedConfig;
-  readonly offset: number;
-  readonly validator: string | null;
-  readonly proxy: ProxySettings | null;
-  readonly signal: AbortSignal;
-}
+/** What one HTTP attempt reads from its job. */
+export type Exchange = Pick<TransferJob, 'url' | 'headers' | 'config' | 'offset' | 'validator' | 'range' | 'proxy' | 'signal'>;
 
 /** What to tell core about the final response, and how to decode its body (null: no body to read). */
 export interface Answer {

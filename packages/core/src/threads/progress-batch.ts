@@ -10,7 +10,12 @@ const batchMs = 50;
 export class ProgressBatch {
   readonly #report: (bytes: number) => void;
   #unreported = 0;
-  #lastReport = performance.now();
+  /**
+   * When bytes were last reported; null before the first. The first bytes start the clock rather
+   * than leave at once: a small file's bytes then ride with its final message (a transfer's
+   * set-up, a worker's start, would otherwise count as time waited).
+   */
+  #lastReport: number | null = null;
 
   constructor(report: (bytes: number) => void) {
     this.#report = report;
@@ -18,7 +23,9 @@ export class ProgressBatch {
 
   add(bytes: number): void {
     this.#unreported += bytes;
-    if (this.#unreported < batchBytes && performance.now() - this.#lastReport < batchMs) return;
+    const now = performance.now();
+    this.#lastReport ??= now;
+    if (this.#unreported < batchBytes && now - this.#lastReport < batchMs) return;
     this.#report(this.take());
   }
 

@@ -1,5 +1,8 @@
-import { type NectarError, type TransferJob, toNectarError } from '@nectar/core/backend';
-import { type ByteRange, type FromWorker, type SegmentPlan, type StartMessage, type ToWorker, deserializeError } from './messages.js';
+import type { TransferJob } from '../engine/job.js';
+import { segmentLimit, splittable } from '../engine/segments.js';
+import { digestWritten } from '../engine/written-digest.js';
+import { type NectarError, toNectarError } from '../errors.js';
+import { type FromWorker, type StartMessage, type ToWorker, deserializeError } from './messages.js';
 
 /**
  * After asking a worker to abort, how long to wait for its word that the part file is closed.
@@ -7,16 +10,6 @@ import { type ByteRange, type FromWorker, type SegmentPlan, type StartMessage, t
  * pool's exit handler covers it.
  */
 const abortGrace = 1000;
-
-/**
- * What one threaded transfer fetches: the file (which its worker may offer to split into `split`
- * segments), or one range of a split file from the URL the first request ended at.
- */
-export type Segment =
-  | { readonly kind: 'whole'; readonly split: number; onSplit(plan: SegmentPlan): void }
-  | { readonly kind: 'range'; readonly range: ByteRange; readonly url: string };
-
-const unsplit: Segment = { kind: 'whole', split: 1, onSplit: () => {} };
 
 /**
  * The main thread's side of one attempt run in a worker: it turns the worker's messages into
@@ -28,7 +21,8 @@ export class ThreadedTransfer {
   readonly result: Promise<void>;
   readonly #job: TransferJob;
   readonly #post: (message: ToWorker) => void;
-  readonly #segment: Segment;
+  /** Chunks for a stream destination, written one after the other. */
+  #writes: Promise<void> = Promise.resolve();
   #responded: Promise<void> = Promise.resolve();
   #failure: Error | null = null;
   #settled = false;
@@ -37,11 +31,10 @@ export class ThreadedTransfer {
   #graceTimer: NodeJS.Timeout | undefined;
   readonly #onAbort = () => this.#fail(this.#job.signal.reason instanceof Error ? this.#job.signal.reason : new Error('aborted'));
 
-  constructor(id: number, job: TransferJob, post: (message: ToWorker) => void, segment: Segment = unsplit) {
+  constructor(id: number, job: TransferJob, post: (message: ToWorker) => void) {
     this.id = id;
     this.#job = job;
     this.#post = post;
-    this.#segment = segment;
     this.result = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -52,19 +45,18 @@ export class ThreadedTransfer {
     const job = this.#job;
     job.signal.throwIfAborted();
     job.signal.addEventListener('abort', this.#onAbort, { once: true });
-    this.#post(startMessage(this.id, job, this.#segment));
+    this.#post(startMessage(this.id, job));
   }
 
   handle(message: FromWorker): void {
-    if (message.type === 'responded') {
-      this.#respond(message.response, message.wait);
-      if (message.split !== null && this.#segment.kind === 'whole') this.#segment.onSplit(message.split);
-    }
+    if (message.type === 'responded') this.#respond(message.response, message.wait);
+    else if (message.type === 'replaced') this.#job.partReplaced(message.identity);
     else if (message.type === 'progress') this.#progressed(message.bytes);
     else if (message.type === 'chunk') this.#write(message.data);
     else {
       // The last bytes ride with the final message.
       this.#progressed(message.bytes);
+      if (message.type === 'done' && message.digest !== null) digestWritten(this.#job, message.digest);
       void this.#finish(message.type === 'done' ? null : deserializeError(message.error));
     }
   }
@@ -79,7 +71,7 @@ export class ThreadedTransfer {
     this.#responded = this.#job.responded(response);
     this.#responded.then(
       () => {
-        if (wait && this.#failure === null) this.#post({ type: 'proceed', id: this.id });
+        if (wait && this.#failure === null) this.#post({ type: 'proceed', id: this.id, limit: segmentLimit(this.#job) });
       },
       (error: unknown) => this.#fail(toNectarError(error)),
     );
@@ -95,12 +87,16 @@ export class ThreadedTransfer {
     }
   }
 
-  /** A chunk for a stream destination: core's sink writes it; its callback gives the credit back. */
+  /** A chunk for a stream destination: core's body writes it, then the worker gets its credit back. */
   #write(data: ArrayBuffer): void {
-    this.#job.sink.write(Buffer.from(data), (error) => {
-      if (error) this.#fail(error);
-      else if (this.#failure === null) this.#post({ type: 'credit', id: this.id });
-    });
+    this.#writes = this.#writes
+      .then(() => this.#job.body.write([new Uint8Array(data)], data.byteLength))
+      .then(
+        () => {
+          if (this.#failure === null) this.#post({ type: 'credit', id: this.id });
+        },
+        (error: unknown) => this.#fail(toNectarError(error)),
+      );
   }
 
   /** Stops the worker's side; the attempt rejects with `error` once the worker confirms. */
@@ -116,6 +112,9 @@ export class ThreadedTransfer {
     this.#settled = true;
     clearTimeout(this.#graceTimer);
     this.#job.signal.removeEventListener('abort', this.#onAbort);
+    // Chunks of a stream destination still being written belong to this attempt (a cancel
+    // rejects a write that waits on a full stream, which ends the chain).
+    if (workerError === null) await this.#writes;
     let refused: Error | null = null;
     try {
       await this.#responded;
@@ -129,19 +128,25 @@ export class ThreadedTransfer {
   }
 }
 
-function startMessage(id: number, job: TransferJob, segment: Segment): StartMessage {
-  const { tempPath, limiter } = job;
+function startMessage(id: number, job: TransferJob): StartMessage {
+  const { tempPath, limiter, request } = job;
+  const { url, mirrors, headers, expectedSize, expectedDigest } = request;
   return {
     type: 'start',
     id,
-    url: segment.kind === 'range' ? segment.url : job.url.href,
+    request: { url, mirrors, headers, expectedSize, expectedDigest },
+    url: job.url.href,
     headers: job.headers,
+    credentials: job.credentials,
+    attempt: job.attempt,
     offset: job.offset,
     validator: job.validator,
-    target: tempPath === null ? { kind: 'stream' } : { kind: 'file', path: tempPath, destination: String(job.request.destination) },
-    split: segment.kind === 'whole' ? segment.split : 1,
-    range: segment.kind === 'range' ? segment.range : null,
-    // For a stream destination core's sink applies the limit on this thread.
+    range: job.range,
+    target: tempPath === null ? { kind: 'stream' } : { kind: 'file', path: tempPath, destination: String(request.destination) },
+    mayWait: job.offset > 0 || splittable(job),
+    // A resume would need the digest of the bytes already there, and segments come out of order.
+    hash: request.expectedDigest !== undefined && tempPath !== null && job.offset === 0 && job.range === null && !splittable(job) ? request.expectedDigest.algorithm : null,
+    // For a stream destination core's body applies the limit on this thread.
     limiter: tempPath === null || limiter === null ? null : { state: limiter.state, bytesPerSecond: limiter.bytesPerSecond },
   };
 }

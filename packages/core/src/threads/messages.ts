@@ -1,12 +1,31 @@
-import { type BackendEnv, NectarError, type NectarErrorCode, type ProxySettings, type ResolvedConfig, type TlsMaterial, type TransferResponse } from '@nectar/core/backend';
+import type { ResolvedConfig } from '../config.js';
+import type { BackendEnv } from '../engine/backend.js';
+import type { ByteRange, TransferResponse } from '../engine/job.js';
+import { NectarError, type NectarErrorCode } from '../errors.js';
+import type { ProxySettings } from '../http/proxy.js';
+import type { FileIdentity } from '../output/destination.js';
+import type { DownloadRequest } from '../request.js';
+import type { TlsMaterial } from '../tls/material.js';
 
 /**
  * The messages between the main thread and a transfer worker. Everything here survives
  * postMessage: plain data, ArrayBuffers moved with their message, SharedArrayBuffers shared.
  */
 
-/** What a worker builds its undici dispatcher from, given once when it starts. */
+/**
+ * Which backend a worker runs: a module the worker imports (an absolute file: URL of built
+ * JavaScript) and the name of its export, a function that makes the backend from `options`.
+ */
+export interface WorkerBackend {
+  readonly module: string;
+  readonly export: string;
+  /** Passed to the factory; structured-cloneable data. */
+  readonly options?: unknown;
+}
+
+/** What a worker is started with: its backend and the downloader's env as data. */
 export interface WorkerSetup {
+  readonly backend: WorkerBackend;
   readonly config: ResolvedConfig;
   readonly tls: TlsMaterial;
   /** ProxySettings with its URL as text: URL objects do not cross threads. */
@@ -16,39 +35,36 @@ export interface WorkerSetup {
 /** Where the worker puts the body: the part file it writes itself, or back to the main thread. */
 export type BodyTarget = { readonly kind: 'file'; readonly path: string; readonly destination: string } | { readonly kind: 'stream' };
 
+/** The request fields a worker's job carries (a stream destination, data and signal stay on the main thread). */
+export type WorkerRequest = Pick<DownloadRequest, 'url' | 'mirrors' | 'headers' | 'expectedSize' | 'expectedDigest'>;
+
 export interface StartMessage {
   readonly type: 'start';
   readonly id: number;
+  readonly request: WorkerRequest;
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  readonly credentials: { readonly username: string; readonly password: string } | null;
+  readonly attempt: number;
   readonly offset: number;
   readonly validator: string | null;
-  readonly target: BodyTarget;
-  /** The first request of a file that may be split into this many segments (1: never). */
-  readonly split: number;
-  /** A later segment: bytes [start, end) of the representation `validator` names. */
   readonly range: ByteRange | null;
+  readonly target: BodyTarget;
+  /**
+   * Whether the main thread may act on the file after 'responded' (empty it for a resume the
+   * server ignored, split it into segments): the worker then waits for 'proceed' before writing.
+   */
+  readonly mayWait: boolean;
   /** The downloader's shared speed budget, when maxSpeed is set and the worker writes the file. */
   readonly limiter: { readonly state: SharedArrayBuffer; readonly bytesPerSecond: number } | null;
-}
-
-/** Bytes [start, end) of a file. */
-export interface ByteRange {
-  readonly start: number;
-  readonly end: number;
-}
-
-/** How the first request split its file: the ranges other workers fetch, from where, of what. */
-export interface SegmentPlan {
-  readonly url: string;
-  readonly validator: string;
-  readonly ranges: readonly ByteRange[];
+  /** Hash the whole file as it is written (an expected digest, a fresh file): the algorithm. */
+  readonly hash: string | null;
 }
 
 export type ToWorker =
   | StartMessage
-  /** core has taken the response in (it may have emptied the part file): write the body now. */
-  | { readonly type: 'proceed'; readonly id: number }
+  /** core has taken the response in: write the body now, no more than `limit` bytes (a segment). */
+  | { readonly type: 'proceed'; readonly id: number; readonly limit: number | null }
   | { readonly type: 'abort'; readonly id: number }
   /** The main thread wrote one more of the chunks sent back for a stream destination. */
   | { readonly type: 'credit'; readonly id: number }
@@ -56,12 +72,15 @@ export type ToWorker =
 
 export type FromWorker =
   /** `wait`: the worker holds the body until 'proceed'. */
-  | { readonly type: 'responded'; readonly id: number; readonly response: TransferResponse; readonly wait: boolean; readonly split: SegmentPlan | null }
+  | { readonly type: 'responded'; readonly id: number; readonly response: TransferResponse; readonly wait: boolean }
   /** `bytes` more are in the part file. */
   | { readonly type: 'progress'; readonly id: number; readonly bytes: number }
   | { readonly type: 'chunk'; readonly id: number; readonly data: ArrayBuffer }
+  /** The backend replaced the part file with a link. */
+  | { readonly type: 'replaced'; readonly id: number; readonly identity: FileIdentity }
   /** The last `bytes` written ride with the final message, so no progress message precedes it. */
-  | { readonly type: 'done'; readonly id: number; readonly bytes: number }
+  /** `digest`: of every byte of the file, when `hash` asked for it and the worker wrote them all. */
+  | { readonly type: 'done'; readonly id: number; readonly bytes: number; readonly digest: string | null }
   | { readonly type: 'failed'; readonly id: number; readonly bytes: number; readonly error: SerializedError };
 
 /** A NectarError as data; its cause keeps only its message, which is what an errorReport shows. */
@@ -96,26 +115,27 @@ function plainDetails(details: Record<string, unknown>): Record<string, unknown>
 }
 
 /** A downloader's env as a worker's setup: plain data that survives postMessage. */
-export function workerSetup(env: BackendEnv): WorkerSetup {
+export function workerSetup(backend: WorkerBackend, env: BackendEnv): WorkerSetup {
   return {
-    config: cloneableConfig(env.settings),
+    backend,
+    config: cloneable(env.settings),
     tls: env.tls,
     proxy: env.proxy === null ? null : { ...env.proxy, url: env.proxy.url.href },
   };
 }
 
 /**
- * The config fields a worker reads, as data: a config may carry keys of any kind (the spec allows
- * arbitrary ones), and one function among them would make postMessage throw.
+ * The fields of a config or request that are data: a config may carry keys of any kind (the spec
+ * allows arbitrary ones), and one function among them would make postMessage throw.
  */
-function cloneableConfig(config: ResolvedConfig): ResolvedConfig {
+export function cloneable<T extends object>(value: T): T {
   const copy: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(config)) {
+  for (const [key, field] of Object.entries(value)) {
     try {
-      copy[key] = structuredClone(value);
+      copy[key] = structuredClone(field);
     } catch {
       // Not data: no worker-side code reads it.
     }
   }
-  return copy as ResolvedConfig;
+  return copy as T;
 }

@@ -1,16 +1,17 @@
 import { Worker } from 'node:worker_threads';
-import { NectarError, type TransferJob } from '@nectar/core/backend';
+import type { BackendEnv } from '../engine/backend.js';
+import type { TransferJob } from '../engine/job.js';
+import { NectarError } from '../errors.js';
 import { MessageOutbox } from './outbox.js';
-import { runSegmented } from './segmented-transfer.js';
-import { type Segment, ThreadedTransfer } from './threaded-transfer.js';
-import type { FromWorker, ToWorker, WorkerSetup } from './messages.js';
+import { ThreadedTransfer } from './threaded-transfer.js';
+import { type FromWorker, type ToWorker, type WorkerBackend, type WorkerSetup, workerSetup } from './messages.js';
 
 /**
- * The compiled worker entry, dist/worker.js, one folder up from this file. Tests run this file
- * from src/threads/ through vite-node, which worker threads cannot use, so from src/ the pool
- * loads the build in dist/ (the test setup builds it).
+ * The compiled worker entry, dist/threads/worker.js, beside this file once built. Core's tests
+ * run this file from src/threads/ through vite-node, which worker threads cannot use, so from
+ * src/ the pool loads the build in dist/ (the test setup builds it).
  */
-const workerEntry = new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker.js' : '../worker.js', import.meta.url);
+const workerEntry = new URL(import.meta.url.endsWith('.ts') ? '../../dist/threads/worker.js' : './worker.js', import.meta.url);
 
 /** How long close() lets a worker close its sockets before it is terminated. */
 const closeGrace = 2000;
@@ -25,7 +26,7 @@ class TransferThread {
   readonly #outbox: MessageOutbox<ToWorker>;
 
   constructor(setup: WorkerSetup, onExit: (thread: TransferThread) => void) {
-    this.worker = new Worker(workerEntry, { workerData: setup, name: 'nectar-undici' });
+    this.worker = new Worker(workerEntry, { workerData: setup, name: `nectar-${setup.backend.export}` });
     // An idle pool must not keep the process alive; a busy one holds it like a socket would.
     this.worker.unref();
     this.#outbox = new MessageOutbox(this.worker);
@@ -77,22 +78,22 @@ class TransferThread {
 }
 
 /**
- * Worker threads that run transfers, started as the load needs them, up to `size`. Each has its
- * own undici dispatcher (its own keep-alive sockets); a transfer goes to the least busy one, and
- * to the first among equals, so that a sequential download keeps reusing one connection.
+ * Core's thread executor: worker threads that run a backend's `transfer()`, started as the load
+ * needs them, up to `size`. Each worker imports the backend named by `backend` and opens it once
+ * with the downloader's env (an HTTP backend: its own keep-alive sockets); the body goes straight
+ * from the worker into the part file. A transfer goes to the least busy worker, and to the first
+ * among equals, so that a sequential download keeps reusing one connection.
  */
 export class WorkerPool {
   readonly #size: number;
-  readonly #segments: number;
   readonly #setup: WorkerSetup;
   readonly #threads: TransferThread[] = [];
   #nextId = 0;
   #closed = false;
 
-  constructor(size: number, setup: WorkerSetup, segments = 1) {
+  constructor(size: number, backend: WorkerBackend, env: BackendEnv) {
     this.#size = size;
-    this.#segments = segments;
-    this.#setup = setup;
+    this.#setup = workerSetup(backend, env);
   }
 
   /** The live workers, for tests that kill one. */
@@ -100,18 +101,11 @@ export class WorkerPool {
     return this.#threads.map((t) => t.worker);
   }
 
+  /** Runs one attempt of `job` in a worker; settles once the worker has let go of the part file. */
   async run(job: TransferJob): Promise<void> {
     if (this.#closed) throw new NectarError('NECTAR_CLOSED', 'the downloader was closed');
-    // Only a fresh file written in place can be split; a resume or a stream is one sequence of bytes.
-    if (this.#segments > 1 && job.tempPath !== null && job.offset === 0) {
-      return runSegmented(job, this.#segments, (segmentJob, segment) => this.#runOne(segmentJob, segment));
-    }
-    return this.#runOne(job);
-  }
-
-  async #runOne(job: TransferJob, segment?: Segment): Promise<void> {
     const thread = this.#pick();
-    const transfer = new ThreadedTransfer(++this.#nextId, job, (message) => thread.post(message), segment);
+    const transfer = new ThreadedTransfer(++this.#nextId, job, (message) => thread.post(message));
     thread.add(transfer);
     try {
       transfer.start();

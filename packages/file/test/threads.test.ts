@@ -1,0 +1,81 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ComposedDownloader, type DownloadReport, DownloadRequest } from '@nectar/core/backend';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type FileBackendOptions, fileBackend } from '../src/index.js';
+
+let folder: string;
+
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'nectar-file-threads-'));
+});
+afterEach(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+async function copyAll(options: FileBackendOptions, config: Record<string, unknown>, requests: DownloadRequest[]) {
+  const backend = fileBackend(options);
+  const downloader = new ComposedDownloader(backend, { retries: 0, ...config });
+  try {
+    const reports = await downloader.download(requests);
+    return { reports, workers: backend.workerPool?.workers.length ?? 0 };
+  } finally {
+    await downloader.close();
+  }
+}
+
+const states = (reports: DownloadReport[]) => reports.map((r) => (r.state === 'succeeded' ? r.state : JSON.stringify(r.errorReport)));
+
+describe('core executor: file copies in worker threads', () => {
+  it('copies every file byte for byte in the workers, with digests checked', async () => {
+    const bodies = Array.from({ length: 6 }, (_, i) => randomBytes(300_000 + i));
+    const requests = await Promise.all(
+      bodies.map(async (body, i) => {
+        const source = join(folder, `src-${i}`);
+        await writeFile(source, body);
+        const expectedDigest = { algorithm: 'sha256', value: createHash('sha256').update(body).digest('hex') };
+        return new DownloadRequest(pathToFileURL(source).href, join(folder, `out-${i}`), { expectedDigest });
+      }),
+    );
+    const { reports, workers } = await copyAll({ threads: 2 }, { maxConcurrent: 4 }, requests);
+    expect(states(reports)).toEqual(bodies.map(() => 'succeeded'));
+    expect(workers).toBe(2);
+    for (const [i, body] of bodies.entries()) expect((await readFile(join(folder, `out-${i}`))).equals(body)).toBe(true);
+  });
+
+  it('makes a hard link from a worker, checked after the rename like in-process', async () => {
+    const source = join(folder, 'src');
+    await writeFile(source, randomBytes(1000));
+    const { reports, workers } = await copyAll({ threads: 1, fileMode: 'hardlink' }, {}, [new DownloadRequest(pathToFileURL(source).href, join(folder, 'hard'))]);
+    expect(states(reports)).toEqual(['succeeded']);
+    expect(workers).toBe(1);
+    expect((await stat(join(folder, 'hard'))).ino).toBe((await stat(source)).ino);
+  });
+
+  it('fails a missing source from a worker with the same coded error as in-process', async () => {
+    const url = pathToFileURL(join(folder, 'missing')).href;
+    const threaded = await copyAll({ threads: 1 }, {}, [new DownloadRequest(url, join(folder, 'a'))]);
+    const inProcess = await copyAll({ threads: 0 }, {}, [new DownloadRequest(url, join(folder, 'b'))]);
+    expect(threaded.reports[0]?.errorReport.code).toBe(inProcess.reports[0]?.errorReport.code);
+    expect(threaded.reports[0]?.errorReport.code).toMatch(/^NECTAR_/);
+  });
+});
+
+describe('core segments over file: URLs (the ranges capability)', () => {
+  // Two segments of at least 32 MiB each.
+  const body = randomBytes(64 * 1024 * 1024 + 5);
+  const value = createHash('sha256').update(body).digest('hex');
+
+  it.each([0, 2])('splits a large file into ranges with threads: %i, whole and verified', async (threads) => {
+    const source = join(folder, 'large');
+    await writeFile(source, body);
+    const request = new DownloadRequest(pathToFileURL(source).href, join(folder, 'large-out'), { expectedDigest: { algorithm: 'sha256', value } });
+    const { reports } = await copyAll({ threads }, { segments: 2 }, [request]);
+    expect(states(reports)).toEqual(['succeeded']);
+    expect(reports[0]?.bytesDownloaded).toBe(body.length);
+    expect((await readFile(join(folder, 'large-out'))).equals(body)).toBe(true);
+  });
+});

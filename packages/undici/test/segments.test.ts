@@ -1,0 +1,89 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DownloadRequest } from '@nectar/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Downloaders, type Scratch, scratch } from './helpers.js';
+
+/**
+ * Core splits a large file served in ranges (config.segments), in-process and through core's
+ * worker pool alike. The origin here is a plain node:http server whose file can change between
+ * two requests, and which logs every request's Range and If-Range.
+ */
+const size = 64 * 1024 * 1024 + 3;
+const versions = [randomBytes(size), randomBytes(size)] as const;
+let current = 0;
+let changeAfterFirst = false;
+const log: Array<{ range: string | undefined; ifRange: string | undefined }> = [];
+let server: Server;
+let base: string;
+const downloaders = new Downloaders();
+let tmp: Scratch;
+
+function serve(request: IncomingMessage, response: ServerResponse): void {
+  log.push({ range: request.headers.range, ifRange: request.headers['if-range'] as string | undefined });
+  const body = versions[current] as Buffer;
+  const etag = `"v${current}"`;
+  if (changeAfterFirst && log.length === 1) current = 1;
+  const match = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? '');
+  const sameVersion = request.headers['if-range'] === undefined || request.headers['if-range'] === etag;
+  if (match === null || !sameVersion) {
+    response.writeHead(200, { 'content-length': body.length, etag, 'accept-ranges': 'bytes' });
+    response.end(body);
+    return;
+  }
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  response.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${body.length}`, etag, 'accept-ranges': 'bytes' });
+  response.end(body.subarray(start, end + 1));
+}
+
+beforeAll(async () => {
+  server = createServer(serve);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  tmp = await scratch();
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await tmp.remove();
+});
+afterEach(async () => {
+  await downloaders.closeAll();
+  log.length = 0;
+  current = 0;
+  changeAfterFirst = false;
+});
+
+const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
+
+describe.each([0, 2])('segments with threads: %i', (threads) => {
+  it('fetches the second half with Range and If-Range, writes both in place, checks the digest', async () => {
+    const dest = tmp.path(`split-${threads}.bin`);
+    const downloader = downloaders.create({ threads, segments: 2 });
+    const [report] = await downloader.download([new DownloadRequest(`${base}/f`, dest, { expectedDigest: { algorithm: 'sha256', value: sha256(versions[0]) } })]);
+    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
+    expect(log).toEqual([
+      { range: undefined, ifRange: undefined },
+      { range: `bytes=${Math.ceil(size / 2)}-${size - 1}`, ifRange: '"v0"' },
+    ]);
+    expect((await readFile(dest)).equals(versions[0])).toBe(true);
+  });
+
+  it('refuses a segment of a file that changed meanwhile, then fetches the new version whole — never a splice', async () => {
+    changeAfterFirst = true;
+    const dest = tmp.path(`changed-${threads}.bin`);
+    const downloader = downloaders.create({ threads, segments: 2, retries: 1, retryDelay: 1 });
+    const [report] = await downloader.download([new DownloadRequest(`${base}/f`, dest)]);
+    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
+    expect(report?.attempts).toBe(2);
+    // The range asked for v0, the server had v1 and sent it whole: refused before any byte was written.
+    expect(log[1]).toEqual({ range: `bytes=${Math.ceil(size / 2)}-${size - 1}`, ifRange: '"v0"' });
+    expect(log.slice(2)).toEqual([
+      { range: undefined, ifRange: undefined },
+      { range: `bytes=${Math.ceil(size / 2)}-${size - 1}`, ifRange: '"v1"' },
+    ]);
+    expect((await readFile(dest)).equals(versions[1])).toBe(true);
+  });
+});
