@@ -12,10 +12,11 @@ import type { ByteRange, TransferJob, TransferResponse } from './job.js';
 import type { ProxySettings } from '../http/proxy.js';
 import type { DownloadReport } from '../report.js';
 import type { DownloadRequest } from '../request.js';
-import { BodyWriter, type BodyWriterOptions, TransferSink } from '../output/sink.js';
+import { BodyWriter, type BodyWriterOptions, type TransferSink } from '../output/sink.js';
 import { PartWriter } from '../output/part-writer.js';
 import { checkSegment, transferInSegments } from './segments.js';
 import { writtenDigest } from './written-digest.js';
+import { AttemptJob, type LegFields, type SharedFields } from './attempt-job.js';
 import { retryDelay, worthAMirror } from './retry-policy.js';
 import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
 import type { TlsMaterial } from '../tls/material.js';
@@ -162,18 +163,9 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
   signal.addEventListener('abort', stop, { once: true });
   try {
     signal.throwIfAborted();
-    const common = await commonFields(ctx, state);
+    const shared = await sharedFields(ctx, state);
     /** One job over `body`: the whole file, or one segment of it. */
-    const job = (fields: LegFields, body: BodyWriter): TransferJob =>
-      legs.add(body, {
-        ...common,
-        ...fields,
-        body,
-        tempPath: writer.tempPath,
-        throttle: async (bytes) => {
-          if (limits.speed !== null) await limits.speed.take(bytes, fields.signal);
-        },
-      });
+    const job = (fields: LegFields, body: BodyWriter): AttemptJob => legs.add(new AttemptJob(shared, fields, body));
     const bodyWriter = (to: Pick<DestinationWriter, 'write'>, legSignal: AbortSignal, onBytes: BodyWriterOptions['onBytes']) =>
       new BodyWriter({ writer: to, limiter: limits.speed, signal: legSignal, floor: deadline.floor, onBytes });
     const whole = (legSignal: AbortSignal, answered: TransferJob['responded'], to: Pick<DestinationWriter, 'write'> = writer) =>
@@ -231,11 +223,8 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
   await verify(ctx, state, url);
 }
 
-/** The job fields that differ between the whole file and a segment. */
-type LegFields = Pick<TransferJob, 'url' | 'signal' | 'offset' | 'validator' | 'range' | 'responded' | 'progressed'>;
-
 /** The job fields every leg of one attempt shares. */
-async function commonFields<D>(ctx: TransferContext<D>, state: Progress): Promise<Omit<TransferJob, keyof LegFields | 'body' | 'sink' | 'tempPath' | 'throttle'>> {
+async function sharedFields<D>(ctx: TransferContext<D>, state: Progress): Promise<SharedFields> {
   const { request, settings, limits, report } = ctx;
   return {
     request,
@@ -245,8 +234,9 @@ async function commonFields<D>(ctx: TransferContext<D>, state: Progress): Promis
     tls: await ctx.tls(),
     proxy: ctx.proxy,
     attempt: report.attempts,
-    partReplaced: (identity) => state.writer.replaced(identity),
+    tempPath: state.writer.tempPath,
     limiter: limits.speed,
+    partReplaced: (identity) => state.writer.replaced(identity),
   };
 }
 
@@ -272,54 +262,39 @@ function positioned(file: AtomicFile, range: ByteRange): Pick<DestinationWriter,
  * backends that pipe: a cancel stops them all, and each leg ends its own sink.
  */
 class Legs {
-  readonly #bodies: BodyWriter[] = [];
-  readonly #bodyOf = new WeakMap<TransferJob, BodyWriter>();
-  readonly #sinks = new Map<TransferJob, TransferSink>();
+  readonly #jobs: AttemptJob[] = [];
 
   /** The whole file's body: a split caps it at the first segment. */
   get first(): BodyWriter | undefined {
-    return this.#bodies[0];
+    return this.#jobs[0]?.body;
   }
 
-  add(body: BodyWriter, fields: Omit<TransferJob, 'sink'>): TransferJob {
-    this.#bodies.push(body);
-    const sinks = this.#sinks;
-    // Built only for a backend that pipes: a backend writing chunk by chunk never pays for a stream.
-    const job: TransferJob = {
-      ...fields,
-      get sink() {
-        let sink = sinks.get(job);
-        if (sink === undefined) {
-          sink = new TransferSink(body);
-          sinks.set(job, sink);
-        }
-        return sink;
-      },
-    };
-    this.#bodyOf.set(job, body);
+  add(job: AttemptJob): AttemptJob {
+    this.#jobs.push(job);
     return job;
   }
 
   async run(route: Backend, job: TransferJob): Promise<void> {
     await route.transfer(job);
+    const { madeSink, body } = job as AttemptJob;
     // A backend that piped has ended the sink; one that wrote chunks or the file itself never made one.
-    const sink = this.#sinks.get(job);
-    if (sink !== undefined) await endSink(sink);
-    await this.#bodyOf.get(job)?.settled();
+    if (madeSink !== null) await endSink(madeSink);
+    await body.settled();
   }
 
   stop(signal: AbortSignal): void {
     this.close();
-    for (const sink of this.#sinks.values()) sink.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const reason = signal.reason instanceof Error ? signal.reason : new Error('aborted');
+    for (const job of this.#jobs) job.madeSink?.destroy(reason);
   }
 
   close(): void {
-    for (const body of this.#bodies) body.close();
+    for (const job of this.#jobs) job.body.close();
   }
 
   /** A write that began before the attempt ended still lands on disk: wait for it. */
   async settled(): Promise<void> {
-    await Promise.all(this.#bodies.map((body) => body.settled()));
+    await Promise.all(this.#jobs.map((job) => job.body.settled()));
   }
 }
 

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import type { BodyOutput } from '../engine/job.js';
 import type { DestinationWriter } from './destination.js';
 import { byteLength, fit } from './part-writer.js';
 import type { SpeedLimiter } from '../limits/speed.js';
@@ -151,11 +152,11 @@ export abstract class ChunkWritable extends Writable {
   }
 }
 
-/** The writable a backend may pipe a body into, over the attempt's BodyWriter. Ending it never ends a caller's stream. */
+/** The writable a backend may pipe a body into (`job.sink`), over the job's body, in any thread. Ending it never ends a caller's stream. */
 export class TransferSink extends ChunkWritable {
-  readonly #body: BodyWriter;
+  readonly #body: BodyOutput;
 
-  constructor(body: BodyWriter) {
+  constructor(body: BodyOutput) {
     super();
     this.#body = body;
     // The error also reaches whoever awaits the sink (pipeline, finished); without a listener a

@@ -8,7 +8,7 @@ import type { ProxySettings } from '../http/proxy.js';
 import type { SpeedLimiter } from '../limits/speed.js';
 import { openPartFileSync } from '../output/destination.js';
 import { PartWriter, fit } from '../output/part-writer.js';
-import { ChunkWritable } from '../output/sink.js';
+import { TransferSink } from '../output/sink.js';
 import type { DownloadRequest } from '../request.js';
 import { ChunkSender } from './chunk-sender.js';
 import type { FromWorker, StartMessage, WorkerSetup } from './messages.js';
@@ -109,7 +109,7 @@ export class WorkerTransfer {
       range: start.range,
       body,
       get sink() {
-        sink ??= new BodySink(body);
+        sink ??= new TransferSink(body);
         return sink;
       },
       tempPath,
@@ -232,21 +232,6 @@ class FileBody implements BodyOutput {
     const written = this.#writer.write(chunks, bytes);
     if (written > 0) this.#options.onBytes(written === bytes ? chunks : fit(chunks, written).chunks, written);
     if (this.#writer.full) this.#options.onFull();
-  }
-}
-
-/** `job.sink` in a worker: the same body as a Writable, for a backend that pipes. */
-class BodySink extends ChunkWritable {
-  readonly #body: BodyOutput;
-
-  constructor(body: BodyOutput) {
-    super();
-    this.#body = body;
-    this.on('error', () => {});
-  }
-
-  protected put(chunks: readonly Uint8Array[], bytes: number): void | Promise<void> {
-    return this.#body.write(chunks, bytes);
   }
 }
 
