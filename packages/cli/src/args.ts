@@ -23,7 +23,8 @@ const options = {
   netrc: { type: 'boolean' },
   'netrc-file': { type: 'string' },
   insecure: { type: 'boolean', short: 'k' },
-  'ssh-key': { type: 'string' },
+  'ssh-key': { type: 'string', multiple: true },
+  'ssh-key-passphrase': { type: 'string' },
   'ssh-agent': { type: 'boolean' },
   'known-hosts': { type: 'string' },
   cacert: { type: 'string' },
@@ -89,9 +90,9 @@ function parse(argv: readonly string[]): Parsed {
 
 /**
  * The secrets typed on a command line, for core's Redactor to mask wherever they appear: -u and
- * --proxy-user passwords, URL and -x passwords and token parameters (with or without a scheme),
- * credential header values. Read leniently, so that even the message saying the command line is
- * wrong is masked.
+ * --proxy-user passwords, --ssh-key-passphrase, URL and -x passwords and token parameters (with
+ * or without a scheme), credential header values. Read leniently, so that even the message
+ * saying the command line is wrong is masked.
  */
 export function commandLineSecrets(argv: readonly string[]): string[] {
   let tokens: ReturnType<typeof parseArgs>['tokens'];
@@ -104,6 +105,7 @@ export function commandLineSecrets(argv: readonly string[]): string[] {
     if (token.kind === 'positional') return urlSecrets(withScheme(token.value));
     if (token.kind !== 'option' || token.value === undefined) return [];
     if (token.name === 'user' || token.name === 'proxy-user') return token.value.split(':').slice(1).join(':');
+    if (token.name === 'ssh-key-passphrase') return token.value;
     if (token.name === 'proxy' || token.name === 'mirror') return urlSecrets(withScheme(token.value));
     if (token.name === 'header') {
       const [name = '', ...value] = token.value.split(':');
@@ -168,8 +170,12 @@ Transfer:
       --max-redirs N        redirects to follow (default 20)
       --location-trusted    keep credentials on cross-origin redirects
       --compressed          ask for compression, save decoded bytes
-      --ssh-key FILE        sftp: log in with this private key (default: the first
-                            unencrypted one of ~/.ssh/id_rsa, id_ecdsa, id_ed25519, id_dsa)
+      --ssh-key FILE        sftp: log in with this private key; repeat it to try several
+                            in turn (default: those of ~/.ssh/id_rsa, id_ecdsa, id_ed25519,
+                            id_dsa that exist; encrypted ones only with a passphrase)
+      --ssh-key-passphrase P
+                            sftp: passphrase of the encrypted keys (or the environment's
+                            NECTAR_SSH_PASSPHRASE, which ps cannot show)
       --ssh-agent           sftp: log in through the ssh-agent at $SSH_AUTH_SOCK
       --known-hosts FILE    sftp: trust the host keys in FILE (default: ~/.ssh/known_hosts
                             and /etc/ssh/ssh_known_hosts); -k skips the check

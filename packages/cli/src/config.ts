@@ -56,10 +56,14 @@ export function parseChecksum(text: string): ExpectedDigest {
  * fit it). Declared here: @nectar/sftp is an optional peer, and these types must not need it.
  */
 export interface SshConfigFields {
-  sshPrivateKeyPath?: string;
+  /** Tried in turn, as ssh tries its identities. */
+  sshPrivateKeyPath?: string[];
   sshAgent?: string;
   sshKnownHostsPath?: string;
 }
+
+/** Where the passphrase of encrypted SSH keys may come from instead of the command line (which `ps` shows). */
+export const SSH_PASSPHRASE_ENV = 'NECTAR_SSH_PASSPHRASE';
 
 /** What the options ask for: core's fields, and the sftp backend's (other backends ignore them). */
 export type CliConfigOptions = DownloaderConfigOptions & SshConfigFields;
@@ -147,10 +151,11 @@ function tlsFields(o: GetOptions): DownloaderConfigOptions {
 
 /**
  * sftp: logins and host keys, fields of @nectar/sftp's that other schemes' backends ignore. The
- * agent is used only when asked for (the sftp backend never reads the environment itself); a
- * key nobody named is looked for where ssh looks, by runGet (defaultSshKey).
+ * agent is used only when asked for (the sftp backend never reads the environment itself); keys
+ * nobody named are looked for where ssh looks, by runGet (defaultSshKeys). The passphrase goes
+ * in core's sslClientKeyPassphrase, which @nectar/sftp reads and every report masks.
  */
-function sshFields(o: GetOptions, env: NodeJS.ProcessEnv = process.env): SshConfigFields {
+function sshFields(o: GetOptions, env: NodeJS.ProcessEnv = process.env): SshConfigFields & DownloaderConfigOptions {
   const agent = o['ssh-agent'] === true ? env.SSH_AUTH_SOCK : undefined;
   if (o['ssh-agent'] === true && (agent === undefined || agent === '')) {
     throw new UsageError('--ssh-agent needs a running ssh-agent: SSH_AUTH_SOCK is not set (eval "$(ssh-agent)" && ssh-add)');
@@ -159,7 +164,16 @@ function sshFields(o: GetOptions, env: NodeJS.ProcessEnv = process.env): SshConf
     sshPrivateKeyPath: o['ssh-key'],
     sshAgent: agent,
     sshKnownHostsPath: o['known-hosts'],
+    sslClientKeyPassphrase: sshPassphrase(o, env),
   };
+}
+
+/** --ssh-key-passphrase, else $NECTAR_SSH_PASSPHRASE; an empty variable counts as unset, as NO_COLOR's does. */
+export function sshPassphrase(o: GetOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const given = o['ssh-key-passphrase'];
+  if (given === '') throw new UsageError(`--ssh-key-passphrase must not be empty (an unencrypted key needs none)`);
+  const fromEnv = env[SSH_PASSPHRASE_ENV];
+  return given ?? (fromEnv === '' ? undefined : fromEnv);
 }
 
 function timeFields(o: GetOptions): DownloaderConfigOptions {

@@ -4,7 +4,7 @@ import type { SignalSource } from './signals.js';
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   /** A terminal's size and colour support, when it is one (process.stderr is a tty.WriteStream then). */
-  readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean; readonly columns?: number; readonly rows?: number; hasColors?(): boolean };
+  readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean; readonly columns?: number; readonly rows?: number; hasColors?(env?: NodeJS.ProcessEnv): boolean };
   readonly stdin: NodeJS.ReadableStream;
   readonly cwd: string;
   /** Where SIGINT, SIGTERM and SIGHUP come from (the process, or a test's emitter). */

@@ -1,5 +1,6 @@
 import { NectarArgumentError, Redactor } from '@nectar/core/backend';
 import { UsageError, commandLineSecrets, parseCommand, usage } from './args.js';
+import { SSH_PASSPHRASE_ENV } from './config.js';
 import { type CliIo, processIo } from './io.js';
 import { type LineWriter, lineWriter } from './redact.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runGet } from './run.js';
@@ -8,7 +9,7 @@ import { version } from './version.js';
 /** The whole `nectar` command; resolves with the exit status instead of exiting. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   // Known before anything is parsed: a message saying the command line is wrong masks them too.
-  const redactor = new Redactor(commandLineSecrets(argv));
+  const redactor = new Redactor([...commandLineSecrets(argv), process.env[SSH_PASSPHRASE_ENV]]);
   const printError = lineWriter(io.stderr, redactor);
   if (argv[0] === 'worker') return worker(argv.slice(1), printError);
   if (argv[0] === 'queue') return operate(argv.slice(1), printError);

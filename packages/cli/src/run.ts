@@ -6,7 +6,7 @@ import { netrcHeaders } from './credentials.js';
 import { loadNetrc } from './netrc.js';
 import { filenameFromContentDisposition } from './content-disposition.js';
 import { configFromOptions, parseChecksum } from './config.js';
-import { withDefaultSshKey } from './ssh-identity.js';
+import { withDefaultSshKeys } from './ssh-identity.js';
 import { EXIT } from './exit-codes.js';
 import { DestinationPlanner, type ExistingFiles, type Planned, STDOUT } from './destinations.js';
 import { type Display, silentDisplay } from './display.js';
@@ -33,7 +33,7 @@ export const FEW_URLS = 8;
 /** `nectar get`: everything after the command line was parsed. Returns the exit status. */
 export async function runGet(urls: readonly string[], options: GetOptions, io: CliIo, commandLine: Redactor): Promise<number> {
   // Every option is checked before the first byte moves: a usage error never half-runs.
-  const config = new DownloaderConfig(withDefaultSshKey(configFromOptions(options)));
+  const config = new DownloaderConfig(withDefaultSshKeys(configFromOptions(options)));
   const backend = checkBackend(options.backend);
   const netrc = options.user === undefined ? await loadNetrc(options.netrc, options['netrc-file'], io.cwd) : undefined;
   const redactor = netrc === undefined ? commandLine : commandLine.with(netrc.passwords);

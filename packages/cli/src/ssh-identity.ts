@@ -9,28 +9,34 @@ import { join } from 'node:path';
 export const DEFAULT_SSH_KEYS = ['id_rsa', 'id_ecdsa', 'id_ed25519', 'id_dsa'] as const;
 
 /**
- * The first default key under `~/.ssh` that logs in without a prompt: present, readable, a
- * private key, not encrypted (nectar never asks for a passphrase; ssh would, or skip it).
- * @nectar/sftp takes one key, so the first usable one is the one.
+ * The default keys under `~/.ssh` a login can use, in ssh's order: present, readable, private
+ * keys. An encrypted one only with a passphrase to open it: nectar never prompts (ssh would).
+ * @nectar/sftp tries them in turn, as ssh does.
  */
-export function defaultSshKey(home = homedir()): string | undefined {
-  for (const name of DEFAULT_SSH_KEYS) {
-    const path = join(home, '.ssh', name);
-    if (usableWithoutPrompt(path)) return path;
-  }
-  return undefined;
+export function defaultSshKeys(withPassphrase: boolean, home = homedir()): string[] {
+  return DEFAULT_SSH_KEYS.map((name) => join(home, '.ssh', name)).filter((path) => {
+    const kind = privateKeyKind(path);
+    return kind === 'plain' || (kind === 'encrypted' && withPassphrase);
+  });
 }
 
-function usableWithoutPrompt(path: string): boolean {
+type KeyKind = 'plain' | 'encrypted' | 'none';
+
+function privateKeyKind(path: string): KeyKind {
   let text: string;
   try {
     text = readFileSync(path, 'latin1');
   } catch {
-    return false;
+    return 'none';
   }
-  if (/^-----BEGIN OPENSSH PRIVATE KEY-----/m.test(text)) return openSshCipher(text) === 'none';
-  // PEM (RSA, EC, DSA): an encrypted one carries a Proc-Type header, PKCS#8 says so in its label.
-  return /^-----BEGIN (RSA |EC |DSA )?PRIVATE KEY-----/m.test(text) && !/ENCRYPTED/.test(text);
+  if (/^-----BEGIN OPENSSH PRIVATE KEY-----/m.test(text)) {
+    const cipher = openSshCipher(text);
+    return cipher === undefined ? 'none' : cipher === 'none' ? 'plain' : 'encrypted';
+  }
+  // PEM (RSA, EC, DSA; an encrypted one carries a Proc-Type header) or unencrypted PKCS#8;
+  // ssh2 cannot open encrypted PKCS#8 (BEGIN ENCRYPTED PRIVATE KEY), so that one is no key here.
+  if (!/^-----BEGIN (RSA |EC |DSA )?PRIVATE KEY-----/m.test(text)) return 'none';
+  return /ENCRYPTED/.test(text) ? 'encrypted' : 'plain';
 }
 
 /** The cipher an OpenSSH-format key is encrypted with ("none" when it is not): after the magic, a length-prefixed name. */
@@ -43,9 +49,9 @@ function openSshCipher(text: string): string | undefined {
   return bytes.subarray(magic.length + 4, magic.length + 4 + length).toString('latin1');
 }
 
-/** As ssh does: with no key named, the first default one under ~/.ssh (sftp: URLs use it, others ignore it). */
-export function withDefaultSshKey<T extends { sshPrivateKeyPath?: string }>(fields: T): T {
+/** As ssh does: with no key named, the default ones under ~/.ssh (sftp: URLs use them, others ignore them). */
+export function withDefaultSshKeys<T extends { sshPrivateKeyPath?: readonly string[]; sslClientKeyPassphrase?: string }>(fields: T): T {
   if (fields.sshPrivateKeyPath !== undefined) return fields;
-  const key = defaultSshKey();
-  return key === undefined ? fields : { ...fields, sshPrivateKeyPath: key };
+  const keys = defaultSshKeys(fields.sslClientKeyPassphrase !== undefined);
+  return keys.length === 0 ? fields : { ...fields, sshPrivateKeyPath: keys };
 }

@@ -214,6 +214,17 @@ describe('no secret in any output', () => {
     expect(runs[1]?.stderr).toContain('ann:***@127.0.0.1');
   });
 
+  it('an SSH key passphrase, typed or from the environment, with a failing sftp: URL and with a usage error', async () => {
+    const sftp = `sftp://127.0.0.1:${closedPort()}/x`;
+    const runs = await Promise.all([
+      runCli([sftp, '--ssh-key-passphrase', SECRET, '--retry', '0', '--json', '-d', join(dir.path, 's1')]),
+      runCli([sftp, '--retry', '0', '--json', '-d', join(dir.path, 's2')], { env: { NECTAR_SSH_PASSPHRASE: SECRET } }),
+      runCli([http.missingUrl(), `--ssh-key-passphrase=${SECRET}`, '--bogus']),
+    ]);
+    for (const result of runs) expect(output(result)).not.toContain(SECRET);
+    expect(runs.map((r) => r.code)).toEqual([4, 4, 2]);
+  });
+
   it('token query parameters, typed or from a redirect', async () => {
     const tokens = `token=${SECRET}1&X-Amz-Signature=${SECRET}2&sig=${SECRET}3&access_token=${SECRET}4&api_key=${SECRET}5`;
     // A signed URL the user never typed: only the server's Location header holds it.

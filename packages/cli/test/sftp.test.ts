@@ -45,15 +45,66 @@ describe.skipIf(skip !== null)(`nectar get sftp: against OpenSSH${skip === null 
     expect(await saved()).toEqual(body);
   });
 
-  it('without --ssh-key, uses the first default key under ~/.ssh that needs no passphrase, and ~/.ssh/known_hosts', async () => {
+  /** A key pair the server does not know (its login is refused). */
+  function strangerKey(): string {
+    const path = join(dir.path, 'stranger');
+    const made = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    return path;
+  }
+
+  async function defaultKeys(keys: Record<string, string>): Promise<void> {
     await mkdir(join(home, '.ssh'), { mode: 0o700 });
-    // id_rsa comes first in ssh's order, but it is encrypted and nectar never prompts: id_ed25519 is used.
-    await copyFile(fixture.encryptedClientKeyPath, join(home, '.ssh', 'id_rsa'));
-    await copyFile(fixture.clientKeyPath, join(home, '.ssh', 'id_ed25519'));
+    for (const [name, from] of Object.entries(keys)) await copyFile(from, join(home, '.ssh', name));
     await copyFile(fixture.knownHostsPath, join(home, '.ssh', 'known_hosts'));
+  }
+
+  it('without --ssh-key, tries the default keys under ~/.ssh in turn (a refused id_rsa, then id_ed25519), and ~/.ssh/known_hosts', async () => {
+    await defaultKeys({ id_rsa: strangerKey(), id_ecdsa: fixture.encryptedClientKeyPath, id_ed25519: fixture.clientKeyPath });
     const result = await get([url]);
+    expect(result.stderr).toMatch(/1 succeeded, 0 failed/);
     expect(result.code).toBe(0);
     expect(await saved()).toEqual(body);
+  });
+
+  it('skips an encrypted default key without a passphrase, and uses it with $NECTAR_SSH_PASSPHRASE', async () => {
+    await defaultKeys({ id_ed25519: fixture.encryptedClientKeyPath });
+    const skipped = await get([url]);
+    expect(skipped.code).toBe(6);
+    const result = await get([url], { NECTAR_SSH_PASSPHRASE: fixture.clientKeyPassphrase });
+    expect(result.stderr).toMatch(/1 succeeded, 0 failed/);
+    expect(result.code).toBe(0);
+    expect(await saved()).toEqual(body);
+  });
+
+  it('tries each --ssh-key in turn: the first refused, the second accepted', async () => {
+    const result = await get([url, '--ssh-key', strangerKey(), '--ssh-key', fixture.clientKeyPath, '--known-hosts', fixture.knownHostsPath]);
+    expect(result.stderr).toMatch(/1 succeeded, 0 failed/);
+    expect(result.code).toBe(0);
+  });
+
+  it('opens an encrypted --ssh-key with --ssh-key-passphrase; a wrong one names the key file and never shows the passphrase', async () => {
+    const key = ['--ssh-key', fixture.encryptedClientKeyPath, '--known-hosts', fixture.knownHostsPath];
+    const ok = await get([url, ...key, '--ssh-key-passphrase', fixture.clientKeyPassphrase]);
+    expect(ok.code).toBe(0);
+    const wrong = 'wrong-phrase-c0ffee';
+    for (const [args, env] of [
+      [['--ssh-key-passphrase', wrong], {}],
+      [[], { NECTAR_SSH_PASSPHRASE: wrong }],
+    ] as const) {
+      const result = await get([url, ...key, ...args, '--json', '-f'], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`does not decrypt ${fixture.encryptedClientKeyPath}: wrong passphrase`);
+      expect(result.stderr).toMatch(/NECTAR_INVALID_CONFIG/);
+      expect(JSON.parse(result.stdout)).toMatchObject({ state: 'failed', errorReport: { reason: 'passphrase-wrong', keyFile: fixture.encryptedClientKeyPath } });
+      expect(result.stdout + result.stderr).not.toContain(wrong);
+    }
+  });
+
+  it('refuses an empty --ssh-key-passphrase (usage error, 2)', async () => {
+    const result = await get([url, '--ssh-key-passphrase', '']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--ssh-key-passphrase must not be empty/);
   });
 
   it('fails with the auth status (6) when no key and no agent can log in', async () => {

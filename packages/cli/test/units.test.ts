@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { DownloadReport, Redactor } from '@nectar/core/backend';
 import { describe, expect, it } from 'vitest';
 import { filenameFromContentDisposition } from '../src/content-disposition.js';
-import { configFromOptions, parseSize } from '../src/config.js';
+import { configFromOptions, parseSize, sshPassphrase } from '../src/config.js';
 import { printable } from '../src/format.js';
 import { commandLineSecrets, parseCommand } from '../src/args.js';
 import { NameAllocator, isInside, nameFromUrl, sanitiseName } from '../src/names.js';
@@ -111,6 +111,18 @@ describe('options to config', () => {
     });
   });
 
+  it('maps the ssh options: --ssh-key repeatable and in order, the passphrase from the flag or else the environment', () => {
+    const command = parseCommand(['sftp://h/f', '--ssh-key', 'a', '--ssh-key', 'b', '--known-hosts', 'kh', '--ssh-key-passphrase', 'flag-phrase']);
+    if (command.kind !== 'get') throw new Error('expected get');
+    expect(configFromOptions(command.options)).toEqual({ sshPrivateKeyPath: ['a', 'b'], sshKnownHostsPath: 'kh', sslClientKeyPassphrase: 'flag-phrase' });
+    expect(sshPassphrase(command.options, { NECTAR_SSH_PASSPHRASE: 'env-phrase' })).toBe('flag-phrase');
+    const bare = parseCommand(['sftp://h/f']);
+    if (bare.kind !== 'get') throw new Error('expected get');
+    expect(sshPassphrase(bare.options, { NECTAR_SSH_PASSPHRASE: 'env-phrase' })).toBe('env-phrase');
+    // As no-color.org says of NO_COLOR: set but empty is unset.
+    expect(sshPassphrase(bare.options, { NECTAR_SSH_PASSPHRASE: '' })).toBeUndefined();
+  });
+
   it('reads a proxy typed without a scheme as http://, as curl does', () => {
     const command = parseCommand(['http://h/f', '-x', 'ann:p%zz@proxy:3128']);
     if (command.kind !== 'get') throw new Error('expected get');
@@ -142,6 +154,8 @@ describe('redaction', () => {
     const redactor = new Redactor(secrets);
     expect(redactor.text('hunter22 pr@xy pr%40xy tok3n-value pass-w0rd')).toBe('*** *** *** *** ***');
     expect(commandLineSecrets(['--proxy-user', 'bo:0th3r:pw'])).toEqual(['0th3r:pw']);
+    expect(commandLineSecrets(['--ssh-key-passphrase', 'open sesame', '--bogus'])).toEqual(['open sesame']);
+    expect(commandLineSecrets(['--ssh-key-passphrase=-dashed'])).toEqual(['-dashed']);
   });
 });
 

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
-
-// Read at run time so that a changesets version bump needs no code change.
-export const version: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+// Written by scripts/write-version.mjs from package.json at every build: a constant, not a file read
+// at run time, so that an application bundled with esbuild, Rollup or webpack knows it too.
+export const version: string = '0.1.0';

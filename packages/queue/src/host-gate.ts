@@ -11,14 +11,28 @@ const redisRetryMs = 500;
 const slotHorizon = 64;
 
 /**
+ * What an attempt may lose between its slot's start and its request reaching the origin: the
+ * worker's timer lateness, then its backend's way to the socket (a connect, a busy event loop).
+ * Slots are cut so that `rate` of them span 1 s plus this, so that even a request delayed this
+ * much never shares a 1-second window with `rate` others. Measured on a loaded 2-core machine:
+ * a few ms, up to 100 ms for a worker's first connection to a host.
+ */
+export const rateGuardMs = 100;
+
+/** An attempt that leaves the gate later than this after its slot began takes a new slot. */
+const lateMs = rateGuardMs / 4;
+
+/**
  * Per-host politeness at the socket, held across the farm in Redis with rate-limiter-flexible.
  *
- * Rate: time is cut into slots of 1/rate s, and every attempt (retries included) reserves one
- * slot of its host — a rate-limiter-flexible key per slot worth one point — then waits for that
- * slot to begin before it connects. Attempts therefore leave the farm at least 1/rate s apart,
- * whichever workers send them, and no window of one second sees more than `rate` of them (a
- * fixed one-second window would allow twice that across its edge). Slots follow the workers'
- * clocks, which must be NTP-synchronised: a skew between machines adds to the spacing error.
+ * Rate: time is cut into slots of (1 s + `rateGuardMs`)/rate, and every attempt (retries
+ * included) reserves one slot of its host — a rate-limiter-flexible key per slot worth one
+ * point — then waits for that slot to begin before it connects. Attempts therefore leave the
+ * farm a slot apart, whichever workers send them, and the origin sees at most `rate` of them in
+ * any one-second window as long as each reaches it within `rateGuardMs` of its slot (slots of
+ * exactly 1/rate s would let the smallest jitter put rate + 1 in a window; a fixed one-second
+ * window would allow twice the rate across its edge). Slots follow the workers' clocks, which
+ * must be NTP-synchronised: a skew between machines adds to the spacing error.
  *
  * Slowing down: a 429 or 503 blocks the host (another limiter, its key blocked for the
  * Retry-After) on every worker, not just for the request that got it.
@@ -40,15 +54,14 @@ export class HostGate {
     await this.#unheld(host, signal);
     const rate = this.#limits(host)?.requestsPerSecond;
     if (rate === undefined) return;
-    const slotMs = 1000 / rate;
+    const slotMs = (1000 + rateGuardMs) / rate;
     for (;;) {
       const start = await this.#reserve(host, slotMs, signal);
       const wait = start - Date.now();
       if (wait > 0) await sleep(wait, undefined, { signal });
-      // A process that stalled (a loaded machine) must not send a stale slot's request beside a
-      // fresh one's: past half its slot, the attempt takes a new one.
-
-      if (Date.now() - start <= slotMs / 2) return;
+      // A process that stalled (a loaded machine) must not send a stale slot's request close to
+      // later slots' requests: past `lateMs`, the attempt takes a new slot.
+      if (Date.now() - start <= lateMs) return;
     }
   }
 

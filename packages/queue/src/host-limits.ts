@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { rateGuardMs } from './host-gate.js';
 import type { ClusterKeys } from './naming.js';
 
 /** Politeness towards one host, held across the whole farm. */
@@ -13,20 +14,48 @@ export interface HostLimits {
 /**
  * Concurrency is BullMQ's global concurrency of the host's queue, which every worker obeys when
  * it fetches a job (a job runs its requests one at a time, so jobs at once are requests at once).
- * The rate is BullMQ's global rate limit too, spreading job starts evenly (one per 1/rate s);
+ * The rate is BullMQ's global rate limit too, spreading job starts evenly (one per gate slot);
  * the host gate then takes a token for every attempt at the socket (see host-gate.ts).
  */
 export async function applyHostLimits(queue: Queue, limits: HostLimits | undefined): Promise<void> {
   if (limits?.concurrency !== undefined) await queue.setGlobalConcurrency(limits.concurrency);
   else await queue.removeGlobalConcurrency();
-  if (limits?.requestsPerSecond !== undefined) await queue.setGlobalRateLimit(1, Math.max(1, Math.round(1000 / limits.requestsPerSecond)));
+  // One job start per gate slot: jobs never pile up in workers' slots waiting for a token.
+  if (limits?.requestsPerSecond !== undefined) await queue.setGlobalRateLimit(1, Math.max(1, Math.round((1000 + rateGuardMs) / limits.requestsPerSecond)));
   else await queue.removeGlobalRateLimit();
 }
 
-/** Records a host's limits where operators list them and workers' gates read them (undefined clears). */
-export async function storeHostLimits(redis: Redis, keys: ClusterKeys, host: string, limits: HostLimits | undefined): Promise<void> {
-  if (limits === undefined || (limits.concurrency === undefined && limits.requestsPerSecond === undefined)) await redis.hdel(keys.limits, host);
-  else await redis.hset(keys.limits, host, JSON.stringify(limits));
+/**
+ * An operator's limits for a host, in force at once and kept apart: producers never overwrite
+ * them (undefined clears both, and the host's producers' own apply again when they next register).
+ */
+export async function storeOperatorLimits(redis: Redis, keys: ClusterKeys, host: string, limits: HostLimits | undefined): Promise<void> {
+  if (limits === undefined || (limits.concurrency === undefined && limits.requestsPerSecond === undefined)) {
+    await redis.multi().hdel(keys.limits, host).hdel(keys.operatorLimits, host).exec();
+  } else {
+    const json = JSON.stringify(limits);
+    await redis.multi().hset(keys.limits, host, json).hset(keys.operatorLimits, host, json).exec();
+  }
+}
+
+/** Stores the limits unless an operator set the host's (KEYS: limits, operatorLimits; ARGV: host, json). */
+const storeUnlessOperatorScript = `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
+/**
+ * A producer's limits for a host, stored only when no operator set the host's: operator limits
+ * win over a producer's `hosts`/`defaultHostLimits`. Says whether they were stored (and so must
+ * be applied to the host's queue).
+ */
+export async function storeProducerLimits(redis: Redis, keys: ClusterKeys, host: string, limits: HostLimits): Promise<boolean> {
+  return (await redis.eval(storeUnlessOperatorScript, 2, keys.limits, keys.operatorLimits, host, JSON.stringify(limits))) === 1;
+}
+
+/** The hosts whose limits an operator set (the rest are producers'). */
+export async function operatorLimitHosts(redis: Redis, keys: ClusterKeys): Promise<string[]> {
+  return redis.hkeys(keys.operatorLimits);
 }
 
 export async function readHostLimits(redis: Redis, keys: ClusterKeys): Promise<Record<string, HostLimits>> {

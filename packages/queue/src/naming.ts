@@ -40,8 +40,14 @@ export function clusterKeys(name: ClusterName) {
     storedOrder: `${base}:stored:order`,
     /** Set while the whole farm is paused: workers take no job of any host, even a new one. */
     paused: `${base}:paused`,
-    /** HASH host → JSON HostLimits: what operators list, change and clear. */
+    /** HASH host → JSON HostLimits: the limits in force, what workers read and operators list. */
     limits: `${base}:limits`,
+    /** HASH host → JSON HostLimits an operator set: producers never overwrite these. */
+    operatorLimits: `${base}:limits:operator`,
+    /** HASH queue name → when an operator drained it, for one run: its producer adds nothing more there. */
+    drainedRun: (run: string) => `${base}:drained:run:${run}`,
+    /** SET of the job ids a drain removed from one host queue (a producer may be waiting on another run's job). */
+    drainedJobs: (queueName: string) => `${base}:drained:jobs:${queueName}`,
     /** Pub/sub channel: a producer names a host queue it just added jobs to. */
     added: `${base}:added`,
     /** HASH of one run's status and counts; LIST of its failed items (bounded). */

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { applyHostLimits, type HostLimits, storeHostLimits } from './host-limits.js';
+import type { DrainMarks } from './drain-marks.js';
+import { applyHostLimits, type HostLimits, storeProducerLimits } from './host-limits.js';
 import { type JobData, type JobRequest, jobName, type TransferProfile } from './job-data.js';
 import { jobIdOf } from './job-id.js';
 import { type ClusterKeys, type ClusterName, hostOf, hostQueueName } from './naming.js';
@@ -58,6 +59,14 @@ export const producerDefaults = {
   attempts: 3,
 } as const;
 
+/** What becomes of the jobs an Enqueuer sends. */
+export interface EnqueuerEvents<E extends Outgoing> {
+  /** The job is in Redis. */
+  added(job: OutgoingJob<E>): void;
+  /** An operator drained the job's run from its host queue (at `at`): the job was not added, or was taken back. */
+  drained(job: OutgoingJob<E>, at: string): void;
+}
+
 interface Batch<E extends Outgoing> {
   readonly queueName: string;
   readonly entries: E[];
@@ -74,7 +83,8 @@ export class Enqueuer<E extends Outgoing> {
   readonly #name: ClusterName;
   readonly #keys: ClusterKeys;
   readonly #options: ProducerOptions;
-  readonly #onAdded: (job: OutgoingJob<E>) => void;
+  readonly #events: EnqueuerEvents<E>;
+  readonly #drains: DrainMarks;
   readonly #queues = new Map<string, Queue>();
   readonly #ready = new Map<string, Promise<void>>();
   readonly #batches = new Map<string, Batch<E>>();
@@ -88,12 +98,13 @@ export class Enqueuer<E extends Outgoing> {
   /** A Redis that restarted may have lost hosts and limits: the first ready is not a restart. */
   #connected = false;
 
-  constructor(redis: Redis, name: ClusterName, keys: ClusterKeys, options: ProducerOptions, onAdded: (job: OutgoingJob<E>) => void) {
+  constructor(redis: Redis, name: ClusterName, keys: ClusterKeys, options: ProducerOptions, drains: DrainMarks, events: EnqueuerEvents<E>) {
     this.#redis = redis;
     this.#name = name;
     this.#keys = keys;
     this.#options = options;
-    this.#onAdded = onAdded;
+    this.#drains = drains;
+    this.#events = events;
     this.#connected = redis.status === 'ready';
     redis.on('ready', this.#onReady);
   }
@@ -230,7 +241,7 @@ export class Enqueuer<E extends Outgoing> {
     await this.#prepare(queueName);
     while (outbox.length > 0 && !this.#closing) {
       const room = await this.#waitForRoom(queueName);
-      const jobs = outbox.splice(0, Math.min(room, 100));
+      const jobs = await this.#undrained(queueName, outbox.splice(0, Math.min(room, 100)));
       if (jobs.length === 0) continue;
       await this.queue(queueName).addBulk(jobs.map((job) => ({ name: jobName, data: job.data, opts: this.#jobOptions(job.id, job.priority) })));
       const state = this.#room.get(queueName);
@@ -239,8 +250,34 @@ export class Enqueuer<E extends Outgoing> {
       void this.#redis.publish(this.#keys.added, queueName).catch(() => {});
       for (const job of jobs) {
         job.added = true;
-        this.#onAdded(job);
+        this.#events.added(job);
       }
+      await this.#recallDrained(queueName, jobs);
+    }
+  }
+
+  /** Jobs whose run an operator drained from this queue are not added: their requests fail. */
+  async #undrained(queueName: string, jobs: OutgoingJob<E>[]): Promise<OutgoingJob<E>[]> {
+    const drained = new Map<string, string | null>();
+    for (const run of new Set(jobs.map((job) => job.data.run))) drained.set(run, await this.#drains.drainedAt(run, queueName));
+    const kept: OutgoingJob<E>[] = [];
+    for (const job of jobs) {
+      const at = drained.get(job.data.run) ?? null;
+      if (at === null) kept.push(job);
+      else this.#events.drained(job, at);
+    }
+    return kept;
+  }
+
+  /**
+   * A drain that ran between the check above and the add did not see these jobs: take them back
+   * (one a worker already took runs to its end). Their watcher then finds them gone, drained.
+   */
+  async #recallDrained(queueName: string, jobs: OutgoingJob<E>[]): Promise<void> {
+    for (const run of new Set(jobs.map((job) => job.data.run))) {
+      if ((await this.#drains.drainedAt(run, queueName)) === null) continue;
+      const queue = this.queue(queueName);
+      await Promise.all(jobs.filter((job) => job.data.run === run).map((job) => queue.remove(job.id).catch(() => 0)));
     }
   }
 
@@ -262,8 +299,8 @@ export class Enqueuer<E extends Outgoing> {
     const host = this.#hostOf.get(queueName);
     const limits = host === undefined ? undefined : this.#limits(host);
     if (host === undefined || limits === undefined) return;
-    await storeHostLimits(this.#redis, this.#keys, host, limits);
-    await applyHostLimits(this.queue(queueName), limits);
+    // An operator's `limits set` wins: the queue keeps the operator's settings then.
+    if (await storeProducerLimits(this.#redis, this.#keys, host, limits)) await applyHostLimits(this.queue(queueName), limits);
   }
 
   /** After a reconnect Redis may be empty (a restart without persistence): register everything again. */

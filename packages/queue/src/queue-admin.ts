@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type OwnedRedis, openRedis, type RedisConnection } from './connection.js';
-import { applyHostLimits, checkHostLimits, type HostLimits, readHostLimits, storeHostLimits } from './host-limits.js';
+import { drainHostQueue } from './drain-marks.js';
+import { applyHostLimits, checkHostLimits, type HostLimits, operatorLimitHosts, readHostLimits, storeOperatorLimits } from './host-limits.js';
 import { type ClusterKeys, type ClusterName, clusterKeys, defaultCluster, hostQueueName, queueMetaPattern } from './naming.js';
 import { listRuns, type RunStatus, readRunStatus } from './run-status.js';
 
@@ -91,29 +92,43 @@ export class QueueAdmin {
     return names;
   }
 
-  /** Removes the waiting (and delayed) jobs of a host or of every host; running ones finish. */
+  /**
+   * Removes the waiting (and delayed) jobs of a host or of every host; running ones finish. It
+   * sticks: each run that had a job removed adds nothing more to that host, and its producer
+   * fails those requests (`NECTAR_CANCELED`, `drained: true`) instead of adding them again.
+   */
   async drain(host?: string): Promise<string[]> {
     const names = await this.#target(host);
-    for (const name of names) await this.queue(name).drain(true);
+    for (const name of names) await drainHostQueue(this.client, this.#keys, this.queue(name));
     return names;
   }
 
-  /** Changes a host's limits now, for every worker (a producer that restarts applies its own again). */
+  /**
+   * Changes a host's limits now, for every worker, merged into those in force. They win over
+   * producers' limits (which never overwrite them) until `clearLimits()`.
+   */
   async setLimits(host: string, limits: HostLimits): Promise<void> {
     checkHostLimits(limits, `limits of ${host}`);
     const current = (await readHostLimits(this.client, this.#keys))[host] ?? {};
     const merged = { ...current, ...limits };
-    await storeHostLimits(this.client, this.#keys, host, merged);
+    await storeOperatorLimits(this.client, this.#keys, host, merged);
     await applyHostLimits(this.queue(hostQueueName(this.#name, host)), merged);
   }
 
+  /** Removes a host's limits, the operator's included: producers' limits apply again when they next register the host. */
   async clearLimits(host: string): Promise<void> {
-    await storeHostLimits(this.client, this.#keys, host, undefined);
+    await storeOperatorLimits(this.client, this.#keys, host, undefined);
     await applyHostLimits(this.queue(hostQueueName(this.#name, host)), undefined);
   }
 
+  /** The limits in force, by host. */
   listLimits(): Promise<Record<string, HostLimits>> {
     return readHostLimits(this.client, this.#keys);
+  }
+
+  /** Hosts whose limits an operator set (producers' limits do not replace them). */
+  operatorLimitHosts(): Promise<string[]> {
+    return operatorLimitHosts(this.client, this.#keys);
   }
 
   runStatus(run: string): Promise<RunStatus | null> {

@@ -14,10 +14,12 @@ Commands:
   hosts                      every host queue: paused, waiting, active, completed, failed
   pause [HOST]               workers stop taking jobs of HOST (host[:port]), or of every host
   resume [HOST]              undo pause
-  drain [HOST]               remove the waiting jobs of HOST, or of every host
+  drain [HOST]               remove the waiting jobs of HOST, or of every host; the runs
+                             they belonged to fail what they had left there (not re-added)
   limits                     list host limits
-  limits set HOST [-j N] [--rate R]   change a host's limits now, on every worker
-  limits clear HOST          remove a host's limits
+  limits set HOST [-j N] [--rate R]   change a host's limits now, on every worker; they win
+                             over producers' limits until cleared
+  limits clear HOST          remove a host's limits (producers' apply again as they register)
   dashboard [--port P]       serve the bull-board dashboard on 127.0.0.1 (default port 3000)
 
 Options:
@@ -137,7 +139,9 @@ async function limits(admin: QueueAdmin, args: string[], values: Values, print: 
   const [action, host, ...extra] = args;
   if (action === undefined || action === 'list') {
     const all = await admin.listLimits();
-    print(all, () => Object.entries(all).map(([h, l]) => `${h}: ${describeLimits(l)}`).join('\n') || 'no host limits');
+    const byOperator = new Set(await admin.operatorLimitHosts());
+    const line = (h: string, l: HostLimits) => `${h}: ${describeLimits(l)}${byOperator.has(h) ? ' (set by an operator)' : ''}`;
+    print(all, () => Object.entries(all).map(([h, l]) => line(h, l)).join('\n') || 'no host limits');
     return { status: 0 };
   }
   if (host === undefined || extra.length > 0) throw new UsageError(`limits ${action} takes one HOST`);

@@ -19,12 +19,15 @@ import {
 } from '@nectar/core/backend';
 import { type OwnedRedis, openRedis, type RedisConnection } from './connection.js';
 import { assertNoSecrets, type SecretRules, secretRules } from './credentials.js';
-import { type JobProgressData, type JobRequest, type JobResult, profileFields, type TransferProfile, type WireReport } from './job-data.js';
+import { DrainMarks } from './drain-marks.js';
+import { type JobRequest, profileFields, type TransferProfile } from './job-data.js';
+import { JobTracker } from './job-tracker.js';
 import { JobWatcher, type WatcherOptions } from './job-watcher.js';
 import { type ClusterKeys, type ClusterName, clusterKeys, defaultCluster } from './naming.js';
-import { Enqueuer, type Outgoing, type OutgoingJob, type ProducerOptions } from './producer.js';
+import { Enqueuer, type ProducerOptions } from './producer.js';
 import { QueueReport } from './queue-report.js';
 import { RedisOutage } from './redis-outage.js';
+import { type Entry, isDrainedError } from './request-entry.js';
 import { RunLedger } from './run-status.js';
 import { StageRegistry } from './stage-registry.js';
 
@@ -54,19 +57,6 @@ export interface QueueDownloaderOptions extends ProducerOptions, WatcherOptions 
   redisDownTimeout?: number;
 }
 
-/** A request of this producer, from enqueue to its outcome. */
-interface Entry extends Outgoing {
-  readonly report: QueueReport;
-  /** The engine's `run.started()`: fires downloadStarted once. */
-  readonly started: (at?: Date) => void;
-  settled: boolean;
-  canceling: boolean;
-  requeues: number;
-  grace?: NodeJS.Timeout;
-  /** Ends runRequest(): without an error it succeeded; the engine fires the terminal event. */
-  settle(error?: NectarError): void;
-}
-
 /**
  * The downloader API over a farm of workers: requests become BullMQ jobs on per-host queues,
  * workers move the bytes, and reports are rebuilt here from job state. It is core's engine with
@@ -92,7 +82,7 @@ export class QueueDownloader extends Downloader {
   /** Every run of this producer, for status and close. */
   readonly #runIds = new Set<string>();
   readonly #ledger: RunLedger;
-  readonly #stages: StageRegistry;
+  readonly #tracker: JobTracker;
   readonly #secrets: SecretRules;
   /** Cancel markers on their way to Redis: close() waits for them (boundedly). */
   readonly #markers = new Set<Promise<unknown>>();
@@ -110,11 +100,25 @@ export class QueueDownloader extends Downloader {
     this.#name = { prefix: options.prefix ?? defaultCluster.prefix, cluster: options.cluster ?? defaultCluster.cluster };
     this.#keys = clusterKeys(this.#name);
     this.#redis = openRedis(options.redis);
-    this.#enqueuer = new Enqueuer<Entry>(this.#redis.client, this.#name, this.#keys, options, (job) => this.#track(job));
+    const drains = new DrainMarks(this.#redis.client, this.#keys);
+    this.#enqueuer = new Enqueuer<Entry>(this.#redis.client, this.#name, this.#keys, options, drains, {
+      added: (job) => this.#tracker.track(job),
+      drained: (job, at) => this.#tracker.drained(job, at),
+    });
     this.#watcher = new JobWatcher(this.#redis.client, this.#name.prefix, (name) => this.#enqueuer.queue(name), options);
     this.#profile = profileOf(this.settings);
     this.#ledger = new RunLedger(this.#redis.client, this.#keys);
-    this.#stages = new StageRegistry(this.#redis.client, this.#keys);
+    this.#tracker = new JobTracker({
+      redis: this.#redis.client,
+      keys: this.#keys,
+      enqueuer: this.#enqueuer,
+      watcher: this.#watcher,
+      stages: new StageRegistry(this.#redis.client, this.#keys),
+      drains,
+      cancelGrace: options.cancelGrace ?? 5000,
+      mark: (write) => this.#mark(write),
+      progressed: (report) => emit(this.listener, 'downloadProgress', report),
+    });
     this.#secrets = secretRules(options.secretHeaders, options.secretParams);
     this.#outage = new RedisOutage(this.#redis.client, options.redisDownTimeout ?? 60_000, (ms) => this.#failAll(ms));
   }
@@ -153,7 +157,7 @@ export class QueueDownloader extends Downloader {
     (report as QueueReport).run = run;
     this.#ledger.count(run, 'enqueued');
     await new Promise<void>((resolve, reject) => {
-      const onAbort = () => this.#cancelEntry(entry);
+      const onAbort = () => this.#tracker.cancel(entry);
       const entry: Entry = {
         wire,
         run,
@@ -199,7 +203,8 @@ export class QueueDownloader extends Downloader {
 
   #countSettled(entry: Entry, error: NectarError | undefined): void {
     if (error === undefined) this.#ledger.count(entry.run, 'succeeded');
-    else if (error.code === 'NECTAR_CANCELED') this.#ledger.count(entry.run, 'canceled');
+    // A drained request is a failure the operator caused: listed, with its reason, among failed items.
+    else if (error.code === 'NECTAR_CANCELED' && !isDrainedError(error)) this.#ledger.count(entry.run, 'canceled');
     else this.#ledger.count(entry.run, 'failed', { url: redactUrl(entry.wire.url), destination: entry.wire.destination, code: error.code, message: error.message });
   }
 
@@ -244,136 +249,6 @@ export class QueueDownloader extends Downloader {
     if (credential !== undefined) wire.credential = credential;
     return wire;
   }
-
-  /** Called once a job is in Redis: follow it to its end. */
-  #track(job: OutgoingJob<Entry>): void {
-    for (const entry of job.entries) entry.report.jobId = job.id;
-    this.#watcher.watch(job.queueName, job.id, {
-      progress: (p) => this.#progress(job, p),
-      completed: (r) => this.#completed(job, r),
-      failed: (reason, run) => this.#failed(job, reason, run),
-      gone: () => this.#gone(job),
-    });
-    if (job.entries.some((e) => e.canceling)) this.#sendCancels(job);
-  }
-
-  #progress(job: OutgoingJob<Entry>, progress: JobProgressData): void {
-    progress.requests.forEach((p, i) => {
-      const entry = job.entries[i];
-      if (entry === undefined || entry.settled || p.state === 'waiting') return;
-      entry.started(workerTime(p.startTime));
-      const { report } = entry;
-      if (report.bytesDownloaded === p.bytesDownloaded && report.totalBytes === p.totalBytes) return;
-      // A whole body is about to be renamed into place; the final progress at settle says it.
-      if (p.totalBytes !== null && p.bytesDownloaded === p.totalBytes && p.totalBytes > 0) return;
-      report.bytesDownloaded = p.bytesDownloaded;
-      report.totalBytes = p.totalBytes;
-      report.attempts = p.attempts;
-      emit(this.listener, 'downloadProgress', report);
-    });
-  }
-
-  #completed(job: OutgoingJob<Entry>, result: JobResult): void {
-    this.#watcher.unwatch(job.id);
-    const live = job.entries.filter((e) => !e.settled);
-    // Another run's job (same requests, enqueued earlier): its outcome is not ours to report. A
-    // job of our own runs them again, and the worker answers from the file if it is intact.
-    if (result.run !== job.data.run && live.length > 0) {
-      this.#enqueuer.recheck(job, live);
-      return;
-    }
-    job.entries.forEach((entry, i) => {
-      const wire = result.reports[i];
-      if (wire === undefined) entry.settle(new NectarError('NECTAR_BACKEND', `job ${job.id} returned no report for ${redactUrl(entry.wire.url)}`, { details: { jobId: job.id } }));
-      else settleFromWire(entry, wire);
-    });
-    // Only a wholly successful job is kept for dedup: anything else must run again if asked again.
-    if (!result.reports.every((r) => r.state === 'succeeded')) void this.#enqueuer.queue(job.queueName).remove(job.id).catch(() => {});
-  }
-
-  #failed(job: OutgoingJob<Entry>, reason: string, run: string | undefined): void {
-    this.#watcher.unwatch(job.id);
-    const live = job.entries.filter((e) => !e.settled);
-    // Another run's job failed in the queue: never adopted, ours runs them again.
-    if (run !== job.data.run && live.length > 0) {
-      this.#enqueuer.recheck(job, live);
-      return;
-    }
-    const error = new NectarError('NECTAR_BACKEND', `job ${job.id} failed in the queue: ${reason}`, { details: { jobId: job.id } });
-    for (const entry of job.entries) entry.settle(error);
-    void this.#enqueuer.queue(job.queueName).remove(job.id).catch(() => {});
-  }
-
-  /** Redis lost the job (restart without persistence, eviction): add it again, a few times. */
-  #gone(job: OutgoingJob<Entry>): void {
-    this.#watcher.unwatch(job.id);
-    const live = job.entries.filter((e) => !e.settled);
-    const first = live[0];
-    if (first === undefined) return;
-    if (live.every((e) => e.canceling)) {
-      for (const entry of live) entry.settle(canceled());
-      return;
-    }
-    if (first.requeues >= 3) {
-      const error = new NectarError('NECTAR_BACKEND', `job ${job.id} vanished from Redis ${first.requeues} times`, { details: { jobId: job.id } });
-      for (const entry of live) entry.settle(error);
-      return;
-    }
-    for (const entry of live) entry.requeues++;
-    this.#enqueuer.resend(job);
-  }
-
-  #cancelEntry(entry: Entry): void {
-    if (entry.settled || entry.canceling) return;
-    entry.canceling = true;
-    if (entry.job === undefined) {
-      if (this.#enqueuer.withdraw(entry)) entry.settle(canceled());
-      return;
-    }
-    const job = entry.job as OutgoingJob<Entry>;
-    // Still in the outbox (its host queue is full): nothing in Redis to stop.
-    if (!job.added && job.entries.every((e) => e.canceling || e.settled) && this.#enqueuer.withdrawJob(job)) {
-      for (const e of job.entries) e.settle(canceled());
-      return;
-    }
-    // The worker cleans up and reports; if it cannot (gone, stopped), settle anyway.
-    entry.grace = setTimeout(() => entry.settle(canceled()), this.#options.cancelGrace ?? 5000);
-    this.#sendCancels(entry.job as OutgoingJob<Entry>);
-  }
-
-  /** Removes a job nobody has started, else tells its worker which requests to drop. */
-  #sendCancels(job: OutgoingJob<Entry>): void {
-    queueMicrotask(async () => {
-      const canceling = job.entries.filter((e) => e.canceling && !e.settled);
-      if (canceling.length === 0) return;
-      const whole = job.entries.every((e) => e.canceling || e.settled);
-      try {
-        const queue = this.#enqueuer.queue(job.queueName);
-        const stored = await queue.getJob(job.id);
-        // Adopted from another run: that run still wants it; we only stop waiting for it.
-        if (stored !== undefined && (stored.data as { run?: unknown }).run !== job.data.run) {
-          this.#watcher.unwatch(job.id);
-          for (const entry of canceling) entry.settle(canceled());
-          return;
-        }
-        if (whole && (await queue.remove(job.id)) === 1) {
-          this.#watcher.unwatch(job.id);
-          for (const entry of canceling) entry.settle(canceled());
-          // A worker that died on this job may have left stage files: they go with the job.
-          await this.#stages.clearEarlier(job.id);
-          return;
-        }
-        const key = this.#keys.canceledJob(job.id, job.data.run);
-        const members = whole ? ['*'] : canceling.map((e) => String(e.index));
-        const write = this.#redis.client.multi().sadd(key, ...members).expire(key, 86_400).exec();
-        this.#mark(write);
-        await write;
-        await this.#watcher.check(job.id);
-      } catch {
-        // Redis unreachable: the grace timer settles these requests.
-      }
-    });
-  }
 }
 
 /** Reports of this producer are QueueReports: the engine's download()/stream() typed so. */
@@ -400,51 +275,9 @@ function withInFlight(config: DownloaderConfig | DownloaderConfigInput | undefin
   return new DownloaderConfig({ ...resolved, maxConcurrent: options?.maxInFlight ?? 10_000 });
 }
 
-/** A worker's clock may run ahead of ours: a start is never later than now. */
-function workerTime(time: string | null): Date {
-  const now = Date.now();
-  return new Date(time === null ? now : Math.min(Date.parse(time), now));
-}
-
 /** Waits for a promise at most `ms`; what is left runs on, unwatched. */
 async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
-}
-
-function canceled(): NectarError {
-  return new NectarError('NECTAR_CANCELED', 'canceled');
-}
-
-/** The worker's final report onto ours: resolves a success, throws a failure as core's error. */
-function settleFromWire(entry: Entry, wire: WireReport): void {
-  if (entry.settled) return;
-  const { report } = entry;
-  if (wire.startTime !== null) entry.started(workerTime(wire.startTime));
-  if (wire.state === 'canceled') {
-    entry.settle(canceled());
-    return;
-  }
-  report.totalBytes = wire.totalBytes;
-  report.bytesDownloaded = wire.bytesDownloaded;
-  report.attempts = wire.attempts;
-  report.finalUrl = wire.finalUrl;
-  report.storedAt = wire.storedAt;
-  if (wire.state === 'succeeded') {
-    report.alreadyPresent = wire.alreadyPresent;
-    entry.settle();
-  } else {
-    entry.settle(errorOf(wire.errorReport));
-  }
-}
-
-/** A worker's errorReport as the error it was: the engine rebuilds core's errorReport from it. */
-function errorOf(errorReport: Record<string, unknown>): NectarError {
-  const { message, code, url: _url, attempts: _attempts, cause, ...details } = errorReport;
-  return new NectarError(
-    (typeof code === 'string' ? code : 'NECTAR_BACKEND') as NectarError['code'],
-    typeof message === 'string' ? message : 'the worker reported a failure',
-    { details, ...(typeof cause === 'string' ? { cause: new Error(cause) } : {}) },
-  );
 }

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { type Backend, NectarError, type ResolvedConfig, type Supports, supportsAll } from '@nectar/core/backend';
 import type { HostKeyPolicy } from './host-key.js';
 import { KnownHosts } from './known-hosts.js';
 import { type SftpConfigOptions, type SftpOptions, sftpOptions } from './options.js';
 import { ConnectionPool } from './pool.js';
+import { loadPrivateKeys } from './private-keys.js';
 import { type Opened, transfer } from './transfer.js';
 
 /** `tls` stands for host-key verification: `sslValidation: false` turns it off. */
@@ -19,7 +19,7 @@ const supports: Supports = {
 /**
  * Nectar's sftp:// backend on ssh2-sftp-client, as a plain object for `ComposedDownloader` or a
  * registry. `open()` reads the ssh* fields of the downloader's config (`options` win over them),
- * its known_hosts and private key, and makes one connection pool per downloader: connections
+ * its known_hosts and private keys, and makes one connection pool per downloader: connections
  * are pooled per host and user and shared by concurrent transfers.
  */
 export function sftpBackend(options: SftpConfigOptions = {}): Backend {
@@ -39,8 +39,8 @@ function backendReading(read: (settings: ResolvedConfig) => SftpOptions): Backen
     supports,
     async open(env) {
       const ssh = read(env.settings);
-      const [hostKeys, privateKey] = await Promise.all([loadHostKeyPolicy(env.settings.sslValidation, ssh), loadPrivateKey(ssh)]);
-      opened = { ssh, hostKeys, privateKey, pool: new ConnectionPool(ssh) };
+      const [hostKeys, privateKeys] = await Promise.all([loadHostKeyPolicy(env.settings.sslValidation, ssh), loadPrivateKeys(ssh.privateKeys, ssh.passphrase)]);
+      opened = { ssh, hostKeys, privateKeys: privateKeys.map((k) => k.key), pool: new ConnectionPool(ssh) };
     },
     transfer(job) {
       if (opened === undefined) return Promise.reject(new NectarError('NECTAR_BACKEND', 'the sftp backend was not opened'));
@@ -68,20 +68,6 @@ async function loadHostKeyPolicy(validate: boolean, options: SftpOptions): Promi
     throw new NectarError('NECTAR_INVALID_CONFIG', `config.sshKnownHostsPath: cannot read ${paths.join(', ')}: ${(error as Error).message}`, {
       cause: error,
       details: { field: 'sshKnownHostsPath' },
-    });
-  }
-}
-
-async function loadPrivateKey(options: SftpOptions): Promise<Buffer | string | undefined> {
-  const source = options.privateKey;
-  if (source === null) return undefined;
-  if ('data' in source) return source.data;
-  try {
-    return await readFile(source.path);
-  } catch (error) {
-    throw new NectarError('NECTAR_INVALID_CONFIG', `config.sshPrivateKeyPath: cannot read ${source.path}: ${(error as Error).message}`, {
-      cause: error,
-      details: { field: 'sshPrivateKeyPath' },
     });
   }
 }

@@ -1,7 +1,6 @@
-import type { KeyboardInteractiveCallback, Prompt, SFTPWrapper } from 'ssh2';
+import type { AnyAuthMethod, KeyboardInteractiveCallback, ParsedKey, Prompt, SFTPWrapper } from 'ssh2';
 import { setMaxListeners } from 'node:events';
 import SftpClient from 'ssh2-sftp-client';
-import { NectarError, redactUrl } from '@nectar/core';
 import { connectError } from './errors.js';
 import type { HostKeyCheck } from './host-key.js';
 
@@ -12,8 +11,8 @@ export interface ConnectOptions {
   readonly port: number;
   readonly username: string;
   readonly password: string | undefined;
-  readonly privateKey: Buffer | string | undefined;
-  readonly passphrase: string | undefined;
+  /** Tried in turn, each a login attempt of its own (the server's MaxAuthTries bounds them, as for ssh). */
+  readonly privateKeys: readonly ParsedKey[];
   readonly agent: string | undefined;
   /** ssh2's readyTimeout: TCP connect, handshake and login together; 0 for none. */
   readonly readyTimeout: number;
@@ -53,15 +52,12 @@ export class SftpConnection {
       failure ??= error;
     };
     client.on('error', remember);
-    if (options.password !== undefined) client.on('keyboard-interactive', answerWith(options.password));
     try {
       const sftp = await client.connect(connectConfig(options));
       return new SftpConnection(client, sftp);
     } catch (error) {
       await client.end().catch(() => {});
-      throw failure === undefined && options.privateKey !== undefined && !hasCode(error)
-        ? keyError(options.url, error)
-        : connectError(failure ?? error, options.url, options.hostKey.rejection);
+      throw connectError(failure ?? error, options.url, options.hostKey.rejection);
     } finally {
       client.removeListener('error', remember);
     }
@@ -97,35 +93,30 @@ function connectConfig(options: ConnectOptions): SftpClient.ConnectOptions {
     username: options.username,
     readyTimeout: options.readyTimeout,
     hostVerifier: (key: Buffer) => options.hostKey.verify(key),
+    authHandler: logins(options),
   };
   if (options.hostKey.algorithms !== undefined) config.algorithms = { serverHostKey: options.hostKey.algorithms as never };
-  if (options.password !== undefined) {
-    config.password = options.password;
-    // Servers with PasswordAuthentication off often ask for the same password this way.
-    config.tryKeyboard = true;
-  }
-  if (options.privateKey !== undefined) config.privateKey = options.privateKey;
-  if (options.passphrase !== undefined) config.passphrase = options.passphrase;
-  if (options.agent !== undefined) config.agent = options.agent;
   return config;
+}
+
+/**
+ * The login methods in the order ssh2 tries its own (none, password, public keys, agent,
+ * keyboard-interactive), with one public-key attempt per key: ssh2's single `privateKey` would
+ * try one key only.
+ */
+function logins(options: ConnectOptions): AnyAuthMethod[] {
+  const username = options.username;
+  const methods: AnyAuthMethod[] = [{ type: 'none', username }];
+  if (options.password !== undefined) methods.push({ type: 'password', username, password: options.password });
+  for (const key of options.privateKeys) methods.push({ type: 'publickey', username, key });
+  if (options.agent !== undefined) methods.push({ type: 'agent', username, agent: options.agent });
+  // Servers with PasswordAuthentication off often ask for the same password this way.
+  if (options.password !== undefined) methods.push({ type: 'keyboard-interactive', username, prompt: answerWith(options.password) });
+  return methods;
 }
 
 function answerWith(password: string) {
   return (_name: string, _instructions: string, _lang: string, prompts: Prompt[], finish: KeyboardInteractiveCallback) => {
     finish(prompts.map(() => password));
   };
-}
-
-function hasCode(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error;
-}
-
-/** ssh2 throws before connecting when the key cannot be parsed or decrypted. */
-function keyError(url: URL, error: unknown): NectarError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new NectarError(
-    'NECTAR_INVALID_CONFIG',
-    `${redactUrl(url)}: the private key cannot be used (${message}); check config.sshPrivateKey or config.sshPrivateKeyPath, and config.sslClientKeyPassphrase for an encrypted key`,
-    { cause: error, details: { field: 'sshPrivateKey' } },
-  );
 }

@@ -2,13 +2,17 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type DownloaderConfigOptions, NectarArgumentError, NectarError, type ResolvedConfig } from '@nectar/core/backend';
 import { parseFingerprint } from './host-key.js';
+import type { PrivateKeySource } from './private-keys.js';
 
 /** The config fields SftpDownloader reads beyond core's; pass them to DownloaderConfig. */
 export interface SftpConfigOptions extends DownloaderConfigOptions {
-  /** A private key (OpenSSH or PEM format) to log in with; encrypted ones need config.sslClientKeyPassphrase. */
-  sshPrivateKey?: string | Buffer;
-  /** The file of that private key (read once, when the downloader opens the backend). */
-  sshPrivateKeyPath?: string;
+  /**
+   * Private keys (OpenSSH or PEM format) to log in with, one or several: a login tries them in
+   * turn, as OpenSSH tries its identities. Encrypted ones need config.sslClientKeyPassphrase.
+   */
+  sshPrivateKey?: string | Buffer | readonly (string | Buffer)[];
+  /** The files of those keys, one or several, tried in this order (read once, when the downloader opens the backend). */
+  sshPrivateKeyPath?: string | readonly string[];
   /** known_hosts file to verify servers with (default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts). */
   sshKnownHostsPath?: string;
   /** The one host key every server must present, as `ssh-keygen -l` prints it: `SHA256:…`. */
@@ -21,11 +25,11 @@ export interface SftpConfigOptions extends DownloaderConfigOptions {
   sshIdleTimeout?: number;
 }
 
-export type PrivateKeySource = { readonly data: string | Buffer } | { readonly path: string };
-
 /** The ssh* fields, checked and with their defaults. */
 export interface SftpOptions {
-  readonly privateKey: PrivateKeySource | null;
+  /** In the order logins try them; empty when none is configured. */
+  readonly privateKeys: readonly PrivateKeySource[];
+  /** For every encrypted key (core's sslClientKeyPassphrase). */
   readonly passphrase: string | undefined;
   readonly agent: string | undefined;
   readonly fingerprint: string | null;
@@ -55,17 +59,41 @@ function optionalInteger(config: ResolvedConfig, field: keyof SftpConfigOptions,
   return value;
 }
 
-function privateKeyOf(config: ResolvedConfig): PrivateKeySource | null {
+function privateKeysOf(config: ResolvedConfig): PrivateKeySource[] {
   const data = config.sshPrivateKey;
-  const path = optionalString(config, 'sshPrivateKeyPath');
-  if (data !== undefined && path !== undefined) {
-    throw new NectarArgumentError('config.sshPrivateKey and config.sshPrivateKeyPath are mutually exclusive: give the key or its path, not both', 'NECTAR_INVALID_CONFIG');
+  const paths = config.sshPrivateKeyPath;
+  if (data !== undefined && paths !== undefined) {
+    throw new NectarArgumentError('config.sshPrivateKey and config.sshPrivateKeyPath are mutually exclusive: give the keys or their paths, not both', 'NECTAR_INVALID_CONFIG');
   }
-  if (data !== undefined) {
-    if (!(typeof data === 'string' || Buffer.isBuffer(data)) || data.length === 0) throw invalid('sshPrivateKey', 'must be a non-empty string or Buffer holding the key');
-    return { data };
+  if (data !== undefined) return listOf(data, 'sshPrivateKey', isKeyData, 'a non-empty string or Buffer holding a key').map((key) => ({ data: key }));
+  if (paths !== undefined) return listOf(paths, 'sshPrivateKeyPath', isPath, 'a non-empty string').map((path) => ({ path }));
+  return [];
+}
+
+function isKeyData(value: unknown): value is string | Buffer {
+  return (typeof value === 'string' || Buffer.isBuffer(value)) && value.length > 0;
+}
+
+function isPath(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+/** One value or an array of them, each checked; an error names the element at fault. */
+function listOf<T>(value: unknown, field: keyof SftpConfigOptions, valid: (item: unknown) => item is T, what: string): T[] {
+  if (!Array.isArray(value)) {
+    if (!valid(value)) throw invalid(field, `must be ${what}, or an array of them; got ${describeValue(value)}`);
+    return [value];
   }
-  return path === undefined ? null : { path };
+  for (const [index, item] of value.entries()) {
+    if (!valid(item)) throw invalid(`${field}[${index}]`, `must be ${what}, got ${describeValue(item)}`);
+  }
+  return [...value] as T[];
+}
+
+function describeValue(value: unknown): string {
+  if (value === '') return 'an empty string';
+  if (Buffer.isBuffer(value)) return value.length === 0 ? 'an empty Buffer' : 'a Buffer';
+  return typeof value;
 }
 
 function fingerprintOf(config: ResolvedConfig): string | null {
@@ -87,7 +115,7 @@ export function sftpOptions(config: ResolvedConfig): SftpOptions {
     throw new NectarArgumentError('config.sshHostKeyFingerprint and config.sshKnownHostsPath are mutually exclusive: pin one key or trust a known_hosts file', 'NECTAR_INVALID_CONFIG');
   }
   return {
-    privateKey: privateKeyOf(config),
+    privateKeys: privateKeysOf(config),
     passphrase: config.sslClientKeyPassphrase,
     agent: optionalString(config, 'sshAgent'),
     fingerprint,

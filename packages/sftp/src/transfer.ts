@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises';
+import type { ParsedKey } from 'ssh2';
 import type { TransferJob } from '@nectar/core/backend';
 import { SftpConnection } from './connection.js';
 import { bodyTimeoutError, changedError, fileError, headersTimeoutError, notAFileError, shortReadError } from './errors.js';
@@ -19,7 +20,8 @@ const readDepth = 8;
 export interface Opened {
   readonly ssh: SftpOptions;
   readonly hostKeys: HostKeyPolicy;
-  readonly privateKey: Buffer | string | undefined;
+  /** Decrypted once at open, in the order logins try them. */
+  readonly privateKeys: readonly ParsedKey[];
   readonly pool: ConnectionPool;
 }
 
@@ -42,15 +44,14 @@ export async function transfer(opened: Opened, job: TransferJob): Promise<void> 
   }
 }
 
-function connect({ ssh, hostKeys, privateKey }: Opened, target: SftpTarget, job: TransferJob): Promise<SftpConnection> {
+function connect({ ssh, hostKeys, privateKeys }: Opened, target: SftpTarget, job: TransferJob): Promise<SftpConnection> {
   return SftpConnection.open({
     url: target.server,
     host: target.host,
     port: target.port,
     username: target.username,
     password: target.password,
-    privateKey,
-    passphrase: ssh.passphrase,
+    privateKeys,
     agent: ssh.agent,
     readyTimeout: job.config.connectTimeout,
     hostKey: hostKeyCheck(hostKeys, target.host, target.port),

@@ -64,13 +64,75 @@ describe.skipIf(skip !== null)(`SftpDownloader against OpenSSH${skip === null ? 
       expect(report.state).toBe('succeeded');
     });
 
-    it('logs in with an encrypted key and config.sslClientKeyPassphrase; a wrong passphrase names the field', async () => {
+    it('logs in with an encrypted key and config.sslClientKeyPassphrase; a wrong one names the key file, never the passphrase', async () => {
       const file = await publish(1000);
       const ok = await fetchOne(file.url, { sshPrivateKeyPath: fixture.encryptedClientKeyPath, sslClientKeyPassphrase: fixture.clientKeyPassphrase });
       expect(ok.state).toBe('succeeded');
-      const bad = await fetchOne(file.url, { sshPrivateKeyPath: fixture.encryptedClientKeyPath, sslClientKeyPassphrase: 'wrong' });
+      const wrong = 'wrong-passphrase-5e1d';
+      const bad = await fetchOne(file.url, { sshPrivateKeyPath: fixture.encryptedClientKeyPath, sslClientKeyPassphrase: wrong, retries: 2 });
       expect(bad.state).toBe('failed');
-      expect(bad.errorReport).toMatchObject({ code: 'NECTAR_INVALID_CONFIG', field: 'sshPrivateKey' });
+      expect(bad.errorReport).toMatchObject({
+        code: 'NECTAR_INVALID_CONFIG',
+        field: 'sslClientKeyPassphrase',
+        reason: 'passphrase-wrong',
+        keyFile: fixture.encryptedClientKeyPath,
+        // Found when the backend opens, before any login: nothing to retry.
+        attempts: 0,
+      });
+      expect(String(bad.errorReport.message)).toContain(fixture.encryptedClientKeyPath);
+      expect(JSON.stringify(bad.errorReport)).not.toContain(wrong);
+    });
+
+    it('fails an encrypted key without a passphrase, naming the key file and the field to set', async () => {
+      const file = await publish(100);
+      const report = await fetchOne(file.url, { sshPrivateKeyPath: fixture.encryptedClientKeyPath });
+      expect(report.errorReport).toMatchObject({ code: 'NECTAR_INVALID_CONFIG', field: 'sslClientKeyPassphrase', reason: 'passphrase-missing', keyFile: fixture.encryptedClientKeyPath });
+      expect(String(report.errorReport.message)).toBe(`${fixture.encryptedClientKeyPath} is encrypted and no passphrase was given (config.sslClientKeyPassphrase)`);
+    });
+
+    it('fails a file that holds no private key, naming it', async () => {
+      const file = await publish(100);
+      const report = await fetchOne(file.url, { sshPrivateKeyPath: `${fixture.clientKeyPath}.pub` });
+      expect(report.errorReport).toMatchObject({ code: 'NECTAR_INVALID_CONFIG', field: 'sshPrivateKeyPath', reason: 'key-unusable', keyFile: `${fixture.clientKeyPath}.pub` });
+    });
+
+    describe('several keys, tried in turn as ssh tries its identities', () => {
+      let keys: string;
+      let stranger: string;
+      beforeAll(async () => {
+        keys = await mkdtemp(join(tmpdir(), 'nectar-sftp-keys-'));
+        stranger = (await generateKeyPair(join(keys, 'stranger'))).privatePath;
+      });
+      afterAll(() => rm(keys, { recursive: true, force: true }));
+
+      it('logs in with the second path when the server refuses the first, on one connection', async () => {
+        const file = await publish(20_000);
+        const before = fixture.logins;
+        const report = await fetchOne(file.url, { sshPrivateKeyPath: [stranger, fixture.clientKeyPath] });
+        expect(report.state).toBe('succeeded');
+        expect(report.bytes?.equals(file.body)).toBe(true);
+        expect(fixture.logins - before).toBe(1);
+      });
+
+      it('takes several keys as data, and an encrypted one among them with the passphrase', async () => {
+        const file = await publish(1000);
+        const strangerKey = await readFile(stranger);
+        const encrypted = await readFile(fixture.encryptedClientKeyPath);
+        const report = await fetchOne(file.url, { sshPrivateKeyPath: undefined, sshPrivateKey: [strangerKey, encrypted], sslClientKeyPassphrase: fixture.clientKeyPassphrase });
+        expect(report.state).toBe('succeeded');
+      });
+
+      it('fails with NECTAR_AUTH when the server refuses every key', async () => {
+        const file = await publish(100);
+        const report = await fetchOne(file.url, { sshPrivateKeyPath: [stranger, stranger] });
+        expect(report.errorReport).toMatchObject({ code: 'NECTAR_AUTH' });
+      });
+
+      it('names the key a wrong passphrase does not open, even when it is not the first', async () => {
+        const file = await publish(100);
+        const report = await fetchOne(file.url, { sshPrivateKeyPath: [stranger, fixture.encryptedClientKeyPath], sslClientKeyPassphrase: 'not-it-at-all' });
+        expect(report.errorReport).toMatchObject({ code: 'NECTAR_INVALID_CONFIG', reason: 'passphrase-wrong', keyFile: fixture.encryptedClientKeyPath });
+      });
     });
 
     it('fails a key the server does not accept with NECTAR_AUTH, without retrying', async () => {
@@ -179,6 +241,9 @@ describe.skipIf(skip !== null)(`SftpDownloader against OpenSSH${skip === null ? 
       [{ sshConnectionsPerHost: 0 }, 'sshConnectionsPerHost'],
       [{ sshIdleTimeout: -1 }, 'sshIdleTimeout'],
       [{ sshAgent: 42 }, 'sshAgent'],
+      [{ sshPrivateKeyPath: ['/k', ''] }, 'sshPrivateKeyPath[1]'],
+      [{ sshPrivateKeyPath: 42 }, 'sshPrivateKeyPath'],
+      [{ sshPrivateKey: ['x', Buffer.alloc(0)] }, 'sshPrivateKey[1]'],
     ])('rejects %j naming %s', (config, field) => {
       expect(() => new SftpDownloader(config as DownloaderConfigInput)).toThrow(expect.objectContaining({ code: 'NECTAR_INVALID_CONFIG', message: expect.stringContaining(field) }));
     });

@@ -24,7 +24,7 @@ if (plan.cancelAfterMs !== undefined) setTimeout(() => void cancel(), plan.cance
 const requests = plan.urls.map((url, i) => new DownloadRequest(url, plan.destinations[i]));
 for await (const report of downloader.stream(requests)) {
   settled++;
-  say({ event: 'settled', state: report.state, run: report.run });
+  say({ event: 'settled', state: report.state, run: report.run, code: report.errorReport.code, drained: report.errorReport.drained });
   if (plan.cancelAfterSettled !== undefined && settled === plan.cancelAfterSettled) void cancel();
 }
 say({ event: 'done', settled });
