@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DownloadEventListener, type DownloadReport, DownloadRequest, type DownloaderConfigInput } from '@nectar/core';
+import { type DownloadEventListener, type DownloadReport, DownloadRequest, } from '@nectar/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type SftpConfigOptions, SftpDownloader } from '../src/index.js';
 import { type SftpFixture, sftpFixture, sshdSkipReason } from '../src/testing.js';

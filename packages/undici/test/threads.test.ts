@@ -1,7 +1,7 @@
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { DownloaderConfig, DownloadRequest } from '@nectar/core';
+import { DownloadRequest } from '@nectar/core';
 import { type HttpFixture, httpFixture } from '@nectar/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UndiciDownloader } from '../src/index.js';

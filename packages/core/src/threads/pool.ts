@@ -11,7 +11,10 @@ import { type FromWorker, type ToWorker, type WorkerBackend, type WorkerSetup, w
  * run this file from src/threads/ through vite-node, which worker threads cannot use, so from
  * src/ the pool loads the build in dist/ (the test setup builds it).
  */
-const workerEntry = new URL(import.meta.url.endsWith('.ts') ? '../../dist/threads/worker.js' : './worker.js', import.meta.url);
+function workerEntry(): URL {
+  // Read when a worker starts, not on import: a bundle that never uses threads never needs it.
+  return new URL(import.meta.url.endsWith('.ts') ? '../../dist/threads/worker.js' : './worker.js', import.meta.url);
+}
 
 /** How long close() lets a worker close its sockets before it is terminated. */
 const closeGrace = 2000;
@@ -26,7 +29,7 @@ class TransferThread {
   readonly #outbox: MessageOutbox<ToWorker>;
 
   constructor(setup: WorkerSetup, onExit: (thread: TransferThread) => void) {
-    this.worker = new Worker(workerEntry, { workerData: setup, name: `nectar-${setup.backend.export}` });
+    this.worker = new Worker(workerEntry(), { workerData: setup, name: `nectar-${setup.backend.export}` });
     // An idle pool must not keep the process alive; a busy one holds it like a socket would.
     this.worker.unref();
     this.#outbox = new MessageOutbox(this.worker);
