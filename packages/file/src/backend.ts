@@ -70,7 +70,8 @@ async function transferFrom(job: TransferJob, source: Source, mode: FileMode): P
   const validator = source.size === null ? null : validatorOf(source.info);
   if (job.range !== null) return transferRange(job, source, job.range, validator);
   const resumed = job.offset > 0 && validator !== null && job.validator === validator;
-  await job.responded({ totalBytes: source.size, resumed, validator, finalUrl: job.url.href, ranges: validator !== null });
+  // A link is the whole file at once: only a copy can be split into ranges.
+  await job.responded({ totalBytes: source.size, resumed, validator, finalUrl: job.url.href, ranges: mode === 'copy' && validator !== null });
   if (mode !== 'copy') return linkAsPart(job, source, mode);
   const start = resumed ? job.offset : 0;
   const copied = await copySource(job, source, start);

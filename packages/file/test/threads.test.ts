@@ -78,4 +78,12 @@ describe('core segments over file: URLs (the ranges capability)', () => {
     expect(reports[0]?.bytesDownloaded).toBe(body.length);
     expect((await readFile(join(folder, 'large-out'))).equals(body)).toBe(true);
   });
+
+  it.each([0, 2])('links a large file whole with segments (threads: %i): a link is never split', async (threads) => {
+    const source = join(folder, 'large');
+    await writeFile(source, body);
+    const { reports } = await copyAll({ threads, fileMode: 'hardlink' }, { segments: 2 }, [new DownloadRequest(pathToFileURL(source).href, join(folder, 'linked'))]);
+    expect(states(reports)).toEqual(['succeeded']);
+    expect((await stat(join(folder, 'linked'))).ino).toBe((await stat(source)).ino);
+  });
 });

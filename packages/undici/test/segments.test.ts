@@ -15,14 +15,19 @@ const size = 64 * 1024 * 1024 + 3;
 const versions = [randomBytes(size), randomBytes(size)] as const;
 let current = 0;
 let changeAfterFirst = false;
-const log: Array<{ range: string | undefined; ifRange: string | undefined }> = [];
+/** A lying origin: each 206 carries 1 MiB more than the range it names. */
+let longRanges = false;
+const log: Array<{ range: string | undefined; ifRange: string | undefined; authorization?: string | undefined }> = [];
 let server: Server;
 let base: string;
+/** Another origin (another port) that redirects to `base`, and what it saw. */
+let redirector: Server;
+let elsewhere: string;
 const downloaders = new Downloaders();
 let tmp: Scratch;
 
 function serve(request: IncomingMessage, response: ServerResponse): void {
-  log.push({ range: request.headers.range, ifRange: request.headers['if-range'] as string | undefined });
+  log.push({ range: request.headers.range, ifRange: request.headers['if-range'] as string | undefined, authorization: request.headers.authorization });
   const body = versions[current] as Buffer;
   const etag = `"v${current}"`;
   if (changeAfterFirst && log.length === 1) current = 1;
@@ -35,17 +40,25 @@ function serve(request: IncomingMessage, response: ServerResponse): void {
   }
   const start = Number(match[1]);
   const end = Number(match[2]);
-  response.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${body.length}`, etag, 'accept-ranges': 'bytes' });
-  response.end(body.subarray(start, end + 1));
+  const extra = longRanges ? Buffer.alloc(1024 * 1024) : Buffer.alloc(0);
+  response.writeHead(206, { 'content-length': end - start + 1 + extra.length, 'content-range': `bytes ${start}-${end}/${body.length}`, etag, 'accept-ranges': 'bytes' });
+  response.end(Buffer.concat([body.subarray(start, end + 1), extra]));
 }
 
 beforeAll(async () => {
   server = createServer(serve);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  redirector = createServer((request, response) => {
+    response.writeHead(302, { location: `${base}${request.url}` });
+    response.end();
+  });
+  await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+  elsewhere = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
   tmp = await scratch();
 });
 afterAll(async () => {
+  await new Promise((resolve) => redirector.close(resolve));
   await new Promise((resolve) => server.close(resolve));
   await tmp.remove();
 });
@@ -54,6 +67,7 @@ afterEach(async () => {
   log.length = 0;
   current = 0;
   changeAfterFirst = false;
+  longRanges = false;
 });
 
 const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
@@ -64,7 +78,7 @@ describe.each([0, 2])('segments with threads: %i', (threads) => {
     const downloader = downloaders.create({ threads, segments: 2 });
     const [report] = await downloader.download([new DownloadRequest(`${base}/f`, dest, { expectedDigest: { algorithm: 'sha256', value: sha256(versions[0]) } })]);
     expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
-    expect(log).toEqual([
+    expect(log).toMatchObject([
       { range: undefined, ifRange: undefined },
       { range: `bytes=${Math.ceil(size / 2)}-${size - 1}`, ifRange: '"v0"' },
     ]);
@@ -79,11 +93,32 @@ describe.each([0, 2])('segments with threads: %i', (threads) => {
     expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
     expect(report?.attempts).toBe(2);
     // The range asked for v0, the server had v1 and sent it whole: refused before any byte was written.
-    expect(log[1]).toEqual({ range: `bytes=${Math.ceil(size / 2)}-${size - 1}`, ifRange: '"v0"' });
-    expect(log.slice(2)).toEqual([
+    expect(log[1]).toMatchObject({ range: `bytes=${Math.ceil(size / 2)}-${size - 1}`, ifRange: '"v0"' });
+    expect(log.slice(2)).toMatchObject([
       { range: undefined, ifRange: undefined },
       { range: `bytes=${Math.ceil(size / 2)}-${size - 1}`, ifRange: '"v1"' },
     ]);
     expect((await readFile(dest)).equals(versions[1])).toBe(true);
+  });
+
+  it('writes no byte past a range that a lying origin makes longer, nor counts it', async () => {
+    longRanges = true;
+    const dest = tmp.path(`long-${threads}.bin`);
+    const downloader = downloaders.create({ threads, segments: 2 });
+    const [report] = await downloader.download([new DownloadRequest(`${base}/f`, dest)]);
+    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
+    expect(report?.bytesDownloaded).toBe(size);
+    expect(log).toHaveLength(2);
+    expect((await readFile(dest)).equals(versions[0])).toBe(true);
+  });
+
+  it('never splits a file a redirect moved to another origin: its credentials stay behind', async () => {
+    const dest = tmp.path(`moved-${threads}.bin`);
+    const downloader = downloaders.create({ threads, segments: 2 });
+    const [report] = await downloader.download([new DownloadRequest(`${elsewhere}/f`, dest, { headers: { authorization: 'Bearer SECRET' } })]);
+    expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
+    // One whole request at the other origin, without the caller's Authorization: no range request re-sent it.
+    expect(log).toEqual([{ range: undefined, ifRange: undefined, authorization: undefined }]);
+    expect((await readFile(dest)).equals(versions[0])).toBe(true);
   });
 });

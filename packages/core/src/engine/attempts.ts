@@ -179,7 +179,7 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
     const answered: TransferJob['responded'] = (response) => responded(ctx, state, offset, response);
     const segments = settings.segments ?? 1;
     if (segments > 1 && offset === 0 && !settings.decompress && route.supports.ranges && writer instanceof AtomicFile) {
-      await transferInSegments((leg) => legs.run(route, leg), signal, {
+      await transferInSegments((leg) => legs.run(route, leg), signal, url, {
         segments,
         responded: answered,
         // Segments grow the part file out of order: the first one writes at its own place too.
@@ -191,19 +191,24 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
           state.validator = null;
           legs.first?.limitTo(limit, onFull);
         },
-        rangeJob: (range, rangeUrl, validator, legSignal) =>
-          job(
+        rangeJob: (segment, legSignal, onFull) => {
+          const { range, url: rangeUrl, validator } = segment;
+          const body = bodyWriter(positioned(writer, range), legSignal, (_chunks, bytes) => counted(bytes));
+          // Bytes past the range are neither written nor counted, and end the segment's transfer.
+          body.limitTo(range.end - range.start, onFull);
+          return job(
             {
               url: rangeUrl,
               signal: legSignal,
               offset: 0,
               validator,
               range,
-              responded: async (response) => checkSegment(response, range, validator, rangeUrl),
+              responded: async (response) => checkSegment(response, segment, rangeUrl),
               progressed: (bytes) => grew(state, counted, bytes),
             },
-            bodyWriter(positioned(writer, range), legSignal, (_chunks, bytes) => counted(bytes)),
-          ),
+            body,
+          );
+        },
       });
     } else {
       const only = whole(signal, answered);

@@ -22,13 +22,17 @@ interface Split {
 
 const splits = new WeakMap<TransferJob, Split>();
 
-/** Whether core may split this job's file after its response (an executor then waits for its word). */
+/**
+ * Whether core must look at this job's response before its body is written (an executor then
+ * waits for its word): a file it may split, or a segment it must check.
+ */
 export function splittable(job: TransferJob): boolean {
-  return splits.has(job);
+  return job.range !== null || splits.has(job);
 }
 
-/** Where the body of a split file's first job must stop (its first segment's end); null: never. */
+/** How many bytes a job's body may take: a segment's length, the first segment's end; null: no limit. */
 export function segmentLimit(job: TransferJob): number | null {
+  if (job.range !== null) return job.range.end - job.range.start;
   return splits.get(job)?.limit ?? null;
 }
 
@@ -58,8 +62,20 @@ export interface SegmentParts {
   job(signal: AbortSignal, responded: TransferJob['responded']): TransferJob;
   /** Caps the first job's body at `limit` bytes; `onFull` once they are written. */
   limitFirst(limit: number, onFull: () => void): void;
-  /** The job of one later segment, writing its bytes at their place in the part file. */
-  rangeJob(range: ByteRange, url: URL, validator: string, signal: AbortSignal): TransferJob;
+  /**
+   * The job of one later segment, writing its bytes at their place in the part file: no more
+   * than the range holds (`onFull` once they are written), from the same version (`validator`)
+   * of a file of the same size (`total`).
+   */
+  rangeJob(segment: Segment, signal: AbortSignal, onFull: () => void): TransferJob;
+}
+
+/** One later segment of a split file: its range, where to ask for it, and of which version. */
+export interface Segment {
+  readonly range: ByteRange;
+  readonly url: URL;
+  readonly validator: string;
+  readonly total: number;
 }
 
 /**
@@ -69,7 +85,7 @@ export interface SegmentParts {
  * core's executor), each writing its range in place. The attempt ends when every segment has;
  * the first failure stops the others and is the attempt's.
  */
-export async function transferInSegments(run: (job: TransferJob) => Promise<void>, attemptSignal: AbortSignal, parts: SegmentParts): Promise<void> {
+export async function transferInSegments(run: (job: TransferJob) => Promise<void>, attemptSignal: AbortSignal, attemptUrl: URL, parts: SegmentParts): Promise<void> {
   const group = new AbortController();
   const first = new AbortController();
   const signal = linked(attemptSignal, group);
@@ -86,7 +102,7 @@ export async function transferInSegments(run: (job: TransferJob) => Promise<void
   const job: TransferJob = parts.job(firstSignal, async (response) => {
     await parts.responded(response);
     const ranges = planRanges(response, parts.segments);
-    if (ranges === null) return;
+    if (ranges === null || !sameOrigin(attemptUrl, response.finalUrl as string)) return;
     const [head, ...rest] = ranges as [ByteRange, ...ByteRange[]];
     split.limit = head.end;
     parts.limitFirst(head.end, () => {
@@ -94,8 +110,21 @@ export async function transferInSegments(run: (job: TransferJob) => Promise<void
       first.abort(new Error('the first segment is complete'));
     });
     const url = new URL(response.finalUrl as string);
-    for (const range of rest) segments.push(run(parts.rangeJob(range, url, response.validator as string, signal)).catch(fail));
+    const total = response.totalBytes as number;
+    for (const range of rest) segments.push(runSegment({ range, url, validator: response.validator as string, total }));
   });
+  /** A segment's own stop: its range is written, the rest of its body is not wanted. */
+  const runSegment = (segment: Segment): Promise<void> => {
+    const own = new AbortController();
+    let complete = false;
+    const job = parts.rangeJob(segment, linked(signal, own), () => {
+      complete = true;
+      own.abort(new Error('the segment is complete'));
+    });
+    return run(job).catch((error: unknown) => {
+      if (!complete) fail(error);
+    });
+  };
   splits.set(job, split);
   await run(job).catch((error: unknown) => {
     if (!firstComplete) fail(error);
@@ -105,6 +134,15 @@ export async function transferInSegments(run: (job: TransferJob) => Promise<void
   // core tells its own cancel apart by its own signal; the reason it sees is its own too.
   if (attemptSignal.aborted) throw attemptSignal.reason;
   if (failure !== undefined) throw failure;
+}
+
+/**
+ * Segments go to the URL that answered, with the request's headers and credentials: only where
+ * that is the origin they were meant for. After a redirect to another origin the redirect rule
+ * has dropped them for that origin, and a split would send them again: such a file comes whole.
+ */
+function sameOrigin(attemptUrl: URL, finalUrl: string): boolean {
+  return new URL(finalUrl).origin === attemptUrl.origin;
 }
 
 /** A signal aborted by `parent` or by `controller`, without AbortSignal.any's weak references per call. */
@@ -117,11 +155,11 @@ function linked(parent: AbortSignal, controller: AbortController): AbortSignal {
 }
 
 /** A segment's answer must be that range of that version; anything else would splice the file. */
-export function checkSegment(response: TransferResponse, range: ByteRange, validator: string, url: URL): void {
-  if (response.resumed === true && response.validator === validator) return;
+export function checkSegment(response: TransferResponse, { range, validator, total }: Segment, url: URL): void {
+  if (response.resumed === true && response.validator === validator && response.totalBytes === total) return;
   // Retryable: the next attempt starts over and fetches the version the source has now.
   throw new NectarError('NECTAR_RESUME', `${redactUrl(url)} did not serve bytes ${range.start}-${range.end - 1} of the version it announced (validator ${validator})`, {
     retryable: true,
-    details: { url: redactUrl(url), range: `${range.start}-${range.end - 1}`, validator, answered: response.validator ?? null, status: response.status ?? null },
+    details: { url: redactUrl(url), range: `${range.start}-${range.end - 1}`, validator, answered: response.validator ?? null, status: response.status ?? null, total, totalBytes: response.totalBytes },
   });
 }

@@ -70,7 +70,7 @@ class TransferThread {
     const why = this.#crash === undefined ? `exit code ${code}` : `${this.#crash.name}: ${this.#crash.message}`;
     for (const transfer of this.transfers.values()) {
       transfer.lost(
-        new NectarError('NECTAR_BACKEND', `the worker thread running this transfer stopped (${why}); ${this.transfers.size} transfers on it are retried elsewhere`, {
+        new NectarError('NECTAR_BACKEND', `the worker thread running this transfer stopped (${why}); the ${this.transfers.size} transfers it ran failed with it (retryable: a retry gets another worker)`, {
           retryable: true,
           cause: this.#crash,
           details: { exitCode: code, workerError: this.#crash?.message },

@@ -143,6 +143,7 @@ function startMessage(id: number, job: TransferJob): StartMessage {
     validator: job.validator,
     range: job.range,
     target: tempPath === null ? { kind: 'stream' } : { kind: 'file', path: tempPath, destination: String(request.destination) },
+    // A segment waits too: core checks its answer before a byte of it is written.
     mayWait: job.offset > 0 || splittable(job),
     // A resume would need the digest of the bytes already there, and segments come out of order.
     hash: request.expectedDigest !== undefined && tempPath !== null && job.offset === 0 && job.range === null && !splittable(job) ? request.expectedDigest.algorithm : null,
