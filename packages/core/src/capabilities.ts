@@ -12,7 +12,8 @@ export type Capability =
   | 'maxSpeed'
   | 'streamDestination'
   | 'resume'
-  | 'redirects';
+  | 'redirects'
+  | 'http2';
 
 export type Supports = Readonly<Record<Capability, boolean>>;
 
@@ -27,6 +28,7 @@ export const capabilities: readonly Capability[] = [
   'streamDestination',
   'resume',
   'redirects',
+  'http2',
 ];
 
 /** A manifest with every capability set to `value`, to spread and override. */
@@ -57,9 +59,10 @@ const notApplicable: Readonly<Record<string, ReadonlySet<string>>> = {
     'config.sslClientCert',
     'config.sslClientCertPath',
     'config.trustRedirects',
+    'config.http2',
   ]),
   // sslValidation and basic auth do apply to SFTP: host-key checks and the login.
-  sftp: new Set(['config.headers', 'request.headers', 'config.proxyUrl', 'config.sslCaCert', 'config.sslCaCertPath', 'config.sslClientCert', 'config.sslClientCertPath', 'config.trustRedirects']),
+  sftp: new Set(['config.headers', 'request.headers', 'config.proxyUrl', 'config.sslCaCert', 'config.sslCaCertPath', 'config.sslClientCert', 'config.sslClientCertPath', 'config.trustRedirects', 'config.http2']),
 };
 
 /** Whether a config or request field means anything for URLs of `scheme` (unknown schemes: yes). */
@@ -88,8 +91,11 @@ export function usedCapabilities(config: ResolvedConfig, request: DownloadReques
   use('clientCert', 'config.sslClientCert', config.sslClientCert !== undefined);
   use('clientCert', 'config.sslClientCertPath', config.sslClientCertPath !== undefined);
   use('maxSpeed', 'config.maxSpeed', config.maxSpeed !== undefined);
+  use('maxSpeed', 'config.maxSpeedPerHost', config.maxSpeedPerHost !== undefined);
+  use('maxSpeed', 'request.maxSpeed', request.maxSpeed !== undefined);
   use('streamDestination', 'request.destination', typeof request.destination !== 'string');
   use('resume', 'config.keepPartial', config.keepPartial);
   use('redirects', 'config.trustRedirects', config.trustRedirects);
+  use('http2', 'config.http2', config.http2);
   return used;
 }

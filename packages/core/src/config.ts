@@ -82,6 +82,20 @@ export interface DownloaderConfigOptions {
   minSpeedTime?: number;
   /** Query parameters masked in reports besides the built-in list (`secretQueryParams`): `['X-My-Token']`. */
   redactParams?: string[];
+  /** Transfers at once to one origin (scheme, host and port), under `maxConcurrent` (aiohttp's limit_per_host). */
+  maxPerHost?: number;
+  /** Requests per second to one origin, evenly spaced; retries and redirect hops take their token too. */
+  hostRate?: number;
+  /** Bytes per second from one origin, all its transfers together, under `maxSpeed`. */
+  maxSpeedPerHost?: number;
+  /**
+   * Bytes that may be in flight at once, each transfer counted by its announced size from its
+   * response headers on: a transfer that would pass the budget waits until others finish (one
+   * alone always runs). Unknown sizes count as nothing.
+   */
+  maxBytesInFlight?: number;
+  /** Offer HTTP/2 by ALPN on TLS connections (default false); the server decides. A backend that cannot fails with NECTAR_NOT_SUPPORTED. */
+  http2?: boolean;
 
   // --- the escape
   /**
@@ -113,6 +127,7 @@ export const defaults = {
   progressInterval: 100,
   minSpeed: 1024,
   minSpeedTime: 60_000,
+  http2: false,
 } as const;
 
 /** What the DownloaderConfig constructor takes: the honoured fields, and `extra` for any others. */
@@ -137,6 +152,10 @@ const milliseconds: Check = (v, f) => {
 /** Below one byte per second a single chunk would wait for years: a mistake, not a limit. */
 const bytesPerSecond: Check = (v, f) => {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 1) fail(f, 'a number of bytes per second, at least 1', v);
+};
+/** A request every 1 000 s is the slowest rate that still means a rate rather than a stop. */
+const requestsPerSecond: Check = (v, f) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0.001) fail(f, 'a number of requests per second, at least 0.001', v);
 };
 const string: Check = (v, f) => {
   if (typeof v !== 'string') fail(f, 'a string', v);
@@ -209,6 +228,11 @@ const checks: Record<HonouredField, Check> = {
     if ((v as number) < 1000) fail(f, 'at least 1000 milliseconds', v);
   },
   redactParams: stringList,
+  maxPerHost: positiveInteger,
+  hostRate: requestsPerSecond,
+  maxSpeedPerHost: bytesPerSecond,
+  maxBytesInFlight: positiveInteger,
+  http2: boolean,
 };
 
 const exclusive: Array<[HonouredField, HonouredField]> = [
@@ -227,6 +251,14 @@ const requires: Array<[HonouredField, HonouredField[]]> = [
   ['sslClientKey', ['sslClientCert', 'sslClientCertPath']],
   ['sslClientKeyPath', ['sslClientCert', 'sslClientCertPath']],
 ];
+
+/** The limits `downloader.setLimits()` may change during a run. */
+export type ChangeableLimit = 'maxPerHost' | 'hostRate' | 'maxSpeedPerHost';
+
+/** Checks a new value of a changeable limit as the constructor checks the config's. */
+export function checkLimit(field: ChangeableLimit, value: unknown): void {
+  checks[field](value, field);
+}
 
 function fail(field: string, expected: string, value: unknown): never {
   throw new NectarArgumentError(`config.${field} must be ${expected}, got ${describe(value)}`, 'NECTAR_INVALID_CONFIG');
@@ -278,6 +310,11 @@ export class DownloaderConfig<Options extends DownloaderConfigOptions = Download
   declare readonly minSpeed?: number;
   declare readonly minSpeedTime?: number;
   declare readonly redactParams?: string[];
+  declare readonly maxPerHost?: number;
+  declare readonly hostRate?: number;
+  declare readonly maxSpeedPerHost?: number;
+  declare readonly maxBytesInFlight?: number;
+  declare readonly http2?: boolean;
   declare readonly extra?: Readonly<Record<string, unknown>>;
 
   /**

@@ -35,6 +35,8 @@ async function usageOf(capability: Capability): Promise<Use> {
       return { config: { keepPartial: true }, field: 'config.keepPartial' };
     case 'redirects':
       return { config: { trustRedirects: true }, field: 'config.trustRedirects' };
+    case 'http2':
+      return { config: { http2: true }, field: 'config.http2' };
   }
 }
 

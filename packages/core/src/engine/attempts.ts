@@ -15,6 +15,9 @@ import type { DownloadRequest } from '../request.js';
 import { BodyWriter, TransferSink } from '../output/sink.js';
 import { retryDelay, worthAMirror } from './retry-policy.js';
 import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
+import { CombinedThrottle } from '../limits/byte-throttle.js';
+import type { HostPass } from '../limits/per-host.js';
+import { SpeedLimiter } from '../limits/speed.js';
 import type { TlsMaterial } from '../tls/material.js';
 
 /** Everything one request needs from its downloader, handed over by Downloader.#settle. */
@@ -42,6 +45,8 @@ interface Progress {
   /** The whole file's size as first announced: a resume must continue the same file. */
   total: number | null;
   lastEmit: number;
+  /** The request's own maxSpeed budget, kept across its attempts. */
+  speed: SpeedLimiter | null;
 }
 
 /** Opens the destination, runs the attempts (retries, then mirrors), verifies and commits. */
@@ -50,7 +55,8 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
   await ctx.route(new URL(request.url));
   const { destination } = request;
   const writer = typeof destination === 'string' ? await AtomicFile.open(destination, { url: request.url }) : new StreamDestination(destination);
-  const state: Progress = { writer, hash: null, wroteDirectly: false, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0 };
+  const speed = request.maxSpeed === undefined ? null : new SpeedLimiter(request.maxSpeed);
+  const state: Progress = { writer, hash: null, wroteDirectly: false, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0, speed };
   try {
     state.hash = await seededHash(request, writer);
     ctx.report.bytesDownloaded = writer.size;
@@ -125,7 +131,25 @@ async function restart<D>(ctx: TransferContext<D>, state: Progress): Promise<voi
   ctx.report.bytesDownloaded = 0;
 }
 
+/**
+ * One attempt through its origin's limits: its slot and a rate token before the first request
+ * (each redirect hop takes its own in the driver), its answer fed to the slowdown rule.
+ */
 async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): Promise<void> {
+  const pass = ctx.limits.hosts.pass(ctx.signal, (slowdown) => emit(ctx.listener, 'hostSlowed', ctx.report, slowdown));
+  try {
+    await pass.begin(url);
+    await attemptThrough(ctx, state, url, pass);
+    pass.answered(null);
+  } catch (error) {
+    pass.answered(error);
+    throw error;
+  } finally {
+    pass.leave();
+  }
+}
+
+async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: URL, pass: HostPass): Promise<void> {
   const { request, report, settings, limits, listener } = ctx;
   const route = await ctx.route(url);
   const { writer } = state;
@@ -151,9 +175,15 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
       emit(listener, 'downloadProgress', report);
     }
   };
+  // Read for every chunk: a redirect moves the attempt to another origin, setLimits() changes budgets.
+  const budgets: Array<SpeedLimiter | null> = [limits.speed, null, state.speed];
+  const throttle = new CombinedThrottle(() => {
+    budgets[1] = pass.speed;
+    return budgets;
+  });
   const body = new BodyWriter({
     writer,
-    limiter: limits.speed,
+    limiter: throttle,
     signal,
     floor: deadline.floor,
     onBytes(chunks, bytes) {
@@ -196,9 +226,10 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
       },
       partReplaced: (identity) => writer.replaced(identity),
       throttle: async (bytes) => {
-        if (limits.speed !== null) await limits.speed.take(bytes, signal);
+        await throttle.take(bytes, signal);
       },
       limiter: limits.speed,
+      hosts: pass,
     };
     await route.transfer(job);
     // A backend that piped has ended the sink; one that wrote chunks or the file itself never made one.

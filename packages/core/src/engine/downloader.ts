@@ -6,6 +6,7 @@ import { type DownloadEventListener, emit } from './events.js';
 import { NectarArgumentError, NectarError, toNectarError } from '../errors.js';
 import type { TransferJob } from './job.js';
 import { ConcurrencyLimit } from '../limits/concurrency.js';
+import { HostLimits, type LimitChanges, hostLimitSettings, limitChanges } from '../limits/per-host.js';
 import { SpeedLimiter } from '../limits/speed.js';
 import { type ProxySettings, proxyFromConfig } from '../http/proxy.js';
 import { Redactor, headerSecrets, urlSecrets } from '../redact.js';
@@ -90,6 +91,7 @@ export abstract class Downloader {
     this.#limits = {
       concurrency: new ConcurrencyLimit(this.settings.maxConcurrent),
       speed: this.settings.maxSpeed === undefined ? null : new SpeedLimiter(this.settings.maxSpeed),
+      hosts: new HostLimits(hostLimitSettings(this.settings), this.settings),
     };
   }
 
@@ -178,6 +180,15 @@ export abstract class Downloader {
       (hooks) => this.#track(this.#schedule(requests, signal, () => {}, hooks.gate, hooks.onSettle)),
       { bound: this.settings.maxConcurrent, signal, stop },
     );
+  }
+
+  /**
+   * Changes the per-origin limits (`maxPerHost`, `hostRate`, `maxSpeedPerHost`; null lifts one)
+   * for the calls in progress and later ones: waiting requests are re-timed at once, a body's
+   * next chunk reads the new byte budget.
+   */
+  setLimits(limits: LimitChanges): void {
+    this.#limits.hosts.set(limitChanges(limits));
   }
 
   /** Cancels every download()/stream() in progress on this instance; the instance stays usable. */

@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream';
 import type { ProxySettings, ResolvedConfig, TransferResponse } from '@nectar/core/backend';
-import { type FailureContext, type Hop, contentCodings, followRedirects, headerValue, interpretResponse } from '@nectar/core/http';
+import { type FailureContext, type Hop, type RequestPermits, contentCodings, followRedirects, headerValue, interpretResponse } from '@nectar/core/http';
 import type { Dispatcher } from 'undici';
 import { contentDecoders } from './content-decoding.js';
 import { type RawResponse, dispatchGet } from './raw-response.js';
@@ -19,6 +19,8 @@ export interface Exchange {
   readonly validator: string | null;
   readonly proxy: ProxySettings | null;
   readonly signal: AbortSignal;
+  /** The per-origin limits each hop waits for; absent in a worker thread. */
+  readonly hosts?: RequestPermits;
 }
 
 /** What to tell core about the final response, and how to decode its body (null: no body to read). */
