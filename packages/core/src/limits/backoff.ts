@@ -23,8 +23,8 @@ const RECOVERY_STEP = 1000;
 /**
  * AIMD for one origin that answered 429 or 503: transfers at once are halved (at most once per
  * second) and requests pause — for the Retry-After asked (capped at retryAfterMax), else for the
- * retry backoff of the current streak; then each success at least a second after the last change
- * adds one back, until the origin is back where it was and the rule lets go.
+ * retry backoff of the current streak; then each success a second after the pause ended (and a
+ * second after each step) adds one back, until the origin is back where it was and the rule lets go.
  */
 export class AdaptiveLimit {
   readonly #settings: BackoffSettings;
@@ -32,7 +32,9 @@ export class AdaptiveLimit {
   #limit = Number.POSITIVE_INFINITY;
   /** Where recovery ends: the ceiling or the load before the first slowdown. */
   #before = Number.POSITIVE_INFINITY;
-  #lastChange = Number.NEGATIVE_INFINITY;
+  #lastDecrease = Number.NEGATIVE_INFINITY;
+  /** When the next success may add one back: a step after the last change, counted from the pause's end. */
+  #nextStep = 0;
   #streak = 0;
 
   constructor(settings: BackoffSettings) {
@@ -53,20 +55,22 @@ export class AdaptiveLimit {
    */
   slowDown(inFlight: number, ceiling: number, retryAfter: number | undefined, now: number): Slowdown {
     this.#streak++;
-    if (now - this.#lastChange >= DECREASE_GAP || !this.slowed) {
+    if (now - this.#lastDecrease >= DECREASE_GAP || !this.slowed) {
       const current = Math.min(this.#limit, ceiling, Math.max(1, inFlight));
       if (!this.slowed) this.#before = Math.min(ceiling, Math.max(1, inFlight));
       this.#limit = Math.max(1, Math.floor(current / 2));
-      this.#lastChange = now;
+      this.#lastDecrease = now;
     }
-    return { maxAtOnce: this.#limit, pause: this.#pause(retryAfter) };
+    const pause = this.#pause(retryAfter);
+    this.#nextStep = Math.max(this.#nextStep, now + pause + RECOVERY_STEP);
+    return { maxAtOnce: this.#limit, pause };
   }
 
   /** A success: one more at once if a step has passed; true when the limit changed. */
   recover(now: number): boolean {
     this.#streak = 0;
-    if (!this.slowed || now - this.#lastChange < RECOVERY_STEP) return false;
-    this.#lastChange = now;
+    if (!this.slowed || now < this.#nextStep) return false;
+    this.#nextStep = now + RECOVERY_STEP;
     this.#limit++;
     if (this.#limit >= this.#before) this.#limit = Number.POSITIVE_INFINITY;
     return true;
