@@ -13,6 +13,7 @@ import { inputCases } from './cases/input.js';
 import { iterationCases } from './cases/iteration.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { proxyIdentityCases } from './cases/proxy-identity.js';
+import { socksCases } from './cases/socks.js';
 import { speedCases } from './cases/speed.js';
 import { type ConformanceOptions, SuiteContext } from './context.js';
 
@@ -49,6 +50,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       }
       if (isHttpFixture(options.fixture)) httpCapabilityCases(ctx, options.fixture);
       if (isHttpFixture(options.fixture)) proxyIdentityCases(ctx);
+      if (isHttpFixture(options.fixture)) socksCases(ctx);
     });
     if (isHttpFixture(options.fixture)) {
       const http = options.fixture;

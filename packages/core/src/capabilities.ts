@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from './config.js';
 import type { DownloadRequest } from './request.js';
+import { isSocksProxy } from './http/socks.js';
 
 /** What a backend honours; the conformance suite and the base class both read it. */
 export type Capability =
@@ -13,7 +14,8 @@ export type Capability =
   | 'streamDestination'
   | 'resume'
   | 'redirects'
-  | 'http2';
+  | 'http2'
+  | 'socksProxy';
 
 export type Supports = Readonly<Record<Capability, boolean>>;
 
@@ -29,6 +31,7 @@ export const capabilities: readonly Capability[] = [
   'resume',
   'redirects',
   'http2',
+  'socksProxy',
 ];
 
 /** A manifest with every capability set to `value`, to spread and override. */
@@ -85,6 +88,7 @@ export function usedCapabilities(config: ResolvedConfig, request: DownloadReques
   use('basicAuth', 'config.basicAuthUsername', config.basicAuthUsername !== undefined);
   use('proxy', 'config.proxyUrl', config.proxyUrl !== undefined);
   use('httpsProxy', 'config.proxyUrl', config.proxyUrl?.startsWith('https:') === true);
+  use('socksProxy', 'config.proxyUrl', config.proxyUrl !== undefined && isSocksProxy(config.proxyUrl));
   use('tls', 'config.sslValidation', config.sslValidation === false);
   use('tls', 'config.sslCaCert', config.sslCaCert !== undefined);
   use('tls', 'config.sslCaCertPath', config.sslCaCertPath !== undefined);

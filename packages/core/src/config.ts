@@ -18,7 +18,11 @@ export interface DownloaderConfigOptions {
   maxConcurrent?: number;
   /** Bytes per second for the whole downloader, all requests together. */
   maxSpeed?: number;
-  /** `http://host` or `https://host` (a port in the URL is allowed; `proxyPort` wins). */
+  /**
+   * `http://host`, `https://host`, or a SOCKS5 proxy: `socks5://host` (target names resolved
+   * here) or `socks5h://host` (resolved by the proxy); a port in the URL is allowed (`proxyPort`
+   * wins; SOCKS defaults to 1080), and so are credentials (`proxyUsername`/`proxyPassword` win).
+   */
   proxyUrl?: string;
   proxyPort?: number;
   proxyUsername?: string;
@@ -178,6 +182,8 @@ const oneOf =
     if (typeof v !== 'string' || !values.includes(v)) fail(f, values.map((x) => `'${x}'`).join(' or '), v);
   };
 
+const proxySchemes: ReadonlySet<string> = new Set(['http:', 'https:', 'socks5:', 'socks5h:']);
+
 const checks: Record<HonouredField, Check> = {
   basicAuthUsername: nonEmptyString,
   basicAuthPassword: string,
@@ -187,8 +193,8 @@ const checks: Record<HonouredField, Check> = {
   proxyUrl: (v, f) => {
     nonEmptyString(v, f);
     const url = URL.canParse(v as string) ? new URL(v as string) : null;
-    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-      throw new NectarArgumentError(`config.${f} must be http://host or https://host, got ${JSON.stringify(redactText(v as string))}`, 'NECTAR_INVALID_CONFIG');
+    if (url === null || !proxySchemes.has(url.protocol) || url.hostname === '') {
+      throw new NectarArgumentError(`config.${f} must be http://host, https://host, socks5://host or socks5h://host, got ${JSON.stringify(redactText(v as string))}`, 'NECTAR_INVALID_CONFIG');
     }
   },
   proxyPort: port,

@@ -37,6 +37,8 @@ async function usageOf(capability: Capability): Promise<Use> {
       return { config: { trustRedirects: true }, field: 'config.trustRedirects' };
     case 'http2':
       return { config: { http2: true }, field: 'config.http2' };
+    case 'socksProxy':
+      return { config: { proxyUrl: 'socks5://127.0.0.1', proxyPort: 9 }, field: 'config.proxyUrl' };
   }
 }
 
