@@ -3,12 +3,14 @@ import type { ProxySettings, ResolvedConfig, TlsMaterial } from '@nectar/core/ba
 import { isSocksProxy, proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
 import type { Dispatcher, ProxyAgent as ProxyAgentType, Pool as PoolType } from 'undici';
 import api from 'undici/lib/api/index.js';
+import buildConnector from 'undici/lib/core/connect.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import ProxyAgent from 'undici/lib/dispatcher/proxy-agent.js';
 import { environmentNamesProxy } from './proxy-environment.js';
+import { ProtocolProbe } from './protocol-probe.js';
 import { socksConnector } from './socks.js';
 
 // undici's index gives every dispatcher its request()/connect() API, and ProxyAgent tunnels
@@ -32,11 +34,19 @@ export function createDispatcher(settings: DispatcherSettings): Dispatcher {
   const { config, proxy } = settings;
   if (proxy !== null && isSocksProxy(proxy.url)) {
     const tls = targetTlsOptions(settings.tls);
-    return new Agent({ ...poolOptions(config), connect: socksConnector({ proxy, tls, timeout: config.connectTimeout, http2: config.http2 }) });
+    return directAgent(config, socksConnector({ proxy, tls, timeout: config.connectTimeout, http2: config.http2 }));
   }
   if (proxy !== null) return new ProxyAgent({ ...proxyOptions(settings), uri: proxy.url.href, token: proxy.authorization });
   if (environmentNamesProxy()) return new EnvHttpProxyAgent(proxyOptions(settings));
-  return new Agent({ ...poolOptions(config), connect: targetTls(settings) });
+  if (!config.http2) return new Agent({ ...poolOptions(config), connect: targetTls(settings) });
+  return directAgent(config, buildConnector({ ...targetTls(settings), allowH2: true }));
+}
+
+/** An Agent on our own connector; with http2, requests wait for their origin's protocol (ProtocolProbe). */
+function directAgent(config: ResolvedConfig, connect: buildConnector.connector): Dispatcher {
+  if (!config.http2) return new Agent({ ...poolOptions(config), connect });
+  const probe = new ProtocolProbe();
+  return new Agent({ ...poolOptions(config), connect: probe.connector(connect), factory: probe.factory }).compose(probe.interceptor);
 }
 
 /**
