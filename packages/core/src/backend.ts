@@ -20,6 +20,7 @@ export { AdaptiveLimit, type BackoffSettings, type Slowdown } from './limits/bac
 export { type ByteThrottle, CombinedThrottle } from './limits/byte-throttle.js';
 export { HostLimits, HostPass, hostLimitSettings, limitChanges } from './limits/per-host.js';
 export { RequestGate } from './limits/request-gate.js';
+export { BytesInFlight } from './limits/bytes-in-flight.js';
 export {
   AtomicFile,
   type DestinationWriter,

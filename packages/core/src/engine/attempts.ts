@@ -47,6 +47,8 @@ interface Progress {
   lastEmit: number;
   /** The request's own maxSpeed budget, kept across its attempts. */
   speed: SpeedLimiter | null;
+  /** Gives back the request's share of maxBytesInFlight, taken at its first announced size. */
+  release: (() => void) | null;
 }
 
 /** Opens the destination, runs the attempts (retries, then mirrors), verifies and commits. */
@@ -56,7 +58,7 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
   const { destination } = request;
   const writer = typeof destination === 'string' ? await AtomicFile.open(destination, { url: request.url }) : new StreamDestination(destination);
   const speed = request.maxSpeed === undefined ? null : new SpeedLimiter(request.maxSpeed);
-  const state: Progress = { writer, hash: null, wroteDirectly: false, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0, speed };
+  const state: Progress = { writer, hash: null, wroteDirectly: false, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0, speed, release: null };
   try {
     state.hash = await seededHash(request, writer);
     ctx.report.bytesDownloaded = writer.size;
@@ -65,6 +67,8 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
   } catch (error) {
     await writer.abandon(keepable(settings, state, error) ? { validator: state.validator ?? '', total: state.total } : undefined);
     throw error;
+  } finally {
+    state.release?.();
   }
 }
 
@@ -218,7 +222,16 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
         return sink;
       },
       tempPath: writer.tempPath,
-      responded: (response) => responded(ctx, state, offset, response),
+      responded: async (response) => {
+        await responded(ctx, state, offset, response);
+        // The body waits for its share of maxBytesInFlight; the wait is ours, not the server's slowness.
+        deadline.floor?.hold();
+        try {
+          await reserveBytes(ctx, state, response.totalBytes, signal);
+        } finally {
+          deadline.floor?.release();
+        }
+      },
       progressed(bytes) {
         state.wroteDirectly = true;
         writer.grew(bytes);
@@ -246,6 +259,13 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
     deadline.clear();
   }
   await verify(ctx, state, url);
+}
+
+/** The request's share of maxBytesInFlight, once per request: its announced size (unknown: nothing). */
+async function reserveBytes<D>(ctx: TransferContext<D>, state: Progress, total: number | null, signal: AbortSignal): Promise<void> {
+  const budget = ctx.limits.bytes;
+  if (budget === null || total === null || state.release !== null) return;
+  state.release = await budget.reserve(total, signal);
 }
 
 async function endSink(sink: TransferSink): Promise<void> {

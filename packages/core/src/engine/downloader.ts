@@ -6,6 +6,7 @@ import { type DownloadEventListener, emit } from './events.js';
 import { NectarArgumentError, NectarError, toNectarError } from '../errors.js';
 import type { TransferJob } from './job.js';
 import { ConcurrencyLimit } from '../limits/concurrency.js';
+import { BytesInFlight } from '../limits/bytes-in-flight.js';
 import { HostLimits, type LimitChanges, hostLimitSettings, limitChanges } from '../limits/per-host.js';
 import { SpeedLimiter } from '../limits/speed.js';
 import { type ProxySettings, proxyFromConfig } from '../http/proxy.js';
@@ -92,6 +93,7 @@ export abstract class Downloader {
       concurrency: new ConcurrencyLimit(this.settings.maxConcurrent),
       speed: this.settings.maxSpeed === undefined ? null : new SpeedLimiter(this.settings.maxSpeed),
       hosts: new HostLimits(hostLimitSettings(this.settings), this.settings),
+      bytes: this.settings.maxBytesInFlight === undefined ? null : new BytesInFlight(this.settings.maxBytesInFlight),
     };
   }
 
