@@ -53,7 +53,7 @@ async function origin(): Promise<{ base: string; peak: () => number }> {
   let inFlight = 0;
   let peak = 0;
   let first = true;
-  const server = createServer((request, response) => {
+  const server = createServer((_request, response) => {
     peak = Math.max(peak, ++inFlight);
     response.on('close', () => inFlight--);
     if (first) {

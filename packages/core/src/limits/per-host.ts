@@ -189,7 +189,10 @@ export class HostPass {
   answered(error: unknown): void {
     const host = this.#host;
     if (host === null) return;
-    if (error === null) return this.#limits.recover(host);
+    if (error === null) {
+      this.#limits.recover(host);
+      return;
+    }
     if (!(error instanceof NectarError) || error.code !== 'NECTAR_HTTP_STATUS' || !slowDownStatus.has(error.details.status as number)) return;
     this.#onSlowed(this.#limits.slowDown(host, this.#origin, error));
   }
