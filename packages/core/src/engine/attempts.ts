@@ -136,8 +136,8 @@ async function restart<D>(ctx: TransferContext<D>, state: Progress): Promise<voi
 }
 
 /**
- * One attempt through its origin's limits: its slot and a rate token before the first request
- * (each redirect hop takes its own in the driver), its answer fed to the slowdown rule.
+ * One attempt through its origin's limits: its slot first, a rate token right before the backend
+ * runs (each redirect hop takes its own in the driver), its answer fed to the slowdown rule.
  */
 async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): Promise<void> {
   const pass = ctx.limits.hosts.pass(ctx.signal, (slowdown) => emit(ctx.listener, 'hostSlowed', ctx.report, slowdown));
@@ -244,6 +244,7 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
       limiter: limits.speed,
       hosts: pass,
     };
+    await pass.ready();
     await route.transfer(job);
     // A backend that piped has ended the sink; one that wrote chunks or the file itself never made one.
     if (sink !== null) await endSink(sink);

@@ -134,8 +134,9 @@ export class HostLimits {
 }
 
 /**
- * One attempt's passage through the per-origin limits. `begin(url)` before the attempt; every
- * HTTP hop calls `enter(url)` (core's redirect driver does): the origin's slot is held across hops
+ * One attempt's passage through the per-origin limits. `begin(url)` (the slot) before the
+ * attempt, `ready()` (the token) right before the backend runs; every later HTTP hop calls
+ * `enter(url)` (core's redirect driver does): the origin's slot is held across hops
  * to the same origin and traded for the next origin's on a cross-origin redirect, and each request
  * waits for a rate token. `answered()` feeds the slowdown rule; `leave()` frees the slot.
  */
@@ -145,7 +146,7 @@ export class HostPass {
   readonly #onSlowed: (slowdown: HostSlowdown) => void;
   #host: Host | null = null;
   #origin = '';
-  /** begin() took a token the first hop has not used yet. */
+  /** ready() took a token the first hop has not used yet. */
   #fresh = false;
 
   constructor(limits: HostLimits, signal: AbortSignal, onSlowed: (slowdown: HostSlowdown) => void) {
@@ -154,10 +155,20 @@ export class HostPass {
     this.#onSlowed = onSlowed;
   }
 
-  /** Before an attempt, whatever its backend: the first request's slot and token. */
+  /** Before an attempt, whatever its backend: the first request's slot. */
   async begin(url: URL): Promise<void> {
-    await this.enter(url);
-    this.#fresh = this.#host !== null;
+    if (url.host === '') return this.leave();
+    await this.#hold(url.origin);
+  }
+
+  /**
+   * The first request's rate token, taken as late as core can: right before the backend runs,
+   * after the attempt's setup, so that the spacing the origin sees is the spacing granted.
+   */
+  async ready(): Promise<void> {
+    if (this.#host === null) return;
+    if (!(await this.#host.gate.wait(this.#signal))) throw this.#aborted();
+    this.#fresh = true;
   }
 
   /** Before each request: waits for the origin's slot (once per origin) and a rate token. */
@@ -170,14 +181,18 @@ export class HostPass {
       return;
     }
     this.#fresh = false;
-    if (origin !== this.#origin) {
-      this.leave();
-      const host = this.#limits.host(origin);
-      if (!(await host.slots.acquire(this.#signal))) throw this.#aborted();
-      this.#host = host;
-      this.#origin = origin;
-    }
+    await this.#hold(origin);
     if (!(await (this.#host as Host).gate.wait(this.#signal))) throw this.#aborted();
+  }
+
+  /** The origin's slot, kept while the attempt stays at that origin. */
+  async #hold(origin: string): Promise<void> {
+    if (origin === this.#origin) return;
+    this.leave();
+    const host = this.#limits.host(origin);
+    if (!(await host.slots.acquire(this.#signal))) throw this.#aborted();
+    this.#host = host;
+    this.#origin = origin;
   }
 
   /** The byte budget of the origin the attempt is at now (read for every chunk). */
