@@ -3,7 +3,6 @@ import { type Socket, isIP } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { ProxySettings } from '@nectar/core/backend';
 import { socksResolvesNames } from '@nectar/core/http';
-import { SocksClient } from 'socks';
 import type { buildConnector } from 'undici';
 
 /** What a SOCKS connection of one downloader is built from. */
@@ -38,6 +37,8 @@ async function open(options: SocksOptions, target: buildConnector.Options): Prom
   const hostname = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
   const host = socksResolvesNames(proxy.url) || isIP(hostname) !== 0 ? hostname : (await lookup(hostname)).address;
+  // Loaded on first use: every worker thread builds a dispatcher, and most never see a SOCKS proxy.
+  const { SocksClient } = await import('socks');
   const { socket } = await SocksClient.createConnection({
     proxy: { host: proxy.url.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.url.port) || 1080, type: 5, userId: proxy.username, password: proxy.password },
     command: 'connect',
