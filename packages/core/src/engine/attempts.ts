@@ -16,9 +16,17 @@ import { BodyWriter, TransferSink } from '../output/sink.js';
 import { retryDelay, worthAMirror } from './retry-policy.js';
 import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
 import { CombinedThrottle } from '../limits/byte-throttle.js';
-import type { HostPass } from '../limits/per-host.js';
+import type { HostLimits, HostPass } from '../limits/per-host.js';
+import type { BytesInFlight } from '../limits/bytes-in-flight.js';
 import { SpeedLimiter } from '../limits/speed.js';
 import type { TlsMaterial } from '../tls/material.js';
+
+/** The shared limits as the engine keeps them: what backends see, and the per-origin limits and byte budget. */
+export interface EngineLimits extends SharedLimits {
+  readonly hosts: HostLimits;
+  /** maxBytesInFlight, or null. */
+  readonly bytes: BytesInFlight | null;
+}
 
 /** Everything one request needs from its downloader, handed over by Downloader.#settle. */
 export interface TransferContext<D> {
@@ -26,7 +34,7 @@ export interface TransferContext<D> {
   report: DownloadReport<D>;
   signal: AbortSignal;
   settings: ResolvedConfig;
-  limits: SharedLimits;
+  limits: EngineLimits;
   listener: DownloadEventListener<D>;
   /** Masks secrets in what reaches the report (finalUrl). */
   redactor: Redactor;

@@ -2,19 +2,15 @@ import type { Supports } from '../capabilities.js';
 import type { ResolvedConfig } from '../config.js';
 import type { TransferJob } from './job.js';
 import type { ConcurrencyLimit } from '../limits/concurrency.js';
-import type { HostLimits } from '../limits/per-host.js';
-import type { BytesInFlight } from '../limits/bytes-in-flight.js';
+
 import type { SpeedLimiter } from '../limits/speed.js';
 import type { ProxySettings } from '../http/proxy.js';
 import type { TlsMaterial } from '../tls/material.js';
 
-/** What every request of a downloader shares: one concurrency bound, one speed budget, the per-origin limits. */
+/** What every request of a downloader shares: one concurrency bound, one speed budget. */
 export interface SharedLimits {
   readonly concurrency: ConcurrencyLimit;
   readonly speed: SpeedLimiter | null;
-  readonly hosts: HostLimits;
-  /** maxBytesInFlight, or null. */
-  readonly bytes: BytesInFlight | null;
 }
 
 /**

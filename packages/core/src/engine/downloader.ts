@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { type Backend, type BackendEnv, type SharedLimits, withTransfer } from './backend.js';
+import { type Backend, type BackendEnv, withTransfer } from './backend.js';
 import { type Supports, usedCapabilities } from '../capabilities.js';
 import { DownloaderConfig, type DownloaderConfigInput, type ResolvedConfig, withDefaults } from '../config.js';
 import { type DownloadEventListener, emit } from './events.js';
@@ -15,7 +15,7 @@ import { DownloadReport } from '../report.js';
 import { DownloadRequest, type DownloadRequestJSON, describe } from '../request.js';
 import { closeSource, iterate, untilAborted } from './request-source.js';
 import { settledStream } from './settled-stream.js';
-import { runTransfer } from './attempts.js';
+import { type EngineLimits, runTransfer } from './attempts.js';
 import { type TlsMaterial, loadTlsMaterial } from '../tls/material.js';
 
 export interface DownloadOptions {
@@ -65,7 +65,7 @@ export abstract class Downloader {
 
   /** The config with defaults filled in. */
   protected readonly settings: ResolvedConfig;
-  readonly #limits: SharedLimits;
+  readonly #limits: EngineLimits;
   #cancel = unlimited(new AbortController());
   #closed = false;
   readonly #runs = new Set<Promise<void>>();
