@@ -37,8 +37,7 @@ async function open(options: SocksOptions, target: buildConnector.Options): Prom
   const hostname = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
   const host = socksResolvesNames(proxy.url) || isIP(hostname) !== 0 ? hostname : (await lookup(hostname)).address;
-  // Loaded on first use: every worker thread builds a dispatcher, and most never see a SOCKS proxy.
-  const { SocksClient } = await import('socks');
+  const SocksClient = await socksClient();
   const { socket } = await SocksClient.createConnection({
     proxy: { host: proxy.url.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.url.port) || 1080, type: 5, userId: proxy.username, password: proxy.password },
     command: 'connect',
@@ -46,6 +45,16 @@ async function open(options: SocksOptions, target: buildConnector.Options): Prom
     timeout,
   });
   return target.protocol === 'https:' ? secure(socket, hostname, options) : socket;
+}
+
+/**
+ * The `socks` package, loaded on first use: every worker thread builds a dispatcher, and most
+ * never see a SOCKS proxy. It is CommonJS: Node's import() names its exports, a bundler's (the
+ * CLI's esbuild bundle) may offer only `default`.
+ */
+async function socksClient(): Promise<typeof import('socks').SocksClient> {
+  const loaded: typeof import('socks') & { default?: typeof import('socks') } = await import('socks');
+  return loaded.SocksClient ?? (loaded.default as typeof import('socks')).SocksClient;
 }
 
 /** TLS to the target through the tunnel, checked against the URL's host (a name is also sent as SNI). */
