@@ -3,9 +3,10 @@ import { Agent as HttpsAgent } from 'node:https';
 import { isIP } from 'node:net';
 import { type ConnectionOptions, type PeerCertificate, checkServerIdentity } from 'node:tls';
 import type { ProxySettings, TlsMaterial } from '@nectar/core/backend';
-import { proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
+import { isSocksProxy, proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
+import { SocksProxyAgent } from 'socks-proxy-agent';
 
 /** The node:http agents of one downloader: one for http targets, one for https targets. */
 export interface Agents {
@@ -33,10 +34,12 @@ export function createAgents(settings: AgentSettings): Agents {
   const agents =
     proxy === null
       ? { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ...targetTlsOptions(settings.tls) }) }
-      : {
-          http: forwardingAgent(proxy, proxyOptions(proxy, settings.tls, closing.signal)),
-          https: new TunnelAgent(proxy.url, proxyOptions(proxy, settings.tls, closing.signal), targetTlsOptions(settings.tls)),
-        };
+      : isSocksProxy(proxy.url)
+        ? socksAgents(proxy, settings.tls)
+        : {
+            http: forwardingAgent(proxy, proxyOptions(proxy, settings.tls, closing.signal)),
+            https: new TunnelAgent(proxy.url, proxyOptions(proxy, settings.tls, closing.signal), targetTlsOptions(settings.tls)),
+          };
   return {
     ...agents,
     destroy() {
@@ -111,4 +114,45 @@ function targetIdentity(host: string | null | undefined): ConnectionOptions {
     servername: isIP(host) === 0 ? host : '',
     checkServerIdentity: (_checked: string, cert: PeerCertificate) => checkServerIdentity(host, cert),
   };
+}
+
+/** One SOCKS agent per target protocol: the same tunnel, with TLS to the target on top for https. */
+function socksAgents(proxy: ProxySettings, tls: TlsMaterial): { http: HttpAgent; https: HttpAgent } {
+  const http = new SocksAgent(proxy, {});
+  http.protocol = 'http:';
+  const https = new SocksAgent(proxy, targetTlsOptions(tls));
+  https.protocol = 'https:';
+  return { http, https };
+}
+
+type SocksConnectOptions = Parameters<SocksProxyAgent['connect']>[1];
+
+/** The agent's SOCKS options with the login, kept out of enumeration (and so out of logs of the agent). */
+function withLogin(options: SocksProxyAgent['proxy'], proxy: ProxySettings): SocksProxyAgent['proxy'] {
+  const { host, port, type } = options;
+  const login = { host, port, type };
+  Object.defineProperty(login, 'userId', { value: proxy.username, enumerable: false });
+  Object.defineProperty(login, 'password', { value: proxy.password ?? '', enumerable: false });
+  return login;
+}
+
+/**
+ * socks-proxy-agent, given the proxy without its credentials (it would keep the URL with them
+ * as `proxyUrl` and hand it to every 'proxy' listener): the login goes straight into its SOCKS
+ * options, out of sight. For https targets the config's TLS material and the target's identity
+ * are added, as for an http proxy's tunnel.
+ */
+class SocksAgent extends SocksProxyAgent {
+  readonly #targetTls: ConnectionOptions;
+
+  constructor(proxy: ProxySettings, tls: ConnectionOptions) {
+    super(proxy.url, { keepAlive: true });
+    this.#targetTls = tls;
+    if (proxy.username !== undefined) Object.defineProperty(this, 'proxy', { value: withLogin(this.proxy, proxy) });
+  }
+
+  override connect(req: ClientRequest, options: SocksConnectOptions) {
+    if (!options.secureEndpoint) return super.connect(req, options);
+    return super.connect(req, { ...options, ...this.#targetTls, ...targetIdentity(options.host) } as SocksConnectOptions);
+  }
 }

@@ -24,7 +24,8 @@ export function axiosBackend(options: AxiosBackendOptions = {}): Backend {
   return {
     name: 'axios',
     schemes: ['http', 'https'],
-    supports: supportsAll(true),
+    // HTTP/2 would take a transport of its own (node:http2): axios speaks HTTP/1.1 only.
+    supports: { ...supportsAll(true), http2: false },
     open(env) {
       agents = createAgents({ tls: env.tls, proxy: env.proxy });
     },

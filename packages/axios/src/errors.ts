@@ -1,5 +1,5 @@
 import { type ErrorCodeClass, NectarError, classifyErrorCode, errorCodeOf, redactUrl } from '@nectar/core/backend';
-import { type FailureContext, mapTransportFailure, transportError } from '@nectar/core/http';
+import { type FailureContext, mapTransportFailure, socksFailure, transportError } from '@nectar/core/http';
 
 export type TimeoutPhase = 'connect' | 'headers' | 'body';
 
@@ -25,7 +25,8 @@ export function timeoutError(phase: TimeoutPhase, ms: number, url: URL): NectarE
  * NectarErrors (HTTP status, redirects, our timeouts) pass through as they are.
  */
 export function transferError(error: unknown, context: FailureContext): NectarError {
-  return mapTransportFailure(error, context);
+  if (error instanceof NectarError) return error;
+  return socksFailure(error, context) ?? mapTransportFailure(error, context);
 }
 
 const proxyTls: ErrorCodeClass = { code: 'NECTAR_PROXY', retryable: false, what: "the proxy's TLS certificate was rejected" };

@@ -15,6 +15,13 @@ const options = {
   backend: { type: 'string' },
   'max-concurrent': { type: 'string', short: 'j' },
   'limit-rate': { type: 'string' },
+  'max-per-host': { type: 'string' },
+  'parallel-max-host': { type: 'string' },
+  'host-rate': { type: 'string' },
+  'limit-rate-per-host': { type: 'string' },
+  http2: { type: 'boolean' },
+  socks5: { type: 'string' },
+  'socks5-hostname': { type: 'string' },
   user: { type: 'string', short: 'u' },
   header: { type: 'string', short: 'H', multiple: true },
   'user-agent': { type: 'string', short: 'A' },
@@ -107,6 +114,7 @@ export function commandLineSecrets(argv: readonly string[]): string[] {
     if (token.name === 'user' || token.name === 'proxy-user') return token.value.split(':').slice(1).join(':');
     if (token.name === 'ssh-key-passphrase') return token.value;
     if (token.name === 'proxy' || token.name === 'mirror') return urlSecrets(withScheme(token.value));
+    if (token.name === 'socks5' || token.name === 'socks5-hostname') return urlSecrets(`socks5://${token.value}`);
     if (token.name === 'header') {
       const [name = '', ...value] = token.value.split(':');
       return headerSecrets({ [name.trim()]: value.join(':').trim() });
@@ -151,12 +159,19 @@ Transfer:
       --backend NAME        http(s) backend: undici (default) or axios
   -j, --max-concurrent N    downloads at once (default 8)
       --limit-rate RATE     bytes/s for all downloads together: 500K, 2M, 1G (1024-based)
+      --max-per-host N      downloads at once per host (also --parallel-max-host)
+      --host-rate N[/s|/m]  requests per second (or minute) per host, retries included
+      --limit-rate-per-host RATE  bytes/s per host, all its downloads together
+      --http2               offer HTTP/2 on https (undici); the server decides
   -u, --user USER:PASS      basic auth for the server
   -H, --header 'N: V'       extra request header (repeatable)
   -A, --user-agent UA       User-Agent header (default nectar/<version>)
       --netrc               credentials per host from ~/.netrc (http, https)
       --netrc-file FILE     credentials per host from FILE
-  -x, --proxy URL           http(s) proxy, [http://][user:pass@]host:port
+  -x, --proxy URL           proxy, [http://][user:pass@]host:port; https://, socks5://
+                            (names resolved here) or socks5h:// (by the proxy)
+      --socks5 HOST:PORT    SOCKS5 proxy (= -x socks5://HOST:PORT)
+      --socks5-hostname H:P SOCKS5 proxy that resolves names (= -x socks5h://H:P)
       --proxy-user U:P      proxy credentials
   -k, --insecure            do not verify TLS certificates
       --cacert FILE         trust only this CA (PEM)

@@ -72,6 +72,7 @@ export type CliConfigOptions = DownloaderConfigOptions & SshConfigFields;
 export function configFromOptions(o: GetOptions): CliConfigOptions {
   const config: CliConfigOptions = {
     ...transferFields(o),
+    ...politenessFields(o),
     ...credentialFields(o),
     ...proxyFields(o),
     ...tlsFields(o),
@@ -96,6 +97,28 @@ function transferFields(o: GetOptions): DownloaderConfigOptions {
   };
 }
 
+/** Per-host limits and HTTP/2: how the run treats each server. */
+function politenessFields(o: GetOptions): DownloaderConfigOptions {
+  if (o['max-per-host'] !== undefined && o['parallel-max-host'] !== undefined) throw new UsageError('--max-per-host and --parallel-max-host are the same option: give one');
+  const perHost = o['max-per-host'] ?? o['parallel-max-host'];
+  return {
+    maxPerHost: optional(perHost, (v) => parseCount(v, o['max-per-host'] === undefined ? '--parallel-max-host' : '--max-per-host', 1)),
+    hostRate: optional(o['host-rate'], parseRate),
+    maxSpeedPerHost: optional(o['limit-rate-per-host'], (v) => parseSize(v, '--limit-rate-per-host')),
+    http2: o.http2,
+  };
+}
+
+const RATE_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, min: 60, h: 3600 };
+
+/** "5", "5/s", "30/m", "0.5/s", "100/h" → requests per second. */
+export function parseRate(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(?:\/\s*(s|m|min|h))?$/i.exec(text.trim());
+  const rate = match === null ? Number.NaN : Number(match[1]) / (RATE_UNITS[(match[2] ?? '').toLowerCase()] ?? Number.NaN);
+  if (!(rate >= 0.001)) throw new UsageError(`--host-rate must be requests per second or minute like 5/s or 30/m, got ${JSON.stringify(text)}`);
+  return rate;
+}
+
 function headers(lines: readonly string[]): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of lines.map(parseHeader)) {
@@ -117,12 +140,15 @@ function credentialFields(o: GetOptions): DownloaderConfigOptions {
  * typed without a scheme (`proxy:3128`, `ann:pw@proxy:3128`) is http://, as curl reads it.
  */
 function proxyFields(o: GetOptions): DownloaderConfigOptions {
-  if (o.proxy === undefined) {
+  const given = [o.proxy, o.socks5, o['socks5-hostname']].filter((p) => p !== undefined);
+  if (given.length > 1) throw new UsageError('give one of -x/--proxy, --socks5 and --socks5-hostname');
+  if (given.length === 0) {
     if (o['proxy-user'] !== undefined) throw new UsageError('--proxy-user needs --proxy');
     return {};
   }
-  const proxy = withScheme(o.proxy);
-  if (!URL.canParse(proxy)) throw new UsageError(`--proxy must be a URL like http://host:3128, got ${JSON.stringify(o.proxy)}`);
+  const typed = o.proxy ?? (o.socks5 === undefined ? `socks5h://${o['socks5-hostname']}` : `socks5://${o.socks5}`);
+  const proxy = withScheme(typed);
+  if (!URL.canParse(proxy)) throw new UsageError(`--proxy must be a URL like http://host:3128 or socks5://host:1080, got ${JSON.stringify(typed)}`);
   const url = new URL(proxy);
   const fromUrl = url.username === '' ? undefined : { username: decoded(url.username), password: decoded(url.password) };
   const credentials = o['proxy-user'] === undefined ? fromUrl : parseCredentials(o['proxy-user'], '--proxy-user');

@@ -17,6 +17,7 @@ import { type LineWriter, lineWriter } from './redact.js';
 import { type StopSignal, exitStatusFor, onStopSignals } from './signals.js';
 import { ListReadError, openList, urlSource } from './sources.js';
 import { colourfulTerminal } from './style.js';
+import { slowedLine } from './slowed.js';
 import { summaryLines } from './summary.js';
 import { Tally } from './tally.js';
 
@@ -152,6 +153,8 @@ class Run {
       const modified = this.#timestamping ? lastModified(headers['last-modified']) : undefined;
       if (modified !== undefined) this.#lastModified.set(report, modified);
     },
+    // A host that answered 429/503 is slowed for every download to it: said once per slowdown.
+    hostSlowed: (_report, slowdown) => this.#display.note(slowedLine(slowdown)),
   };
 
   /** A resume is known once the server agreed to it: the attempt's headers came, past byte 0. */

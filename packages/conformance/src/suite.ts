@@ -7,6 +7,7 @@ import { destinationCases } from './cases/destinations.js';
 import { faultCases } from './cases/faults.js';
 import { hostileCases } from './cases/hostile.js';
 import { hostileHttpCases } from './cases/hostile-http.js';
+import { http2Cases } from './cases/http2.js';
 import { httpCapabilityCases, isHttpFixture } from './cases/http.js';
 import { disposeTlsMaterial } from './fixtures/tls.js';
 import { inputCases } from './cases/input.js';
@@ -14,6 +15,7 @@ import { iterationCases } from './cases/iteration.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { proxyIdentityCases } from './cases/proxy-identity.js';
 import { rangeCases } from './cases/ranges.js';
+import { socksCases } from './cases/socks.js';
 import { speedCases } from './cases/speed.js';
 import { type ConformanceOptions, SuiteContext } from './context.js';
 
@@ -52,6 +54,8 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       }
       if (isHttpFixture(options.fixture)) httpCapabilityCases(ctx, options.fixture);
       if (isHttpFixture(options.fixture)) proxyIdentityCases(ctx);
+      if (isHttpFixture(options.fixture)) socksCases(ctx);
+      if (isHttpFixture(options.fixture)) http2Cases(ctx);
     });
     if (isHttpFixture(options.fixture)) {
       const http = options.fixture;

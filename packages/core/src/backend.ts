@@ -16,7 +16,12 @@ export { retryDelay, type RetrySettings, worthAMirror } from './engine/retry-pol
 export { type SettledStreamHooks, settledStream } from './engine/settled-stream.js';
 export { type ErrorCodeClass, type NectarErrorOptions, classifyErrorCode, errorCodeOf, toNectarError } from './errors.js';
 export { ConcurrencyLimit } from './limits/concurrency.js';
-export { SpeedLimiter, sharedClock } from './limits/speed.js';
+export { SpeedLimiter, sharedClock, waitFor } from './limits/speed.js';
+export { AdaptiveLimit, type BackoffSettings, type Slowdown } from './limits/backoff.js';
+export { type ByteThrottle, CombinedThrottle } from './limits/byte-throttle.js';
+export { HostLimits, HostPass, hostLimitSettings, limitChanges } from './limits/per-host.js';
+export { RequestGate } from './limits/request-gate.js';
+export { BytesInFlight } from './limits/bytes-in-flight.js';
 export {
   AtomicFile,
   type DestinationWriter,

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from './config.js';
 import type { DownloadRequest } from './request.js';
+import { isSocksProxy } from './http/socks.js';
 
 /** What a backend honours; the conformance suite and the base class both read it. */
 export type Capability =
@@ -14,7 +15,9 @@ export type Capability =
   | 'resume'
   | 'redirects'
   /** Serves byte ranges of one version of a file (`TransferJob.range`): core may split large files. */
-  | 'ranges';
+  | 'ranges'
+  | 'http2'
+  | 'socksProxy';
 
 export type Supports = Readonly<Record<Capability, boolean>>;
 
@@ -30,6 +33,8 @@ export const capabilities: readonly Capability[] = [
   'resume',
   'redirects',
   'ranges',
+  'http2',
+  'socksProxy',
 ];
 
 /** A manifest with every capability set to `value`, to spread and override. */
@@ -60,9 +65,10 @@ const notApplicable: Readonly<Record<string, ReadonlySet<string>>> = {
     'config.sslClientCert',
     'config.sslClientCertPath',
     'config.trustRedirects',
+    'config.http2',
   ]),
   // sslValidation and basic auth do apply to SFTP: host-key checks and the login.
-  sftp: new Set(['config.headers', 'request.headers', 'config.proxyUrl', 'config.sslCaCert', 'config.sslCaCertPath', 'config.sslClientCert', 'config.sslClientCertPath', 'config.trustRedirects']),
+  sftp: new Set(['config.headers', 'request.headers', 'config.proxyUrl', 'config.sslCaCert', 'config.sslCaCertPath', 'config.sslClientCert', 'config.sslClientCertPath', 'config.trustRedirects', 'config.http2']),
 };
 
 /** Whether a config or request field means anything for URLs of `scheme` (unknown schemes: yes). */
@@ -85,14 +91,18 @@ export function usedCapabilities(config: ResolvedConfig, request: DownloadReques
   use('basicAuth', 'config.basicAuthUsername', config.basicAuthUsername !== undefined);
   use('proxy', 'config.proxyUrl', config.proxyUrl !== undefined);
   use('httpsProxy', 'config.proxyUrl', config.proxyUrl?.startsWith('https:') === true);
+  use('socksProxy', 'config.proxyUrl', config.proxyUrl !== undefined && isSocksProxy(config.proxyUrl));
   use('tls', 'config.sslValidation', config.sslValidation === false);
   use('tls', 'config.sslCaCert', config.sslCaCert !== undefined);
   use('tls', 'config.sslCaCertPath', config.sslCaCertPath !== undefined);
   use('clientCert', 'config.sslClientCert', config.sslClientCert !== undefined);
   use('clientCert', 'config.sslClientCertPath', config.sslClientCertPath !== undefined);
   use('maxSpeed', 'config.maxSpeed', config.maxSpeed !== undefined);
+  use('maxSpeed', 'config.maxSpeedPerHost', config.maxSpeedPerHost !== undefined);
+  use('maxSpeed', 'request.maxSpeed', request.maxSpeed !== undefined);
   use('streamDestination', 'request.destination', typeof request.destination !== 'string');
   use('resume', 'config.keepPartial', config.keepPartial);
   use('redirects', 'config.trustRedirects', config.trustRedirects);
+  use('http2', 'config.http2', config.http2);
   return used;
 }

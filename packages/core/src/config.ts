@@ -18,7 +18,11 @@ export interface DownloaderConfigOptions {
   maxConcurrent?: number;
   /** Bytes per second for the whole downloader, all requests together. */
   maxSpeed?: number;
-  /** `http://host` or `https://host` (a port in the URL is allowed; `proxyPort` wins). */
+  /**
+   * `http://host`, `https://host`, or a SOCKS5 proxy: `socks5://host` (target names resolved
+   * here) or `socks5h://host` (resolved by the proxy); a port in the URL is allowed (`proxyPort`
+   * wins; SOCKS defaults to 1080), and so are credentials (`proxyUsername`/`proxyPassword` win).
+   */
   proxyUrl?: string;
   proxyPort?: number;
   proxyUsername?: string;
@@ -92,6 +96,20 @@ export interface DownloaderConfigOptions {
    * serves ranges; 1 (the default) never splits a file.
    */
   segments?: number;
+  /** Transfers at once to one origin (scheme, host and port), under `maxConcurrent` (aiohttp's limit_per_host). */
+  maxPerHost?: number;
+  /** Requests per second to one origin, evenly spaced; retries and redirect hops take their token too. */
+  hostRate?: number;
+  /** Bytes per second from one origin, all its transfers together, under `maxSpeed`. */
+  maxSpeedPerHost?: number;
+  /**
+   * Bytes that may be in flight at once, each transfer counted by its announced size from its
+   * response headers on: a transfer that would pass the budget waits until others finish (one
+   * alone always runs). Unknown sizes count as nothing.
+   */
+  maxBytesInFlight?: number;
+  /** Offer HTTP/2 by ALPN on TLS connections (default false); the server decides. A backend that cannot fails with NECTAR_NOT_SUPPORTED. */
+  http2?: boolean;
 
   // --- the escape
   /**
@@ -123,6 +141,7 @@ export const defaults = {
   progressInterval: 100,
   minSpeed: 1024,
   minSpeedTime: 60_000,
+  http2: false,
 } as const;
 
 /** What the DownloaderConfig constructor takes: the honoured fields, and `extra` for any others. */
@@ -148,6 +167,10 @@ const milliseconds: Check = (v, f) => {
 const bytesPerSecond: Check = (v, f) => {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 1) fail(f, 'a number of bytes per second, at least 1', v);
 };
+/** A request every 1 000 s is the slowest rate that still means a rate rather than a stop. */
+const requestsPerSecond: Check = (v, f) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0.001) fail(f, 'a number of requests per second, at least 0.001', v);
+};
 const string: Check = (v, f) => {
   if (typeof v !== 'string') fail(f, 'a string', v);
 };
@@ -169,6 +192,8 @@ const oneOf =
     if (typeof v !== 'string' || !values.includes(v)) fail(f, values.map((x) => `'${x}'`).join(' or '), v);
   };
 
+const proxySchemes: ReadonlySet<string> = new Set(['http:', 'https:', 'socks5:', 'socks5h:']);
+
 const checks: Record<HonouredField, Check> = {
   basicAuthUsername: nonEmptyString,
   basicAuthPassword: string,
@@ -178,8 +203,8 @@ const checks: Record<HonouredField, Check> = {
   proxyUrl: (v, f) => {
     nonEmptyString(v, f);
     const url = URL.canParse(v as string) ? new URL(v as string) : null;
-    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-      throw new NectarArgumentError(`config.${f} must be http://host or https://host, got ${JSON.stringify(redactText(v as string))}`, 'NECTAR_INVALID_CONFIG');
+    if (url === null || !proxySchemes.has(url.protocol) || url.hostname === '') {
+      throw new NectarArgumentError(`config.${f} must be http://host, https://host, socks5://host or socks5h://host, got ${JSON.stringify(redactText(v as string))}`, 'NECTAR_INVALID_CONFIG');
     }
   },
   proxyPort: port,
@@ -221,6 +246,11 @@ const checks: Record<HonouredField, Check> = {
   redactParams: stringList,
   threads: nonNegativeInteger,
   segments: positiveInteger,
+  maxPerHost: positiveInteger,
+  hostRate: requestsPerSecond,
+  maxSpeedPerHost: bytesPerSecond,
+  maxBytesInFlight: positiveInteger,
+  http2: boolean,
 };
 
 const exclusive: Array<[HonouredField, HonouredField]> = [
@@ -239,6 +269,14 @@ const requires: Array<[HonouredField, HonouredField[]]> = [
   ['sslClientKey', ['sslClientCert', 'sslClientCertPath']],
   ['sslClientKeyPath', ['sslClientCert', 'sslClientCertPath']],
 ];
+
+/** The limits `downloader.setLimits()` may change during a run. */
+export type ChangeableLimit = 'maxPerHost' | 'hostRate' | 'maxSpeedPerHost';
+
+/** Checks a new value of a changeable limit as the constructor checks the config's. */
+export function checkLimit(field: ChangeableLimit, value: unknown): void {
+  checks[field](value, field);
+}
 
 function fail(field: string, expected: string, value: unknown): never {
   throw new NectarArgumentError(`config.${field} must be ${expected}, got ${describe(value)}`, 'NECTAR_INVALID_CONFIG');
@@ -292,6 +330,11 @@ export class DownloaderConfig<Options extends DownloaderConfigOptions = Download
   declare readonly minSpeed?: number;
   declare readonly minSpeedTime?: number;
   declare readonly redactParams?: string[];
+  declare readonly maxPerHost?: number;
+  declare readonly hostRate?: number;
+  declare readonly maxSpeedPerHost?: number;
+  declare readonly maxBytesInFlight?: number;
+  declare readonly http2?: boolean;
   declare readonly extra?: Readonly<Record<string, unknown>>;
 
   /**

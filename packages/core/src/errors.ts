@@ -91,6 +91,11 @@ const codeClasses: Readonly<Record<string, ErrorCodeClass>> = {
   ECONNABORTED: network('the connection was aborted'),
   EPIPE: network('the connection was closed'),
   ERR_STREAM_PREMATURE_CLOSE: network('the body ended early'),
+  // node:http2: the server reset one stream (RST_STREAM), or its whole session went away.
+  ERR_HTTP2_STREAM_ERROR: network('the server reset the HTTP/2 stream'),
+  ERR_HTTP2_SESSION_ERROR: network('the HTTP/2 session failed'),
+  ERR_HTTP2_GOAWAY_SESSION: network('the server closed the HTTP/2 session (GOAWAY)'),
+  ERR_HTTP2_STREAM_CANCEL: network('the HTTP/2 stream was canceled'),
   // The OS gives up on a connect that nobody answers.
   ETIMEDOUT: { code: 'NECTAR_TIMEOUT', retryable: true, what: 'the connection timed out', details: { timeout: 'connect' } },
 };

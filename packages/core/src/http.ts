@@ -6,7 +6,7 @@ export { contentCodings, undecodableError } from './http/content-coding.js';
 export { type FailureContext, type TransportCodes, failureContext, failurePlace, mapTransportFailure, transportError } from './http/failure.js';
 export { type AnsweredJob, type FinalResponse, type ResponseOutcome, interpretResponse } from './http/final-response.js';
 export { basicAuthorization, mergeHeaders, requestHeaders } from './http/headers.js';
-export { type Hop, type HopAnswer, type RedirectJob, followRedirects } from './http/redirect-driver.js';
+export { type Hop, type HopAnswer, type RedirectJob, type RequestPermits, followRedirects } from './http/redirect-driver.js';
 export { RedirectTracker, type RedirectHop, isRedirect } from './http/redirects.js';
 export {
   type ContentRange,
@@ -20,4 +20,5 @@ export {
 } from './http/response.js';
 export { type ResumeJob, checkResumedRange, completedBefore, rangeHeaders, resumeOffset } from './http/resume.js';
 export { httpStatusError, parseRetryAfter, proxyError } from './http/status.js';
+export { isSocksProxy, socksFailure, socksResolvesNames } from './http/socks.js';
 export { proxyTlsOptions, targetTlsOptions } from './tls/connection-options.js';

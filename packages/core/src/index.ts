@@ -8,6 +8,7 @@ export { DownloaderConfig, type DownloaderConfigInput, type DownloaderConfigOpti
 export { type DownloadOptions, Downloader, type RequestLike, type RequestSource } from './engine/downloader.js';
 export { type NectarErrorCode, NectarArgumentError, NectarError, isNectarError } from './errors.js';
 export type { DownloadEvent, DownloadEventListener } from './engine/events.js';
+export type { HostLimitSettings, HostSlowdown, LimitChanges } from './limits/per-host.js';
 export { redactText, redactUrl, secretQueryParams } from './redact.js';
 export { type BackendModule, type DownloaderFactory, DownloaderRegistry, type RegistryOptions, defaultRegistry, knownBackends } from './engine/registry.js';
 export { DownloadReport, type DownloadReportJSON, type DownloadState, type ErrorReport, terminalStates } from './report.js';

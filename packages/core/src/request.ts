@@ -26,6 +26,8 @@ export interface DownloadRequestOptions<D = unknown> {
   expectedSize?: number;
   /** The digest the file must have; computed while streaming. */
   expectedDigest?: ExpectedDigest;
+  /** Bytes per second for this request alone, under the downloader's and its origin's limits. */
+  maxSpeed?: number;
 }
 
 /** The JSON form of a request with a path destination. */
@@ -37,6 +39,7 @@ export interface DownloadRequestJSON<D = unknown> {
   mirrors?: string[];
   expectedSize?: number;
   expectedDigest?: ExpectedDigest;
+  maxSpeed?: number;
 }
 
 export class DownloadRequest<D = unknown> {
@@ -48,10 +51,11 @@ export class DownloadRequest<D = unknown> {
   readonly mirrors: readonly string[];
   readonly expectedSize: number | undefined;
   readonly expectedDigest: ExpectedDigest | undefined;
+  readonly maxSpeed: number | undefined;
 
   constructor(url: string | URL, destination: Destination, options: DownloadRequestOptions<D> = {}) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw new NectarArgumentError(`options must be an object ({ data, headers, signal, mirrors, expectedSize, expectedDigest }), got ${describe(options)}`);
+      throw new NectarArgumentError(`options must be an object ({ data, headers, signal, mirrors, expectedSize, expectedDigest, maxSpeed }), got ${describe(options)}`);
     }
     this.url = parseUrl(url, 'url');
     this.destination = normaliseDestination(destination);
@@ -61,6 +65,7 @@ export class DownloadRequest<D = unknown> {
     this.mirrors = Object.freeze(checkMirrors(options.mirrors));
     this.expectedSize = checkSize(options.expectedSize);
     this.expectedDigest = checkDigest(options.expectedDigest);
+    this.maxSpeed = checkSpeed(options.maxSpeed);
   }
 
   /** Rebuilds a request from its JSON form (or accepts a request as is). */
@@ -87,6 +92,7 @@ export class DownloadRequest<D = unknown> {
       mirrors: this.mirrors.length > 0 ? [...this.mirrors] : undefined,
       expectedSize: this.expectedSize,
       expectedDigest: this.expectedDigest,
+      maxSpeed: this.maxSpeed,
     };
     return JSON.parse(JSON.stringify(json));
   }
@@ -186,4 +192,12 @@ function checkDigest(value: unknown): ExpectedDigest | undefined {
     throw new NectarArgumentError(`expectedDigest.value must be a hex string, got ${JSON.stringify(digest.value)}`);
   }
   return Object.freeze({ algorithm: digest.algorithm.toLowerCase(), value: digest.value.toLowerCase() });
+}
+
+function checkSpeed(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+    throw new NectarArgumentError(`maxSpeed must be a number of bytes per second, at least 1, got ${describe(value)}`);
+  }
+  return value;
 }

@@ -61,7 +61,7 @@ describe('DownloaderConfig', () => {
     [{ requestTimeout: 1e12 }, /config\.requestTimeout must be a whole number of milliseconds/],
     [{ minSpeedTime: 10 }, /config\.minSpeedTime must be at least 1000 milliseconds/],
     [{ maxSpeed: 0 }, /maxSpeed/],
-    [{ proxyUrl: 'socks5://proxy' }, /config\.proxyUrl must be http:\/\/host or https:\/\/host/],
+    [{ proxyUrl: 'socks4://proxy' }, /config\.proxyUrl must be http:\/\/host, https:\/\/host, socks5:\/\/host or socks5h/],
     [{ proxyUrl: 'not a url' }, /proxyUrl/],
     [{ proxyUrl: 'http://p', proxyPort: 70000 }, /config\.proxyPort must be a port number/],
     [{ proxyPort: 8080 }, /config\.proxyPort needs config\.proxyUrl/],

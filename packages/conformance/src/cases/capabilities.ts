@@ -37,6 +37,10 @@ async function usageOf(capability: Capability): Promise<Use> {
       return { config: { trustRedirects: true }, field: 'config.trustRedirects' };
     case 'ranges':
       return { config: { segments: 2 }, field: 'config.segments' };
+    case 'http2':
+      return { config: { http2: true }, field: 'config.http2' };
+    case 'socksProxy':
+      return { config: { proxyUrl: 'socks5://127.0.0.1', proxyPort: 9 }, field: 'config.proxyUrl' };
   }
 }
 

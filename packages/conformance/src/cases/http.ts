@@ -22,8 +22,8 @@ async function echoOf(path: string): Promise<Echo> {
   return JSON.parse(await readFile(path, 'utf8')) as Echo;
 }
 
-/** Servers the HTTP capability cases need beside the main fixture; started only when declared. */
-function extraServer<T extends { start(): Promise<void>; stop(): Promise<void> }>(make: () => T): () => T {
+/** Servers the HTTP capability cases need beside the main fixture; started only when declared (also used by the SOCKS and h2 cases). */
+export function extraServer<T extends { start(): Promise<void>; stop(): Promise<void> }>(make: () => T): () => T {
   let server: T | undefined;
   beforeAll(async () => {
     server = make();

@@ -1,5 +1,7 @@
 import type { ResolvedConfig } from '../config.js';
 import type { ProxySettings } from '../http/proxy.js';
+import type { ByteThrottle } from '../limits/byte-throttle.js';
+import type { RequestPermits } from '../http/redirect-driver.js';
 import type { SpeedLimiter } from '../limits/speed.js';
 import type { FileIdentity } from '../output/destination.js';
 import { type BodyWriter, TransferSink } from '../output/sink.js';
@@ -18,6 +20,9 @@ export interface SharedFields {
   readonly attempt: number;
   readonly tempPath: string | null;
   readonly limiter: SpeedLimiter | null;
+  /** Every byte budget of the attempt at once (the downloader's, the origin's, the request's). */
+  readonly throttle: ByteThrottle;
+  readonly hosts: RequestPermits;
   partReplaced(identity: FileIdentity): void;
 }
 
@@ -53,9 +58,11 @@ export class AttemptJob implements TransferJob {
   readonly body: BodyWriter;
   readonly tempPath: string | null;
   readonly limiter: SpeedLimiter | null;
+  readonly hosts: RequestPermits;
   readonly responded: (response: TransferResponse) => Promise<void>;
   readonly progressed: (bytes: number) => void;
   readonly partReplaced: (identity: FileIdentity) => void;
+  readonly #throttle: ByteThrottle;
   #sink: TransferSink | null = null;
 
   constructor(shared: SharedFields, leg: LegFields, body: BodyWriter) {
@@ -74,6 +81,8 @@ export class AttemptJob implements TransferJob {
     this.body = body;
     this.tempPath = shared.tempPath;
     this.limiter = shared.limiter;
+    this.hosts = shared.hosts;
+    this.#throttle = shared.throttle;
     this.responded = leg.responded;
     this.progressed = leg.progressed;
     this.partReplaced = shared.partReplaced;
@@ -90,6 +99,6 @@ export class AttemptJob implements TransferJob {
   }
 
   async throttle(bytes: number): Promise<void> {
-    if (this.limiter !== null) await this.limiter.take(bytes, this.signal);
+    await this.#throttle.take(bytes, this.signal);
   }
 }

@@ -19,7 +19,19 @@ import { writtenDigest } from './written-digest.js';
 import { AttemptJob, type LegFields, type SharedFields } from './attempt-job.js';
 import { retryDelay, worthAMirror } from './retry-policy.js';
 import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
+import { type ByteThrottle, CombinedThrottle } from '../limits/byte-throttle.js';
+import type { RequestPermits } from '../http/redirect-driver.js';
+import type { HostLimits, HostPass } from '../limits/per-host.js';
+import type { BytesInFlight } from '../limits/bytes-in-flight.js';
+import { SpeedLimiter } from '../limits/speed.js';
 import type { TlsMaterial } from '../tls/material.js';
+
+/** The shared limits as the engine keeps them: what backends see, and the per-origin limits and byte budget. */
+export interface EngineLimits extends SharedLimits {
+  readonly hosts: HostLimits;
+  /** maxBytesInFlight, or null. */
+  readonly bytes: BytesInFlight | null;
+}
 
 /** Everything one request needs from its downloader, handed over by Downloader.#settle. */
 export interface TransferContext<D> {
@@ -27,7 +39,7 @@ export interface TransferContext<D> {
   report: DownloadReport<D>;
   signal: AbortSignal;
   settings: ResolvedConfig;
-  limits: SharedLimits;
+  limits: EngineLimits;
   listener: DownloadEventListener<D>;
   /** Masks secrets in what reaches the report (finalUrl). */
   redactor: Redactor;
@@ -48,6 +60,10 @@ interface Progress {
   /** The whole file's size as first announced: a resume must continue the same file. */
   total: number | null;
   lastEmit: number;
+  /** The request's own maxSpeed budget, kept across its attempts. */
+  speed: SpeedLimiter | null;
+  /** Gives back the request's share of maxBytesInFlight, taken at its first announced size. */
+  release: (() => void) | null;
 }
 
 /** Opens the destination, runs the attempts (retries, then mirrors), verifies and commits. */
@@ -56,7 +72,8 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
   await ctx.route(new URL(request.url));
   const { destination } = request;
   const writer = typeof destination === 'string' ? await AtomicFile.open(destination, { url: request.url }) : new StreamDestination(destination);
-  const state: Progress = { writer, hash: null, wroteDirectly: false, writtenDigest: null, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0 };
+  const speed = request.maxSpeed === undefined ? null : new SpeedLimiter(request.maxSpeed);
+  const state: Progress = { writer, hash: null, wroteDirectly: false, writtenDigest: null, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0, speed, release: null };
   try {
     state.hash = await seededHash(request, writer);
     ctx.report.bytesDownloaded = writer.size;
@@ -65,6 +82,8 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
   } catch (error) {
     await writer.abandon(keepable(settings, state, error) ? { validator: state.validator ?? '', total: state.total } : undefined);
     throw error;
+  } finally {
+    state.release?.();
   }
 }
 
@@ -131,7 +150,25 @@ async function restart<D>(ctx: TransferContext<D>, state: Progress): Promise<voi
   ctx.report.bytesDownloaded = 0;
 }
 
+/**
+ * One attempt through its origin's limits: its slot first, a rate token right before the backend
+ * runs (each redirect hop takes its own in the driver), its answer fed to the slowdown rule.
+ */
 async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): Promise<void> {
+  const pass = ctx.limits.hosts.pass(ctx.signal, (slowdown) => emit(ctx.listener, 'hostSlowed', ctx.report, slowdown));
+  try {
+    await pass.begin(url);
+    await attemptThrough(ctx, state, url, pass);
+    pass.answered(null);
+  } catch (error) {
+    pass.answered(error);
+    throw error;
+  } finally {
+    pass.leave();
+  }
+}
+
+async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: URL, pass: HostPass): Promise<void> {
   const { report, settings, limits, listener } = ctx;
   const route = await ctx.route(url);
   const { writer } = state;
@@ -158,16 +195,22 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
       emit(listener, 'downloadProgress', report);
     }
   };
+  // Read for every chunk: a redirect moves the attempt to another origin, setLimits() changes budgets.
+  const budgets: Array<SpeedLimiter | null> = [limits.speed, null, state.speed];
+  const throttle = new CombinedThrottle(() => {
+    budgets[1] = pass.speed;
+    return budgets;
+  });
   const legs = new Legs();
   const stop = () => legs.stop(signal);
   signal.addEventListener('abort', stop, { once: true });
   try {
     signal.throwIfAborted();
-    const shared = await sharedFields(ctx, state);
+    const shared = await sharedFields(ctx, state, throttle, pass);
     /** One job over `body`: the whole file, or one segment of it. */
     const job = (fields: LegFields, body: BodyWriter): AttemptJob => legs.add(new AttemptJob(shared, fields, body));
     const bodyWriter = (to: Pick<DestinationWriter, 'write'>, legSignal: AbortSignal, onBytes: BodyWriterOptions['onBytes']) =>
-      new BodyWriter({ writer: to, limiter: limits.speed, signal: legSignal, floor: deadline.floor, onBytes });
+      new BodyWriter({ writer: to, limiter: throttle, signal: legSignal, floor: deadline.floor, onBytes });
     const whole = (legSignal: AbortSignal, answered: TransferJob['responded'], to: Pick<DestinationWriter, 'write'> = writer) =>
       job(
         { url, signal: legSignal, offset, validator: offset > 0 ? state.validator : null, range: null, responded: answered, progressed: (bytes) => grew(state, counted, bytes) },
@@ -176,10 +219,25 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
           counted(bytes);
         }),
       );
-    const answered: TransferJob['responded'] = (response) => responded(ctx, state, offset, response);
+    const answered: TransferJob['responded'] = async (response) => {
+      await responded(ctx, state, offset, response);
+      // The body waits for its share of maxBytesInFlight; the wait is ours, not the server's slowness.
+      deadline.floor?.hold();
+      try {
+        await reserveBytes(ctx, state, response.totalBytes, signal);
+      } finally {
+        deadline.floor?.release();
+      }
+    };
+    await pass.ready();
     const segments = settings.segments ?? 1;
     if (segments > 1 && offset === 0 && !settings.decompress && route.supports.ranges && writer instanceof AtomicFile) {
-      await transferInSegments((leg) => legs.run(route, leg), signal, url, {
+      // A segment is one more request to the origin: it takes a rate token (its slot is the attempt's).
+      const run = async (leg: TransferJob) => {
+        if (leg.range !== null) await pass.enter(leg.url);
+        await legs.run(route, leg);
+      };
+      await transferInSegments(run, signal, url, {
         segments,
         responded: answered,
         // Segments grow the part file out of order: the first one writes at its own place too.
@@ -229,7 +287,7 @@ async function attempt<D>(ctx: TransferContext<D>, state: Progress, url: URL): P
 }
 
 /** The job fields every leg of one attempt shares. */
-async function sharedFields<D>(ctx: TransferContext<D>, state: Progress): Promise<SharedFields> {
+async function sharedFields<D>(ctx: TransferContext<D>, state: Progress, throttle: ByteThrottle, hosts: RequestPermits): Promise<SharedFields> {
   const { request, settings, limits, report } = ctx;
   return {
     request,
@@ -241,6 +299,8 @@ async function sharedFields<D>(ctx: TransferContext<D>, state: Progress): Promis
     attempt: report.attempts,
     tempPath: state.writer.tempPath,
     limiter: limits.speed,
+    throttle,
+    hosts,
     partReplaced: (identity) => state.writer.replaced(identity),
   };
 }
@@ -301,6 +361,13 @@ class Legs {
   async settled(): Promise<void> {
     await Promise.all(this.#jobs.map((job) => job.body.settled()));
   }
+}
+
+/** The request's share of maxBytesInFlight, once per request: its announced size (unknown: nothing). */
+async function reserveBytes<D>(ctx: TransferContext<D>, state: Progress, total: number | null, signal: AbortSignal): Promise<void> {
+  const budget = ctx.limits.bytes;
+  if (budget === null || total === null || state.release !== null) return;
+  state.release = await budget.reserve(total, signal);
 }
 
 async function endSink(sink: TransferSink): Promise<void> {

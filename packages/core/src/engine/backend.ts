@@ -2,6 +2,7 @@ import type { Supports } from '../capabilities.js';
 import type { ResolvedConfig } from '../config.js';
 import type { TransferJob } from './job.js';
 import type { ConcurrencyLimit } from '../limits/concurrency.js';
+
 import type { SpeedLimiter } from '../limits/speed.js';
 import type { ProxySettings } from '../http/proxy.js';
 import type { TlsMaterial } from '../tls/material.js';

@@ -1,11 +1,13 @@
 import { setMaxListeners } from 'node:events';
-import { type Backend, type BackendEnv, type SharedLimits, withTransfer } from './backend.js';
+import { type Backend, type BackendEnv, withTransfer } from './backend.js';
 import { type Supports, usedCapabilities } from '../capabilities.js';
 import { DownloaderConfig, type DownloaderConfigInput, type ResolvedConfig, withDefaults } from '../config.js';
 import { type DownloadEventListener, emit } from './events.js';
 import { NectarArgumentError, NectarError, toNectarError } from '../errors.js';
 import type { TransferJob } from './job.js';
 import { ConcurrencyLimit } from '../limits/concurrency.js';
+import { BytesInFlight } from '../limits/bytes-in-flight.js';
+import { HostLimits, type LimitChanges, hostLimitSettings, limitChanges } from '../limits/per-host.js';
 import { SpeedLimiter } from '../limits/speed.js';
 import { type ProxySettings, proxyFromConfig } from '../http/proxy.js';
 import { Redactor, headerSecrets, urlSecrets } from '../redact.js';
@@ -13,7 +15,7 @@ import { DownloadReport } from '../report.js';
 import { DownloadRequest, type DownloadRequestJSON, describe } from '../request.js';
 import { closeSource, iterate, untilAborted } from './request-source.js';
 import { settledStream } from './settled-stream.js';
-import { runTransfer } from './attempts.js';
+import { type EngineLimits, runTransfer } from './attempts.js';
 import { type TlsMaterial, loadTlsMaterial } from '../tls/material.js';
 
 export interface DownloadOptions {
@@ -63,7 +65,7 @@ export abstract class Downloader {
 
   /** The config with defaults filled in. */
   protected readonly settings: ResolvedConfig;
-  readonly #limits: SharedLimits;
+  readonly #limits: EngineLimits;
   #cancel = unlimited(new AbortController());
   #closed = false;
   readonly #runs = new Set<Promise<void>>();
@@ -90,6 +92,8 @@ export abstract class Downloader {
     this.#limits = {
       concurrency: new ConcurrencyLimit(this.settings.maxConcurrent),
       speed: this.settings.maxSpeed === undefined ? null : new SpeedLimiter(this.settings.maxSpeed),
+      hosts: new HostLimits(hostLimitSettings(this.settings), this.settings),
+      bytes: this.settings.maxBytesInFlight === undefined ? null : new BytesInFlight(this.settings.maxBytesInFlight),
     };
   }
 
@@ -178,6 +182,15 @@ export abstract class Downloader {
       (hooks) => this.#track(this.#schedule(requests, signal, () => {}, hooks.gate, hooks.onSettle)),
       { bound: this.settings.maxConcurrent, signal, stop },
     );
+  }
+
+  /**
+   * Changes the per-origin limits (`maxPerHost`, `hostRate`, `maxSpeedPerHost`; null lifts one)
+   * for the calls in progress and later ones: waiting requests are re-timed at once, a body's
+   * next chunk reads the new byte budget.
+   */
+  setLimits(limits: LimitChanges): void {
+    this.#limits.hosts.set(limitChanges(limits));
   }
 
   /** Cancels every download()/stream() in progress on this instance; the instance stays usable. */

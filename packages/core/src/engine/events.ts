@@ -1,3 +1,4 @@
+import type { HostSlowdown } from '../limits/per-host.js';
 import type { DownloadReport } from '../report.js';
 
 /** Every method is optional; a downloader without a listener uses a no-op one. */
@@ -9,9 +10,15 @@ export interface DownloadEventListener<D = unknown> {
   downloadFailed?(report: DownloadReport<D>): unknown;
   /** Beyond the spec: the Python original reported cancels as failures. */
   downloadCanceled?(report: DownloadReport<D>): unknown;
+  /**
+   * Beyond the spec: this request's origin answered 429 or 503, and every request to it is now
+   * slowed down (fewer at once, a pause); it recovers by itself. Not a terminal event.
+   */
+  hostSlowed?(report: DownloadReport<D>, slowdown: HostSlowdown): unknown;
 }
 
-export type DownloadEvent = keyof DownloadEventListener;
+/** The events of a request's own life (hostSlowed tells of its origin). */
+export type DownloadEvent = Exclude<keyof DownloadEventListener, 'hostSlowed'>;
 
 /**
  * Calls one listener method. A listener that throws, or returns a promise that rejects, must
@@ -19,15 +26,16 @@ export type DownloadEvent = keyof DownloadEventListener;
  */
 export function emit<D>(
   listener: DownloadEventListener<D>,
-  event: DownloadEvent,
+  event: keyof DownloadEventListener,
   report: DownloadReport<D>,
-  headers?: Readonly<Record<string, string | string[] | undefined>>,
+  /** The event's second argument: downloadHeaders' headers, hostSlowed's slowdown. */
+  detail?: Readonly<Record<string, string | string[] | undefined>> | HostSlowdown,
 ): void {
   try {
     // Read inside the try: a listener's getter may throw too.
-    const method = listener[event] as ((r: DownloadReport<D>, h?: typeof headers) => unknown) | undefined;
+    const method = listener[event] as ((r: DownloadReport<D>, d?: typeof detail) => unknown) | undefined;
     if (typeof method !== 'function') return;
-    const result = method.call(listener, report, headers);
+    const result = method.call(listener, report, detail);
     if (isThenable(result)) Promise.resolve(result).catch((error: unknown) => warn(event, error));
   } catch (error) {
     warn(event, error);
@@ -38,7 +46,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
-function warn(event: DownloadEvent, error: unknown): void {
+function warn(event: keyof DownloadEventListener, error: unknown): void {
   process.emitWarning(`listener ${event} threw: ${describeThrown(error)}`, { code: 'NECTAR_LISTENER_ERROR' });
 }
 

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { ResolvedConfig } from '../config.js';
 import type { SpeedLimiter } from '../limits/speed.js';
+import type { RequestPermits } from '../http/redirect-driver.js';
 import type { ProxySettings } from '../http/proxy.js';
 import type { FileIdentity } from '../output/destination.js';
 import type { DownloadRequest } from '../request.js';
@@ -100,4 +101,9 @@ export interface TransferJob {
    * thread: `new SpeedLimiter(limiter.bytesPerSecond, limiter.state)` there shares this budget.
    */
   readonly limiter: SpeedLimiter | null;
+  /**
+   * The per-origin limits of this attempt: core took the first request's slot and rate token;
+   * an HTTP backend's redirect driver (core's `followRedirects`) calls `enter()` for each hop.
+   */
+  readonly hosts: RequestPermits;
 }

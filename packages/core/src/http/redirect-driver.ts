@@ -16,11 +16,18 @@ export interface HopAnswer {
   readonly location: string | undefined;
 }
 
+/** Waits, before each request, for the per-origin limits (a TransferJob's `hosts`). */
+export interface RequestPermits {
+  enter(url: URL): Promise<void>;
+}
+
 /** The job as the driver needs it: a TransferJob, or a worker thread's copy of one. */
 export interface RedirectJob extends ResumeJob {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly config: ResolvedConfig;
+  /** Absent in a worker thread: there only the attempt's first request is counted. */
+  readonly hosts?: RequestPermits;
 }
 
 /**
@@ -41,6 +48,8 @@ export async function followRedirects<A extends HopAnswer>(
   let headers: Record<string, string> = { ...job.headers, ...rangeHeaders(job) };
   for (;;) {
     context.url = url;
+    // Every hop is a request to its origin: it takes that origin's slot and a rate token.
+    await job.hosts?.enter(url);
     const answer = await send({ url, headers, crossOrigin: tracker.crossOrigin(url) });
     if (!isRedirect(answer.status)) return { answer, url };
     await drop(answer);

@@ -3,7 +3,7 @@
  * downloader (and every backend behind a registry), so overlapping calls share the limit.
  */
 export class ConcurrencyLimit {
-  readonly #max: number;
+  #max: number;
   #active = 0;
   readonly #waiting: Array<() => void> = [];
 
@@ -13,6 +13,18 @@ export class ConcurrencyLimit {
 
   get max(): number {
     return this.#max;
+  }
+
+  /**
+   * A new bound, effective at once: a higher one grants waiters now; with a lower one the slots
+   * in use finish, and waiters get theirs only once the count is under the new bound.
+   */
+  setMax(max: number): void {
+    this.#max = max;
+    while (this.#active < this.#max && this.#waiting.length > 0) {
+      this.#active++;
+      this.#waiting.shift()?.();
+    }
   }
 
   get active(): number {
@@ -42,6 +54,10 @@ export class ConcurrencyLimit {
   }
 
   release(): void {
+    if (this.#active > this.#max) {
+      this.#active--;
+      return;
+    }
     const next = this.#waiting.shift();
     // The slot passes straight to the next waiter, so #active stays the same.
     if (next !== undefined) next();

@@ -47,7 +47,12 @@ export class SpeedLimiter {
 
   /** Waits for the slot of `bytes`; rejects with an AbortError if the signal aborts first. */
   async take(bytes: number, signal?: AbortSignal): Promise<void> {
-    // In steps: a timer of 2^31 ms or more fires at once, which would lift the limit.
-    for (let wait = this.reserve(bytes); wait >= 1; wait -= MAX_TIMER) await sleep(Math.min(wait, MAX_TIMER), undefined, { signal });
+    await waitFor(this.reserve(bytes), signal);
   }
+}
+
+/** Sleeps `ms` (nothing under 1 ms); rejects with an AbortError if the signal aborts first. */
+export async function waitFor(ms: number, signal?: AbortSignal): Promise<void> {
+  // In steps: a timer of 2^31 ms or more fires at once, which would lift the limit.
+  for (let wait = ms; wait >= 1; wait -= MAX_TIMER) await sleep(Math.min(wait, MAX_TIMER), undefined, { signal });
 }

@@ -2,12 +2,12 @@ import { Writable } from 'node:stream';
 import type { BodyOutput } from '../engine/job.js';
 import type { DestinationWriter } from './destination.js';
 import { byteLength, fit } from './part-writer.js';
-import type { SpeedLimiter } from '../limits/speed.js';
+import type { ByteThrottle } from '../limits/byte-throttle.js';
 import type { ThroughputFloor } from '../limits/throughput-floor.js';
 
 export interface BodyWriterOptions {
   writer: Pick<DestinationWriter, 'write'>;
-  limiter: SpeedLimiter | null;
+  limiter: ByteThrottle | null;
   signal: AbortSignal;
   /** Paused while the writer waits on us (the speed limit, a caller's stream), not on the server. */
   floor?: ThroughputFloor | null;
@@ -54,7 +54,8 @@ export class BodyWriter {
   #write(chunks: readonly Uint8Array[], bytes: number): void | Promise<void> {
     const { writer, limiter, signal, onBytes } = this.#options;
     this.#check(signal);
-    if (limiter !== null) return this.#track(this.#throttled(chunks, bytes));
+    const wait = limiter?.take(bytes, signal);
+    if (wait !== undefined) return this.#track(this.#throttled(wait, chunks, bytes));
     const written = writer.write(chunks, signal);
     if (written === undefined) return onBytes(chunks, bytes);
     return this.#track(this.#waited(written, () => onBytes(chunks, bytes)));
@@ -90,9 +91,9 @@ export class BodyWriter {
     return put;
   }
 
-  async #throttled(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
-    const { writer, limiter, signal, onBytes } = this.#options;
-    await this.#waited(limiter?.take(bytes, signal));
+  async #throttled(wait: Promise<void>, chunks: readonly Uint8Array[], bytes: number): Promise<void> {
+    const { writer, signal, onBytes } = this.#options;
+    await this.#waited(wait);
     // Waiting for the limiter may have outlived the attempt.
     this.#check(signal);
     const written = writer.write(chunks, signal);

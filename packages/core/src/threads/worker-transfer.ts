@@ -5,6 +5,7 @@ import type { Backend } from '../engine/backend.js';
 import type { BodyOutput, TransferJob, TransferResponse } from '../engine/job.js';
 import { toNectarError } from '../errors.js';
 import type { ProxySettings } from '../http/proxy.js';
+import type { RequestPermits } from '../http/redirect-driver.js';
 import type { SpeedLimiter } from '../limits/speed.js';
 import { openPartFileSync } from '../output/destination.js';
 import { PartWriter, fit } from '../output/part-writer.js';
@@ -16,6 +17,8 @@ import { serializeError } from './messages.js';
 import { ProgressBatch } from './progress-batch.js';
 
 export type Post = (message: FromWorker, transfer?: ArrayBuffer[]) => void;
+
+const unlimitedHops: RequestPermits = { enter: async () => {} };
 
 /** What a transfer in a worker needs from the thread it runs in. */
 export interface WorkerContext {
@@ -123,6 +126,9 @@ export class WorkerTransfer {
         if (limiter !== null) await limiter.take(bytes, signal);
       },
       limiter,
+      // The main thread took the attempt's slot and first rate token; redirect hops in a worker
+      // take none (documented: per-origin rates bind exactly in-process).
+      hosts: unlimitedHops,
     };
   }
 

@@ -1,14 +1,17 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { ProxySettings, ResolvedConfig, TlsMaterial } from '@nectar/core/backend';
-import { proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
+import { isSocksProxy, proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
 import type { Dispatcher, ProxyAgent as ProxyAgentType, Pool as PoolType } from 'undici';
 import api from 'undici/lib/api/index.js';
+import buildConnector from 'undici/lib/core/connect.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import ProxyAgent from 'undici/lib/dispatcher/proxy-agent.js';
 import { environmentNamesProxy } from './proxy-environment.js';
+import { ProtocolProbe } from './protocol-probe.js';
+import { socksConnector } from './socks.js';
 
 // undici's index gives every dispatcher its request()/connect() API, and ProxyAgent tunnels
 // through connect(): loaded here from their modules, they get it the same way.
@@ -23,19 +26,36 @@ export interface DispatcherSettings {
 
 /**
  * The undici dispatcher of one downloader: an Agent keeps a keep-alive pool per origin, a
- * ProxyAgent sends everything through the configured proxy, and, when the config names no proxy
- * but HTTP_PROXY/HTTPS_PROXY do, an EnvHttpProxyAgent applies them with NO_PROXY.
+ * ProxyAgent sends everything through the configured http(s) proxy, an Agent whose connections
+ * are SOCKS tunnels through a SOCKS5 one, and, when the config names no proxy but
+ * HTTP_PROXY/HTTPS_PROXY do, an EnvHttpProxyAgent applies them with NO_PROXY.
  */
 export function createDispatcher(settings: DispatcherSettings): Dispatcher {
   const { config, proxy } = settings;
+  if (proxy !== null && isSocksProxy(proxy.url)) {
+    const tls = targetTlsOptions(settings.tls);
+    return directAgent(config, socksConnector({ proxy, tls, timeout: config.connectTimeout, http2: config.http2 }));
+  }
   if (proxy !== null) return new ProxyAgent({ ...proxyOptions(settings), uri: proxy.url.href, token: proxy.authorization });
   if (environmentNamesProxy()) return new EnvHttpProxyAgent(proxyOptions(settings));
-  return new Agent({ ...poolOptions(config), connect: targetTls(settings) });
+  if (!config.http2) return new Agent({ ...poolOptions(config), connect: targetTls(settings) });
+  return directAgent(config, buildConnector({ ...targetTls(settings), allowH2: true }));
 }
 
-/** Timeouts live on each per-origin pool: undici's own header and idle-body timers. */
+/** An Agent on our own connector; with http2, requests wait for their origin's protocol (ProtocolProbe). */
+function directAgent(config: ResolvedConfig, connect: buildConnector.connector): Dispatcher {
+  if (!config.http2) return new Agent({ ...poolOptions(config), connect });
+  const probe = new ProtocolProbe();
+  return new Agent({ ...poolOptions(config), connect: probe.connector(connect), factory: probe.factory }).compose(probe.interceptor);
+}
+
+/**
+ * Timeouts live on each per-origin pool: undici's own header and idle-body timers. `allowH2`
+ * offers h2 by ALPN on TLS connections (config.http2); the server picks, and h1 stays the
+ * fallback.
+ */
 function poolOptions(config: ResolvedConfig): PoolType.Options {
-  return { headersTimeout: config.headersTimeout, bodyTimeout: config.bodyTimeout, connectTimeout: config.connectTimeout };
+  return { headersTimeout: config.headersTimeout, bodyTimeout: config.bodyTimeout, connectTimeout: config.connectTimeout, allowH2: config.http2 };
 }
 
 /** core's TLS options, with the connect timeout undici takes beside them. */

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { type ErrorCodeClass, NectarError, errorCodeOf } from '@nectar/core/backend';
-import { type FailureContext, mapTransportFailure, proxyError, transportError } from '@nectar/core/http';
+import { type FailureContext, mapTransportFailure, proxyError, socksFailure, transportError } from '@nectar/core/http';
 
 const timeout = (phase: 'connect' | 'headers' | 'body', what: string): ErrorCodeClass => ({
   code: 'NECTAR_TIMEOUT',
@@ -29,6 +29,8 @@ const undiciCodes: Readonly<Record<string, ErrorCodeClass>> = {
  */
 export function transferError(error: unknown, context: FailureContext): NectarError {
   if (error instanceof NectarError) return error;
+  const socks = socksFailure(error, context);
+  if (socks !== undefined) return socks;
   const code = errorCodeOf(error);
   const refusal = code === undefined ? undefined : proxyRefusal(code, error, context);
   return refusal ?? mapTransportFailure(error, context, { codes: undiciCodes, codeOf: parserErrorCode, detail: 'undiciCode' });

@@ -7,8 +7,8 @@ import { type RawResponse, dispatchGet } from './raw-response.js';
 
 export type Response = RawResponse;
 
-/** What one HTTP attempt reads from its job. */
-export type Exchange = Pick<TransferJob, 'url' | 'headers' | 'config' | 'offset' | 'validator' | 'range' | 'proxy' | 'signal'>;
+/** What one HTTP attempt reads from its job (in a worker thread too: core's executor builds a whole job there). */
+export type Exchange = Pick<TransferJob, 'url' | 'headers' | 'config' | 'offset' | 'validator' | 'range' | 'proxy' | 'signal' | 'hosts'>;
 
 /** What to tell core about the final response, and how to decode its body (null: no body to read). */
 export interface Answer {
