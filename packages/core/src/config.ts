@@ -1,6 +1,7 @@
 import { NectarArgumentError } from './errors.js';
 import { redactText } from './redact.js';
 import { checkHeaders, describe } from './request.js';
+import { type StateStore, isStateStore } from './state/store.js';
 
 /**
  * The fields a downloader honours, typed so that a misspelt one fails `tsc`. A backend that reads
@@ -82,6 +83,25 @@ export interface DownloaderConfigOptions {
   minSpeedTime?: number;
   /** Query parameters masked in reports besides the built-in list (`secretQueryParams`): `['X-My-Token']`. */
   redactParams?: string[];
+
+  // --- re-syncs (state/)
+  /**
+   * Where what is known of each destination is kept (URL, validators, size, mtime, digest): a
+   * path for the embedded SQLite store, or a StateStore. With it a copy still on disk as recorded
+   * is asked for conditionally (304: `unchanged`), a trusted digest skips the request, a known copy
+   * of the same bytes is reused, and a killed run resumes its part files.
+   */
+  state?: string | StateStore;
+  /**
+   * How far a recorded copy is trusted to hold a request's expectedDigest: 'stat' (default: same
+   * size and mtime as recorded, no request), 'digest' (read and hash it first), 'request' (always
+   * ask the server conditionally).
+   */
+  verifyUnchanged?: 'stat' | 'digest' | 'request';
+  /** Folders whose same-named file is linked (or copied) into place when it has the expectedDigest. */
+  reuseFrom?: string[];
+  /** Send If-Modified-Since with the mtime of the destination on disk, without a store (wget -N). */
+  ifModifiedSince?: boolean;
 
   // --- the escape
   /**
@@ -209,6 +229,12 @@ const checks: Record<HonouredField, Check> = {
     if ((v as number) < 1000) fail(f, 'at least 1000 milliseconds', v);
   },
   redactParams: stringList,
+  state: (v, f) => {
+    if (!isStateStore(v)) nonEmptyString(v, f);
+  },
+  verifyUnchanged: oneOf('stat', 'digest', 'request'),
+  reuseFrom: stringList,
+  ifModifiedSince: boolean,
 };
 
 const exclusive: Array<[HonouredField, HonouredField]> = [
@@ -278,6 +304,10 @@ export class DownloaderConfig<Options extends DownloaderConfigOptions = Download
   declare readonly minSpeed?: number;
   declare readonly minSpeedTime?: number;
   declare readonly redactParams?: string[];
+  declare readonly state?: string | StateStore;
+  declare readonly verifyUnchanged?: 'stat' | 'digest' | 'request';
+  declare readonly reuseFrom?: string[];
+  declare readonly ifModifiedSince?: boolean;
   declare readonly extra?: Readonly<Record<string, unknown>>;
 
   /**

@@ -10,6 +10,6 @@ export { type NectarErrorCode, NectarArgumentError, NectarError, isNectarError }
 export type { DownloadEvent, DownloadEventListener } from './engine/events.js';
 export { redactText, redactUrl, secretQueryParams } from './redact.js';
 export { type BackendModule, type DownloaderFactory, DownloaderRegistry, type RegistryOptions, defaultRegistry, knownBackends } from './engine/registry.js';
-export { DownloadReport, type DownloadReportJSON, type DownloadState, type ErrorReport, terminalStates } from './report.js';
+export { type DownloadOutcome, DownloadReport, type DownloadReportJSON, type DownloadState, type ErrorReport, terminalStates } from './report.js';
 export { type Destination, DownloadRequest, type DownloadRequestJSON, type DownloadRequestOptions, type ExpectedDigest } from './request.js';
 export { version } from './version.js';

@@ -13,7 +13,9 @@ import { DownloadReport } from '../report.js';
 import { DownloadRequest, type DownloadRequestJSON, describe } from '../request.js';
 import { closeSource, iterate, untilAborted } from './request-source.js';
 import { settledStream } from './settled-stream.js';
-import { runTransfer } from './attempts.js';
+import type { TransferContext } from './attempts.js';
+import { resyncTransfer } from '../state/resync.js';
+import { StoreHandle } from '../state/store-handle.js';
 import { type TlsMaterial, loadTlsMaterial } from '../tls/material.js';
 
 export interface DownloadOptions {
@@ -77,6 +79,8 @@ export abstract class Downloader {
   #classForm: Backend | undefined;
   /** Each backend is opened once, with this downloader's env, before its first transfer. */
   readonly #opened = new WeakMap<Backend, Promise<void>>();
+  /** config.state, opened on first use. */
+  readonly #state: StoreHandle;
 
   constructor(config: DownloaderConfig | DownloaderConfigInput = new DownloaderConfig(), listener: DownloadEventListener = noListener) {
     const resolved = config instanceof DownloaderConfig ? config : new DownloaderConfig(config);
@@ -87,6 +91,7 @@ export abstract class Downloader {
     this.listener = listener;
     this.settings = withDefaults(resolved);
     this.#redactor = configRedactor(this.settings);
+    this.#state = new StoreHandle(this.settings.state);
     this.#limits = {
       concurrency: new ConcurrencyLimit(this.settings.maxConcurrent),
       speed: this.settings.maxSpeed === undefined ? null : new SpeedLimiter(this.settings.maxSpeed),
@@ -140,7 +145,7 @@ export abstract class Downloader {
   protected async runRequest<D>(run: RequestRun<D>): Promise<void> {
     const { request, report, signal } = run;
     const backends = new Map<string, Backend>();
-    await runTransfer({
+    const context: TransferContext<D> = {
       request,
       report,
       signal,
@@ -156,7 +161,8 @@ export abstract class Downloader {
         this.#checkSupports(backend, request);
         return backend;
       },
-    });
+    };
+    await resyncTransfer(context, await this.#state.get());
   }
 
   /** Downloads every request; settles when each one is succeeded, failed or canceled. */
@@ -193,6 +199,7 @@ export abstract class Downloader {
     this.#closed = true;
     this.cancel();
     await Promise.allSettled(this.#runs);
+    await this.#state.close();
     await this.release();
   }
 

@@ -38,6 +38,11 @@ export interface DestinationWriter {
   commit(options: { fsync: boolean }): Promise<void>;
   /** Gives up; `keep` (with a validator) leaves the part file and its sidecar for a later run. */
   abandon(keep?: { validator: string; total: number | null }): Promise<void>;
+  /**
+   * Writes the part file's sidecar now, not at abandon: if the process dies mid-body, the next run
+   * resumes what reached the disk. Removed again on commit and on an abandon that keeps nothing.
+   */
+  vouch?(keep: { validator: string; total: number | null }): void;
   /** The whole file's size a kept part file was saved with, or null. */
   readonly resumeTotal: number | null;
 }
@@ -135,6 +140,7 @@ export class AtomicFile implements DestinationWriter {
   #size: number;
   /** What the part file is when a backend replaced it (a link); else the file we opened. */
   #identity: FileIdentity | null = null;
+  #vouched = false;
 
   private constructor(destination: string, fd: number, url: string | undefined, kept: Kept = fresh) {
     this.destination = destination;
@@ -236,10 +242,22 @@ export class AtomicFile implements DestinationWriter {
     this.#size = 0;
   }
 
+  vouch(keep: { validator: string; total: number | null }): void {
+    if (this.#url === undefined) return;
+    const sidecar: PartSidecar = { urlDigest: urlDigest(this.#url), validator: keep.validator, total: keep.total };
+    quietly(() => unlinkSync(sidecarPath(this.destination)));
+    const written = quietly(() => {
+      writeSidecar(this.destination, sidecar);
+      return true;
+    });
+    this.#vouched ||= written === true;
+  }
+
   async commit({ fsync }: { fsync: boolean }): Promise<void> {
     try {
       if (fsync) await fsyncAsync(this.fd);
       this.#place();
+      if (this.#vouched) quietly(() => unlinkSync(sidecarPath(this.destination)));
       this.#close();
       releaseLock(this.tempPath);
       if (fsync) await syncFolder(dirname(this.destination));
@@ -263,6 +281,7 @@ export class AtomicFile implements DestinationWriter {
       quietly(() => writeSidecar(this.destination, sidecar));
     } else {
       quietly(() => unlinkSync(this.tempPath));
+      if (this.#vouched) quietly(() => unlinkSync(sidecarPath(this.destination)));
     }
     releaseLock(this.tempPath);
   }
