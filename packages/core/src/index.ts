@@ -12,4 +12,7 @@ export { redactText, redactUrl, secretQueryParams } from './redact.js';
 export { type BackendModule, type DownloaderFactory, DownloaderRegistry, type RegistryOptions, defaultRegistry, knownBackends } from './engine/registry.js';
 export { type DownloadOutcome, DownloadReport, type DownloadReportJSON, type DownloadState, type ErrorReport, terminalStates } from './report.js';
 export { type Destination, DownloadRequest, type DownloadRequestJSON, type DownloadRequestOptions, type ExpectedDigest } from './request.js';
+export { SqliteStateStore } from './state/sqlite-store.js';
+export { type StateRecord, type StateStore, digestKey } from './state/store.js';
+export type { VerifyUnchanged } from './state/resync.js';
 export { version } from './version.js';

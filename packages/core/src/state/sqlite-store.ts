@@ -49,72 +49,103 @@ const damaged = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
  */
 export class SqliteStateStore implements StateStore {
   readonly path: string;
-  readonly #db: Database;
-  readonly #get: Statement;
-  readonly #put: Statement;
-  readonly #delete: Statement;
-  readonly #withDigest: Statement;
+  readonly #busyTimeout: number;
+  readonly #Database: typeof LibsqlDatabase;
+  #db!: Database;
+  #get!: Statement;
+  #put!: Statement;
+  #delete!: Statement;
+  #withDigest!: Statement;
 
-  private constructor(path: string, db: Database) {
+  private constructor(path: string, Database: typeof LibsqlDatabase, busyTimeout: number) {
     this.path = path;
-    this.#db = db;
-    this.#get = db.prepare('SELECT * FROM records WHERE destination = ?');
-    this.#put = db.prepare('INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.#delete = db.prepare('DELETE FROM records WHERE destination = ?');
-    this.#withDigest = db.prepare('SELECT * FROM records WHERE digest = ? LIMIT ?');
+    this.#Database = Database;
+    this.#busyTimeout = busyTimeout;
   }
 
   /**
    * Opens (or creates) the store at `path`. A file SQLite cannot read as a database (truncated,
-   * overwritten) is moved aside to `<path>.corrupt-<time>` and a new store begins: it only costs
-   * the next run full requests, where refusing to start would cost the whole run.
+   * overwritten), found now or at any later call, is moved aside to `<path>.corrupt-<time>` and a
+   * new store begins: that only costs full requests, where refusing to go on would cost the run.
    */
   static async open(path: string, options: { busyTimeout?: number } = {}): Promise<SqliteStateStore> {
     const file = resolve(path);
     await mkdir(dirname(file), { recursive: true });
     const { default: Database } = await import('libsql');
+    const store = new SqliteStateStore(file, Database, options.busyTimeout ?? 10_000);
     try {
-      return new SqliteStateStore(file, prepare(new Database(file), options.busyTimeout ?? 10_000));
+      store.#guard(() => store.#connect());
     } catch (error) {
-      if (!damaged.has((error as { code?: string }).code ?? '')) throw storeError(file, error);
-      quarantine(file);
-      return new SqliteStateStore(file, prepare(new Database(file), options.busyTimeout ?? 10_000));
+      throw storeError(file, error);
     }
+    return store;
   }
 
   async get(destination: string): Promise<StateRecord | undefined> {
-    const row = this.#get.get(destination) as Row | undefined;
+    const row = this.#guard(() => this.#get.get(destination) as Row | undefined);
     return row === undefined ? undefined : fromRow(row);
   }
 
   async put(record: StateRecord): Promise<void> {
-    const { destination, url, etag, lastModified, size, mtimeNs, digest, outcome, updatedAt } = record;
-    this.#put.run(destination, url, etag, lastModified, size, mtimeNs, digest, outcome, updatedAt);
+    this.#guard(() => this.#write(record));
   }
 
   /** Many records in one transaction: one commit instead of one each (a mirror's first run, the bench). */
   async putMany(records: Iterable<StateRecord>): Promise<void> {
-    this.#db.transaction(() => {
-      for (const record of records) void this.put(record);
-    })();
+    this.#guard(() =>
+      this.#db.transaction(() => {
+        for (const record of records) this.#write(record);
+      })(),
+    );
   }
 
   async delete(destination: string): Promise<void> {
-    this.#delete.run(destination);
+    this.#guard(() => this.#delete.run(destination));
   }
 
   async withDigest(digest: string, limit: number): Promise<StateRecord[]> {
-    return (this.#withDigest.all(digest, limit) as Row[]).map(fromRow);
+    return this.#guard(() => this.#withDigest.all(digest, limit) as Row[]).map(fromRow);
   }
 
   /** How many records the store holds. */
   async count(): Promise<number> {
-    const row = this.#db.prepare('SELECT count(*) AS n FROM records').get() as { n: number };
-    return row.n;
+    return this.#guard(() => (this.#db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n);
   }
 
+  /** Folds the write-ahead log into the file (as far as other processes allow), so a closed store is one file. */
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    try {
+      this.#db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  #write(record: StateRecord): void {
+    const { destination, url, etag, lastModified, size, mtimeNs, digest, outcome, updatedAt } = record;
+    this.#put.run(destination, url, etag, lastModified, size, mtimeNs, digest, outcome, updatedAt);
+  }
+
+  #connect(): void {
+    this.#db = prepare(new this.#Database(this.path), this.#busyTimeout);
+    this.#get = this.#db.prepare('SELECT * FROM records WHERE destination = ?');
+    this.#put = this.#db.prepare('INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.#delete = this.#db.prepare('DELETE FROM records WHERE destination = ?');
+    this.#withDigest = this.#db.prepare('SELECT * FROM records WHERE digest = ? LIMIT ?');
+  }
+
+  /** Runs one call; if SQLite finds the file damaged, moves it aside, begins anew and runs it again. */
+  #guard<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (error) {
+      if (!damaged.has((error as { code?: string }).code ?? '')) throw error;
+      if (this.#db?.open) this.#db.close();
+      quarantine(this.path);
+      this.#connect();
+      return call();
+    }
   }
 }
 
