@@ -13,7 +13,7 @@ import { inputCases } from './cases/input.js';
 import { iterationCases } from './cases/iteration.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { proxyIdentityCases } from './cases/proxy-identity.js';
-import { resyncCases } from './cases/resync.js';
+import { afterHeadersCases, resyncCases } from './cases/resync.js';
 import { speedCases } from './cases/speed.js';
 import { type ConformanceOptions, SuiteContext } from './context.js';
 
@@ -43,6 +43,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describe('bad input', () => inputCases(ctx));
     describe('hostile neighbours and callers', () => hostileCases(ctx));
     describe('outcomes and re-syncs', () => resyncCases(ctx, isHttpFixture(options.fixture) ? options.fixture : null));
+    describe('after-headers hook', () => afterHeadersCases(ctx));
     describe('capabilities', () => {
       for (const capability of capabilities) {
         if (ctx.has(capability)) continue;

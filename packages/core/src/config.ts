@@ -2,6 +2,7 @@ import { NectarArgumentError } from './errors.js';
 import { redactText } from './redact.js';
 import { checkHeaders, describe } from './request.js';
 import { type StateStore, isStateStore } from './state/store.js';
+import type { AfterHeadersHook } from './engine/after-headers.js';
 
 /**
  * The fields a downloader honours, typed so that a misspelt one fails `tsc`. A backend that reads
@@ -102,6 +103,12 @@ export interface DownloaderConfigOptions {
   reuseFrom?: string[];
   /** Send If-Modified-Since with the mtime of the destination on disk, without a store (wget -N). */
   ifModifiedSince?: boolean;
+  /**
+   * Called when the head of an answer arrives, before any byte of its body is written: return
+   * `{ destination }` to commit the file elsewhere (a name from Content-Disposition), `{ skip: true }`
+   * to end the request 'canceled' with nothing written, or throw to fail it (NECTAR_REFUSED).
+   */
+  afterHeaders?: AfterHeadersHook;
 
   // --- the escape
   /**
@@ -235,6 +242,9 @@ const checks: Record<HonouredField, Check> = {
   verifyUnchanged: oneOf('stat', 'digest', 'request'),
   reuseFrom: stringList,
   ifModifiedSince: boolean,
+  afterHeaders: (v, f) => {
+    if (typeof v !== 'function') fail(f, 'a function', v);
+  },
 };
 
 const exclusive: Array<[HonouredField, HonouredField]> = [
@@ -308,6 +318,7 @@ export class DownloaderConfig<Options extends DownloaderConfigOptions = Download
   declare readonly verifyUnchanged?: 'stat' | 'digest' | 'request';
   declare readonly reuseFrom?: string[];
   declare readonly ifModifiedSince?: boolean;
+  declare readonly afterHeaders?: AfterHeadersHook;
   declare readonly extra?: Readonly<Record<string, unknown>>;
 
   /**

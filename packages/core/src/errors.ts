@@ -26,6 +26,7 @@ export type NectarErrorCode =
   | 'NECTAR_MAX_FILE_SIZE'
   | 'NECTAR_RESUME'
   | 'NECTAR_STATE_STORE'
+  | 'NECTAR_REFUSED'
   | 'NECTAR_CANCELED'
   | 'NECTAR_CLOSED'
   | 'NECTAR_BACKEND';

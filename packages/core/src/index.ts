@@ -4,6 +4,7 @@
  * `@nectar/core/http`.
  */
 export { type Capability, type Supports, capabilities } from './capabilities.js';
+export type { AfterHeadersDecision, AfterHeadersHook, ArrivedHeaders } from './engine/after-headers.js';
 export { DownloaderConfig, type DownloaderConfigInput, type DownloaderConfigOptions, defaults } from './config.js';
 export { type DownloadOptions, Downloader, type RequestLike, type RequestSource } from './engine/downloader.js';
 export { type NectarErrorCode, NectarArgumentError, NectarError, isNectarError } from './errors.js';

@@ -102,3 +102,61 @@ export function resyncCases(ctx: SuiteContext, http: HttpFixture | null): void {
     });
   });
 }
+
+/** config.afterHeaders: called on the head of an answer, before any byte is written, for every backend. */
+export function afterHeadersCases(ctx: SuiteContext): void {
+  it('is called before any byte is written, and may commit the file under another name', async () => {
+    const file = await ctx.publish(5000);
+    const folder = await ctx.folder();
+    const seen: Array<{ bytes: number; files: string[]; total: number | null }> = [];
+    const downloader = ctx.downloader({
+      afterHeaders: async ({ report, totalBytes }) => {
+        seen.push({ bytes: report.bytesDownloaded, files: await ctx.leftovers(folder), total: totalBytes });
+        return { destination: 'chosen.bin' };
+      },
+    });
+    const [report] = await downloader.download([new DownloadRequest(file.url, join(folder, 'asked.bin'))]);
+    expectState(report, 'succeeded');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.bytes).toBe(0);
+    expect(seen[0]?.total).toBe(5000);
+    expect(await ctx.leftovers(folder)).toEqual(['chosen.bin']);
+    expectBytes(await readFile(join(folder, 'chosen.bin')), file.body);
+  });
+
+  it("may skip the request: it ends 'canceled' with nothing written", async () => {
+    const file = await ctx.publish(3000);
+    const folder = await ctx.folder();
+    const { downloader, events } = ctx.recorded({ afterHeaders: () => ({ skip: true }) });
+    const [report] = await downloader.download([new DownloadRequest(file.url, join(folder, 'skipped.bin'))]);
+    expectState(report, 'canceled');
+    expect(report?.outcome).toBeNull();
+    expect(events.sequence(report!)).toMatch(/^S.*C$/);
+    expect(await ctx.leftovers(folder)).toEqual([]);
+  });
+
+  it('fails the request when it throws (NECTAR_REFUSED), nothing written', async () => {
+    const file = await ctx.publish(3000);
+    const folder = await ctx.folder();
+    const downloader = ctx.downloader({
+      afterHeaders: () => {
+        throw new Error('not this one');
+      },
+    });
+    const [report] = await downloader.download([new DownloadRequest(file.url, join(folder, 'refused.bin'))]);
+    expectState(report, 'failed');
+    expect(report?.errorReport.code).toBe('NECTAR_REFUSED');
+    expect(String(report?.errorReport.message)).toContain('not this one');
+    expect(await ctx.leftovers(folder)).toEqual([]);
+  });
+
+  it('refuses a chosen name that poses as a part file', async () => {
+    const file = await ctx.publish(1000);
+    const folder = await ctx.folder();
+    const downloader = ctx.downloader({ afterHeaders: () => ({ destination: '.x.bin.nectar-part' }) });
+    const [report] = await downloader.download([new DownloadRequest(file.url, join(folder, 'x.bin'))]);
+    expectState(report, 'failed');
+    expect(report?.errorReport.code).toBe('NECTAR_REFUSED');
+    expect(await ctx.leftovers(folder)).toEqual([]);
+  });
+}

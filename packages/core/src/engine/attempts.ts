@@ -16,6 +16,7 @@ import type { DownloadOutcome, DownloadReport } from '../report.js';
 import type { DownloadRequest } from '../request.js';
 import { BodyWriter, TransferSink } from '../output/sink.js';
 import { retryDelay, worthAMirror } from './retry-policy.js';
+import { decideAfterHeaders, isSkip } from './after-headers.js';
 import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
 import type { TlsMaterial } from '../tls/material.js';
 
@@ -42,6 +43,8 @@ export interface TransferContext<D> {
 export interface TransferResult {
   outcome: Exclude<DownloadOutcome, 'reused'>;
   validators: Validators;
+  /** Where config.afterHeaders had the file committed instead of the destination, or null. */
+  placedAt: string | null;
 }
 
 /** Mutable state of one request across its attempts. */
@@ -59,6 +62,7 @@ interface Progress {
   /** The accepted body continued bytes already in the part file. */
   resumed: boolean;
   validators: Validators;
+  placedAt: string | null;
 }
 
 /** Opens the destination, runs the attempts (retries, then mirrors), verifies and commits. */
@@ -77,6 +81,7 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<TransferR
     unchanged: false,
     resumed: false,
     validators: { etag: null, lastModified: null },
+    placedAt: null,
   };
   try {
     state.hash = await seededHash(request, writer);
@@ -84,7 +89,8 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<TransferR
     await attemptAll(ctx, state);
     if (state.unchanged) await writer.abandon();
     else await writer.commit({ fsync: settings.fsync });
-    return { outcome: state.unchanged ? 'unchanged' : state.resumed ? 'resumed' : 'downloaded', validators: state.validators };
+    const outcome = state.unchanged ? 'unchanged' : state.resumed ? 'resumed' : 'downloaded';
+    return { outcome, validators: state.validators, placedAt: state.placedAt };
   } catch (error) {
     await writer.abandon(keepable(ctx, state, error) ? { validator: state.validator ?? '', total: state.total } : undefined);
     throw error;
@@ -93,7 +99,7 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<TransferR
 
 /** Bytes that failed verification are never resumed: a later run would only extend the same fault. */
 function keepable<D>(ctx: TransferContext<D>, state: Progress, error: unknown): boolean {
-  if (!keepsParts(ctx) || state.validator === null) return false;
+  if (!keepsParts(ctx) || state.validator === null || isSkip(error)) return false;
   const code = error instanceof NectarError ? error.code : undefined;
   return code !== 'NECTAR_DIGEST_MISMATCH' && code !== 'NECTAR_SIZE_MISMATCH' && code !== 'NECTAR_MAX_FILE_SIZE' && code !== 'NECTAR_RESUME';
 }
@@ -270,6 +276,10 @@ async function responded<D>(ctx: TransferContext<D>, state: Progress, offset: nu
   // Vouched for before the first byte: a run killed mid-body (kill -9 included) leaves a part file the next one resumes.
   if (keepsParts(ctx) && state.validator !== null) state.writer.vouch?.({ validator: state.validator, total: state.total });
   if (response.headers !== undefined) emit(ctx.listener, 'downloadHeaders', report, response.headers);
+  if (settings.afterHeaders !== undefined) {
+    const arrived = { request, report, status: response.status, headers: response.headers ?? {}, totalBytes: response.totalBytes };
+    state.placedAt = (await decideAfterHeaders(settings.afterHeaders, arrived, state.writer)) ?? state.placedAt;
+  }
   const total = response.totalBytes;
   if (total !== null && settings.maxFileSize !== undefined && total > settings.maxFileSize) {
     throw new NectarError('NECTAR_MAX_FILE_SIZE', `${request.url} is ${total} bytes, more than config.maxFileSize (${settings.maxFileSize})`, {

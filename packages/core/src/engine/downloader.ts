@@ -14,6 +14,7 @@ import { DownloadRequest, type DownloadRequestJSON, describe } from '../request.
 import { closeSource, iterate, untilAborted } from './request-source.js';
 import { settledStream } from './settled-stream.js';
 import type { TransferContext } from './attempts.js';
+import { isSkip } from './after-headers.js';
 import { resyncTransfer } from '../state/resync.js';
 import { StoreHandle } from '../state/store-handle.js';
 import { type TlsMaterial, loadTlsMaterial } from '../tls/material.js';
@@ -301,7 +302,7 @@ export abstract class Downloader {
       start();
       report.state = 'succeeded';
     } catch (error) {
-      if (signal.aborted && !(error instanceof NectarError && error.code === 'NECTAR_TIMEOUT')) {
+      if ((signal.aborted && !(error instanceof NectarError && error.code === 'NECTAR_TIMEOUT')) || isSkip(error)) {
         report.state = 'canceled';
       } else {
         start();

@@ -43,6 +43,8 @@ export interface DestinationWriter {
    * resumes what reached the disk. Removed again on commit and on an abandon that keeps nothing.
    */
   vouch?(keep: { validator: string; total: number | null }): void;
+  /** Commits to `path` instead of the destination (config.afterHeaders chose another name). */
+  retarget?(path: string): void;
   /** The whole file's size a kept part file was saved with, or null. */
   readonly resumeTotal: number | null;
 }
@@ -141,9 +143,12 @@ export class AtomicFile implements DestinationWriter {
   /** What the part file is when a backend replaced it (a link); else the file we opened. */
   #identity: FileIdentity | null = null;
   #vouched = false;
+  /** Where commit() puts the file: the destination, unless retargeted. */
+  #target: string;
 
   private constructor(destination: string, fd: number, url: string | undefined, kept: Kept = fresh) {
     this.destination = destination;
+    this.#target = destination;
     this.#url = url;
     this.tempPath = partPath(destination);
     this.#fd = fd;
@@ -253,6 +258,11 @@ export class AtomicFile implements DestinationWriter {
     this.#vouched ||= written === true;
   }
 
+  /** The part file stays where it is (its lock and sidecar with it); only the final rename moves. */
+  retarget(path: string): void {
+    this.#target = path;
+  }
+
   async commit({ fsync }: { fsync: boolean }): Promise<void> {
     try {
       if (fsync) await fsyncAsync(this.fd);
@@ -260,16 +270,16 @@ export class AtomicFile implements DestinationWriter {
       if (this.#vouched) quietly(() => unlinkSync(sidecarPath(this.destination)));
       this.#close();
       releaseLock(this.tempPath);
-      if (fsync) await syncFolder(dirname(this.destination));
+      if (fsync) await syncFolder(dirname(this.#target));
     } catch (error) {
       await this.abandon();
       if ((error as NodeJS.ErrnoException).code === 'EISDIR') {
-        throw new NectarError('NECTAR_DESTINATION', `destination ${this.destination} is a directory; give a file path`, {
+        throw new NectarError('NECTAR_DESTINATION', `destination ${this.#target} is a directory; give a file path`, {
           cause: error,
-          details: { destination: this.destination },
+          details: { destination: this.#target },
         });
       }
-      throw destinationError(this.destination, error, 'move the finished file to');
+      throw destinationError(this.#target, error, 'move the finished file to');
     }
   }
 
@@ -293,11 +303,11 @@ export class AtomicFile implements DestinationWriter {
    */
   #place(): void {
     const written = this.#identity ?? fstatSync(this.fd);
-    renameSync(this.tempPath, this.destination);
-    const placed = lstatSync(this.destination);
+    renameSync(this.tempPath, this.#target);
+    const placed = lstatSync(this.#target);
     if (placed.ino === written.ino && placed.dev === written.dev) return;
-    quietly(() => unlinkSync(this.destination));
-    throw replacedPart(this.tempPath, this.destination);
+    quietly(() => unlinkSync(this.#target));
+    throw replacedPart(this.tempPath, this.#target);
   }
 
   #close(): void {

@@ -44,7 +44,9 @@ export async function resyncTransfer<D>(ctx: TransferContext<D>, store: StateSto
   const result = await runTransfer({ ...ctx, conditional, resumable: store !== null });
   report.outcome = result.outcome;
   if (result.outcome === 'unchanged') report.totalBytes = intact?.size ?? copy?.size ?? null;
-  if (settings.ifModifiedSince === true && result.outcome !== 'unchanged') await stampServerTime(destination, result.validators);
+  if (settings.ifModifiedSince === true && result.outcome !== 'unchanged') await stampServerTime(result.placedAt ?? destination, result.validators);
+  // A file committed elsewhere by config.afterHeaders is not what this destination's record describes.
+  if (result.placedAt !== null) return;
   const written = await diskCopy(destination);
   if (written !== null) await remember(ctx, store, written, result.outcome, known, result);
 }
