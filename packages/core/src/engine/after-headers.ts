@@ -24,7 +24,7 @@ export interface ArrivedHeaders<D = unknown> {
  */
 export type AfterHeadersDecision = { readonly skip: true } | { readonly destination: string } | undefined;
 
-export type AfterHeadersHook = (arrived: ArrivedHeaders) => AfterHeadersDecision | void | Promise<AfterHeadersDecision | void>;
+export type AfterHeadersHook = (arrived: ArrivedHeaders) => AfterHeadersDecision | Promise<AfterHeadersDecision>;
 
 /** The error that makes a skipped request end 'canceled' rather than 'failed'. */
 export function isSkip(error: unknown): boolean {
@@ -37,7 +37,7 @@ export function isSkip(error: unknown): boolean {
  * destination only and may not pose as one of our part files.
  */
 export async function decideAfterHeaders(hook: AfterHeadersHook, arrived: ArrivedHeaders, writer: DestinationWriter): Promise<string | null> {
-  let decision: AfterHeadersDecision | void;
+  let decision: AfterHeadersDecision;
   try {
     decision = await hook(arrived);
   } catch (error) {
