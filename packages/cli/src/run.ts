@@ -11,7 +11,7 @@ import { DestinationPlanner, type ExistingFiles, type Planned, STDOUT } from './
 import { type Display, silentDisplay } from './display.js';
 import type { CliIo } from './io.js';
 import { PlainLines, jsonLine } from './lines.js';
-import { type Outcome, leftAlone } from './outcome.js';
+import type { Outcome } from './outcome.js';
 import { type LineWriter, lineWriter } from './redact.js';
 import { type StopSignal, exitStatusFor, onStopSignals } from './signals.js';
 import { ListReadError, openList, urlSource } from './sources.js';
