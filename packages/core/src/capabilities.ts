@@ -12,7 +12,11 @@ export type Capability =
   | 'maxSpeed'
   | 'streamDestination'
   | 'resume'
-  | 'redirects';
+  | 'redirects'
+  /** Re-syncs (config.state, ifModifiedSince, reuseFrom): core's per-request hook runs them; a downloader that replaces it (a queue) does not. */
+  | 'state'
+  /** config.afterHeaders, called by core's attempts. */
+  | 'afterHeaders';
 
 export type Supports = Readonly<Record<Capability, boolean>>;
 
@@ -27,6 +31,8 @@ export const capabilities: readonly Capability[] = [
   'streamDestination',
   'resume',
   'redirects',
+  'state',
+  'afterHeaders',
 ];
 
 /** A manifest with every capability set to `value`, to spread and override. */
@@ -91,5 +97,9 @@ export function usedCapabilities(config: ResolvedConfig, request: DownloadReques
   use('streamDestination', 'request.destination', typeof request.destination !== 'string');
   use('resume', 'config.keepPartial', config.keepPartial);
   use('redirects', 'config.trustRedirects', config.trustRedirects);
+  use('state', 'config.state', config.state !== undefined);
+  use('state', 'config.ifModifiedSince', config.ifModifiedSince === true);
+  use('state', 'config.reuseFrom', (config.reuseFrom?.length ?? 0) > 0);
+  use('afterHeaders', 'config.afterHeaders', config.afterHeaders !== undefined);
   return used;
 }

@@ -21,7 +21,7 @@ export function fileBackend(options: FileBackendOptions = {}): Backend {
   return {
     name: 'file',
     schemes: ['file'],
-    supports: { ...supportsAll(false), maxSpeed: true, streamDestination: true, resume: true },
+    supports: { ...supportsAll(false), maxSpeed: true, streamDestination: true, resume: true, state: true, afterHeaders: true },
     open(env) {
       mode ??= fileModeOf(env.settings.fileMode);
     },

@@ -39,6 +39,7 @@ export function resyncCases(ctx: SuiteContext, http: HttpFixture | null): void {
     expect(failed?.outcome).toBeNull();
   });
 
+  describe.runIf(ctx.has('state'))('with a state store', () => {
   it("with a state store, a recorded copy of the expected digest is 'unchanged' without a transfer, and the file is not rewritten", async () => {
     const file = await ctx.publish(3000);
     const folder = await ctx.folder();
@@ -66,8 +67,9 @@ export function resyncCases(ctx: SuiteContext, http: HttpFixture | null): void {
     expect(report?.attempts).toBe(0);
     expectBytes(await readFile(join(folder, 'two.bin')), file.body);
   });
+  });
 
-  describe.runIf(http !== null)('conditional requests (HTTP)', () => {
+  describe.runIf(http !== null && ctx.has('state'))('conditional requests (HTTP)', () => {
     const server = http as HttpFixture;
     const seen = (name: string) => server.received.filter((r) => r.url.endsWith(`/${name}`));
 
@@ -105,6 +107,7 @@ export function resyncCases(ctx: SuiteContext, http: HttpFixture | null): void {
 
 /** config.afterHeaders: called on the head of an answer, before any byte is written, for every backend. */
 export function afterHeadersCases(ctx: SuiteContext): void {
+  if (!ctx.has('afterHeaders')) return;
   it('is called before any byte is written, and may commit the file under another name', async () => {
     const file = await ctx.publish(5000);
     const folder = await ctx.folder();
