@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliListMemory } from './cli-list-probe.mjs';
+import { stateStoreProbe } from './state-store-probe.mjs';
 import { nectarAxios } from './contenders/axios.mjs';
 import { cliUnavailable } from './contenders/nectar-cli.mjs';
 import { undiciDefault, undiciInProcess, undiciThreaded } from './contenders/undici.mjs';
@@ -21,6 +22,7 @@ export const probes = [
   { id: 'cli-list', needs: [], run: cliListMemory, unavailable: cliUnavailable },
   { id: 'max-speed', needs: ['medium'], run: maxSpeed },
   { id: 'cancel', needs: ['large'], run: cancelLatency },
+  { id: 'state-store', needs: [], run: stateStoreProbe },
 ];
 
 // Which of our contenders each probe measures; the forced modes only when named with --only.

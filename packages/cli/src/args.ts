@@ -53,6 +53,7 @@ const options = {
   'skip-existing': { type: 'boolean', short: 'n' },
   timestamping: { type: 'boolean', short: 'N' },
   'content-disposition': { type: 'boolean', short: 'J' },
+  state: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q', multiple: true },
   help: { type: 'boolean', short: 'h' },
@@ -134,6 +135,7 @@ function checkDestinations(urls: readonly string[], values: GetOptions): void {
   if (values.force === true && values['skip-existing'] === true) throw new UsageError('--force and --skip-existing contradict each other');
   if (values.timestamping === true && values['skip-existing'] === true) throw new UsageError('--timestamping and --skip-existing contradict each other');
   if (values.timestamping === true && values.output === '-') throw new UsageError('--timestamping needs a file to compare with; -o - has none');
+  if (values.state !== undefined && values.output === '-') throw new UsageError('--state records files; -o - writes none');
 }
 
 export const usage = `Usage: nectar [get] URL... [options]
@@ -154,6 +156,10 @@ Destination:
   -N, --timestamping        download only if newer than the existing file (If-Modified-Since);
                             the file gets the server's Last-Modified time
   -J, --content-disposition name files by the server's Content-Disposition header
+      --state FILE          remember every file in FILE (validators, size, mtime, digest):
+                            a later run asks only "changed?" (304: kept as it is), skips
+                            files whose --checksum it knows, links known copies, resumes
+                            the part files a killed run left
 
 Transfer:
       --backend NAME        http(s) backend: undici (default) or axios

@@ -93,6 +93,9 @@ function transferFields(o: GetOptions): DownloaderConfigOptions {
     userAgent: o['user-agent'],
     // -c keeps what a failed or canceled download wrote; core resumes from it on the next run.
     keepPartial: o.continue,
+    // -N: core asks If-Modified-Since with the file's mtime and stamps the server's Last-Modified on it.
+    ifModifiedSince: o.timestamping,
+    state: o.state,
     headers: o.header === undefined ? undefined : headers(o.header),
   };
 }

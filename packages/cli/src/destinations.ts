@@ -1,4 +1,4 @@
-import { type Stats, constants, lstatSync, statSync } from 'node:fs';
+import { constants, lstatSync } from 'node:fs';
 import { copyFile, link, mkdir, rename, unlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { DownloadReport, DownloadRequest, type ExpectedDigest, NectarArgumentError, type NectarErrorCode, partPath } from '@nectar/core/backend';
@@ -68,8 +68,7 @@ export class DestinationPlanner {
     if (output === '-' && stdout !== undefined) return this.#request(url, stdout, this.#options.headersFor?.(url));
     const path = output === undefined ? this.#names.allocate(nameFromUrl(url)) : resolve(this.#options.cwd, output);
     if (await this.#leaveAlone(path)) return { outcome: this.#existing(url.href, path) };
-    const conditional = this.#options.existing === 'timestamp' ? ifModifiedSince(path) : undefined;
-    return this.#request(url, path, { ...this.#options.headersFor?.(url), ...conditional });
+    return this.#request(url, path, this.#options.headersFor?.(url));
   }
 
   #request(url: URL, destination: string | NodeJS.WritableStream, headers?: Record<string, string>): Planned {
@@ -129,21 +128,6 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw error;
     await copyFile(from, to, constants.COPYFILE_EXCL);
-  }
-}
-
-/** -N: the header asking for the file only if it changed after the copy at `path` was made. */
-function ifModifiedSince(path: string): Record<string, string> | undefined {
-  const stats = statIfFile(path);
-  return stats === undefined ? undefined : { 'If-Modified-Since': stats.mtime.toUTCString() };
-}
-
-function statIfFile(path: string): Stats | undefined {
-  try {
-    const stats = statSync(path, { throwIfNoEntry: false });
-    return stats?.isFile() === true ? stats : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -19,6 +19,7 @@ export function leftAlone(url: string, destination: string, skipped: 'exists' | 
   const report = new DownloadReport({ url, destination, data: undefined });
   report.state = 'succeeded';
   report.finishTime = new Date();
+  if (skipped === 'unchanged') report.outcome = 'unchanged';
   return { report, destination, skipped };
 }
 

@@ -1,4 +1,3 @@
-import { utimes } from 'node:fs/promises';
 import { type DownloadEventListener, type DownloadReport, type Downloader, DownloaderConfig, type Redactor } from '@nectar/core/backend';
 import type { GetOptions } from './args.js';
 import { checkBackend, createRegistry } from './backends.js';
@@ -12,7 +11,7 @@ import { DestinationPlanner, type ExistingFiles, type Planned, STDOUT } from './
 import { type Display, silentDisplay } from './display.js';
 import type { CliIo } from './io.js';
 import { PlainLines, jsonLine } from './lines.js';
-import { type Outcome, leftAlone } from './outcome.js';
+import type { Outcome } from './outcome.js';
 import { type LineWriter, lineWriter } from './redact.js';
 import { type StopSignal, exitStatusFor, onStopSignals } from './signals.js';
 import { ListReadError, openList, urlSource } from './sources.js';
@@ -85,14 +84,10 @@ interface RunParts {
   readonly colours: boolean;
 }
 
-/** A Last-Modified header as a Date, when it is one. */
-function lastModified(value: string | string[] | undefined): Date | undefined {
-  const date = new Date(Array.isArray(value) ? (value[0] ?? '') : (value ?? ''));
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
-
 function existingFiles(options: GetOptions): ExistingFiles {
   if (options.timestamping === true) return 'timestamp';
+  // --state: core decides, from what it recorded, whether an existing file is asked for again.
+  if (options.state !== undefined) return 'timestamp';
   if (options.force === true) return 'overwrite';
   if (options['skip-existing'] === true) return 'skip';
   // -c resumes kept part files; a finished file with no part beside it is left as it is.
@@ -118,9 +113,6 @@ class Run {
   readonly #contentDisposition: boolean;
   /** Content-Disposition names, by report, until the download settles. */
   readonly #suggested = new Map<DownloadReport, string>();
-  /** -N: the server's Last-Modified, by report, until the download settles. */
-  readonly #lastModified = new Map<DownloadReport, Date>();
-  readonly #timestamping: boolean;
 
   constructor({ options, io, planner, redactor, tally, display, colours }: RunParts) {
     this.#io = io;
@@ -130,7 +122,6 @@ class Run {
     this.#display = display;
     this.#quiet = options.quiet?.length ?? 0;
     this.#contentDisposition = options['content-disposition'] === true;
-    this.#timestamping = options.timestamping === true;
     this.#stderr = lineWriter(io.stderr, redactor, colours);
     // Values are masked before serialising: masking the JSON text could not see an escaped secret.
     this.#json = options.json === true ? (line) => io.stdout.write(`${line}\n`) : undefined;
@@ -150,8 +141,6 @@ class Run {
       const value = headers['content-disposition'];
       const name = this.#contentDisposition && typeof value === 'string' ? filenameFromContentDisposition(value) : undefined;
       if (name !== undefined) this.#suggested.set(report, name);
-      const modified = this.#timestamping ? lastModified(headers['last-modified']) : undefined;
-      if (modified !== undefined) this.#lastModified.set(report, modified);
     },
     // A host that answered 429/503 is slowed for every download to it: said once per slowdown.
     hostSlowed: (_report, slowdown) => this.#display.note(slowedLine(slowdown)),
@@ -204,14 +193,11 @@ class Run {
 
   async #settle(report: DownloadReport): Promise<void> {
     let destination = typeof report.destination === 'string' ? report.destination : STDOUT;
-    const modified = this.#lastModified.get(report);
-    this.#lastModified.delete(report);
-    // -N: core reports the 304 as a status failure; here it is the answer that was asked for.
-    if (this.#timestamping && report.state === 'failed' && report.errorReport.status === 304) {
-      this.#record(leftAlone(report.url, destination, 'unchanged'));
+    // -N or --state: core asked conditionally (or trusted a digest) and left the file as it was.
+    if (report.state === 'succeeded' && report.outcome === 'unchanged') {
+      this.#record({ report, destination, skipped: 'unchanged' });
       return;
     }
-    if (modified !== undefined && report.state === 'succeeded') await utimes(destination, new Date(), modified);
     const suggested = this.#suggested.get(report);
     this.#suggested.delete(report);
     if (suggested !== undefined && report.state === 'succeeded') {

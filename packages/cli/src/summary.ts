@@ -20,5 +20,23 @@ export function summaryLines(tally: Tally, interrupted: boolean): SummaryLine[] 
   const head = `${interrupted ? 'interrupted: ' : ''}${counts.join(', ')}; ${formatBytes(tally.moved)} in ${formatDuration(seconds)} (${speed})`;
   const listed: SummaryLine[] = tally.failures.map((f) => ({ text: `  failed ${f.url}: ${f.reason}`, style: 'failure' }));
   if (tally.unlistedFailures > 0) listed.push({ text: `  … and ${tally.unlistedFailures} more failures (each was printed when it happened)` });
-  return [{ text: head }, ...listed];
+  const outcomes = outcomeLine(tally);
+  return [{ text: head }, ...(outcomes === undefined ? [] : [{ text: outcomes }]), ...listed];
+}
+
+/**
+ * "  by outcome: 3 downloaded (1.2 MiB), 5 unchanged (40 KiB)…", once a run has anything besides
+ * plain downloads (a resume, a 304, a reused copy): the line a re-sync is judged by.
+ */
+function outcomeLine(tally: Tally): string | undefined {
+  const { downloaded, resumed, unchanged, reused } = tally.outcomes;
+  if (resumed.files + unchanged.files + reused.files === 0) return undefined;
+  const parts = [
+    [downloaded, 'downloaded'],
+    [resumed, 'resumed'],
+    [unchanged, 'unchanged'],
+    [reused, 'reused'],
+  ] as const;
+  const shown = parts.filter(([entry]) => entry.files > 0).map(([entry, name]) => `${entry.files} ${name} (${formatBytes(entry.bytes)})`);
+  return `  by outcome: ${shown.join(', ')}`;
 }

@@ -1,4 +1,4 @@
-import type { DownloadReport } from '@nectar/core';
+import type { DownloadOutcome, DownloadReport } from '@nectar/core';
 import { EXIT, type ExitStatus, exitStatusOf, worstOf } from './exit-codes.js';
 import { type Outcome, failureReason } from './outcome.js';
 import { RunningDownload } from './running.js';
@@ -24,6 +24,13 @@ export class Tally {
   skipped = 0;
   /** -N: files the server said had not changed (304). */
   unchanged = 0;
+  /** Succeeded files by how they got their bytes (report.outcome), and those bytes. */
+  readonly outcomes: Record<DownloadOutcome, { files: number; bytes: number }> = {
+    downloaded: { files: 0, bytes: 0 },
+    resumed: { files: 0, bytes: 0 },
+    unchanged: { files: 0, bytes: 0 },
+    reused: { files: 0, bytes: 0 },
+  };
   /** URLs read so far (command line and list): the run's size as far as it is known. */
   known = 0;
   /** Whether more URLs may come (a list not read to its end). */
@@ -66,12 +73,22 @@ export class Tally {
       running.observe(Date.now(), true);
       this.#settledMoved += running.moved;
     }
+    this.#countOutcome(report);
     if (skipped !== undefined) {
       if (skipped === 'unchanged') this.unchanged++;
       else this.skipped++;
       return;
     }
     this.#count(report);
+  }
+
+  /** Downloaded and resumed files count the bytes moved; unchanged and reused ones, the file's size. */
+  #countOutcome(report: DownloadReport): void {
+    if (report.state !== 'succeeded' || report.outcome === null) return;
+    const moved = report.outcome === 'downloaded' || report.outcome === 'resumed';
+    const entry = this.outcomes[report.outcome];
+    entry.files++;
+    entry.bytes += moved ? report.bytesDownloaded : (report.totalBytes ?? 0);
   }
 
   #count(report: DownloadReport): void {

@@ -16,6 +16,7 @@ import { lifecycleCases } from './cases/lifecycle.js';
 import { proxyIdentityCases } from './cases/proxy-identity.js';
 import { rangeCases } from './cases/ranges.js';
 import { socksCases } from './cases/socks.js';
+import { afterHeadersCases, resyncCases } from './cases/resync.js';
 import { speedCases } from './cases/speed.js';
 import { type ConformanceOptions, SuiteContext } from './context.js';
 
@@ -45,6 +46,8 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describe('segments', () => rangeCases(ctx));
     describe('bad input', () => inputCases(ctx));
     describe('hostile neighbours and callers', () => hostileCases(ctx));
+    describe('outcomes and re-syncs', () => resyncCases(ctx, isHttpFixture(options.fixture) ? options.fixture : null));
+    describe('after-headers hook', () => afterHeadersCases(ctx));
     describe('capabilities', () => {
       for (const capability of capabilities) {
         if (ctx.has(capability)) continue;

@@ -17,7 +17,11 @@ export type Capability =
   /** Serves byte ranges of one version of a file (`TransferJob.range`): core may split large files. */
   | 'ranges'
   | 'http2'
-  | 'socksProxy';
+  | 'socksProxy'
+  /** Re-syncs (config.state, ifModifiedSince, reuseFrom): core's per-request hook runs them; a downloader that replaces it (a queue) does not. */
+  | 'state'
+  /** config.afterHeaders, called by core's attempts. */
+  | 'afterHeaders';
 
 export type Supports = Readonly<Record<Capability, boolean>>;
 
@@ -35,6 +39,8 @@ export const capabilities: readonly Capability[] = [
   'ranges',
   'http2',
   'socksProxy',
+  'state',
+  'afterHeaders',
 ];
 
 /** A manifest with every capability set to `value`, to spread and override. */
@@ -104,5 +110,9 @@ export function usedCapabilities(config: ResolvedConfig, request: DownloadReques
   use('resume', 'config.keepPartial', config.keepPartial);
   use('redirects', 'config.trustRedirects', config.trustRedirects);
   use('http2', 'config.http2', config.http2);
+  use('state', 'config.state', config.state !== undefined);
+  use('state', 'config.ifModifiedSince', config.ifModifiedSince === true);
+  use('state', 'config.reuseFrom', (config.reuseFrom?.length ?? 0) > 0);
+  use('afterHeaders', 'config.afterHeaders', config.afterHeaders !== undefined);
   return used;
 }

@@ -1,6 +1,8 @@
 import { NectarArgumentError } from './errors.js';
 import { redactText } from './redact.js';
 import { checkHeaders, describe } from './request.js';
+import { type StateStore, isStateStore } from './state/store.js';
+import type { AfterHeadersHook } from './engine/after-headers.js';
 
 /**
  * The fields a downloader honours, typed so that a misspelt one fails `tsc`. A backend that reads
@@ -110,6 +112,31 @@ export interface DownloaderConfigOptions {
   maxBytesInFlight?: number;
   /** Offer HTTP/2 by ALPN on TLS connections (default false); the server decides. A backend that cannot fails with NECTAR_NOT_SUPPORTED. */
   http2?: boolean;
+
+  // --- re-syncs (state/)
+  /**
+   * Where what is known of each destination is kept (URL, validators, size, mtime, digest): a
+   * path for the embedded SQLite store, or a StateStore. With it a copy still on disk as recorded
+   * is asked for conditionally (304: `unchanged`), a trusted digest skips the request, a known copy
+   * of the same bytes is reused, and a killed run resumes its part files.
+   */
+  state?: string | StateStore;
+  /**
+   * How far a recorded copy is trusted to hold a request's expectedDigest: 'stat' (default: same
+   * size and mtime as recorded, no request), 'digest' (read and hash it first), 'request' (always
+   * ask the server conditionally).
+   */
+  verifyUnchanged?: 'stat' | 'digest' | 'request';
+  /** Folders whose same-named file is linked (or copied) into place when it has the expectedDigest. */
+  reuseFrom?: string[];
+  /** Send If-Modified-Since with the mtime of the destination on disk, without a store (wget -N). */
+  ifModifiedSince?: boolean;
+  /**
+   * Called when the head of an answer arrives, before any byte of its body is written: return
+   * `{ destination }` to commit the file elsewhere (a name from Content-Disposition), `{ skip: true }`
+   * to end the request 'canceled' with nothing written, or throw to fail it (NECTAR_REFUSED).
+   */
+  afterHeaders?: AfterHeadersHook;
 
   // --- the escape
   /**
@@ -251,6 +278,15 @@ const checks: Record<HonouredField, Check> = {
   maxSpeedPerHost: bytesPerSecond,
   maxBytesInFlight: positiveInteger,
   http2: boolean,
+  state: (v, f) => {
+    if (!isStateStore(v)) nonEmptyString(v, f);
+  },
+  verifyUnchanged: oneOf('stat', 'digest', 'request'),
+  reuseFrom: stringList,
+  ifModifiedSince: boolean,
+  afterHeaders: (v, f) => {
+    if (typeof v !== 'function') fail(f, 'a function', v);
+  },
 };
 
 const exclusive: Array<[HonouredField, HonouredField]> = [
@@ -335,6 +371,11 @@ export class DownloaderConfig<Options extends DownloaderConfigOptions = Download
   declare readonly maxSpeedPerHost?: number;
   declare readonly maxBytesInFlight?: number;
   declare readonly http2?: boolean;
+  declare readonly state?: string | StateStore;
+  declare readonly verifyUnchanged?: 'stat' | 'digest' | 'request';
+  declare readonly reuseFrom?: string[];
+  declare readonly ifModifiedSince?: boolean;
+  declare readonly afterHeaders?: AfterHeadersHook;
   declare readonly extra?: Readonly<Record<string, unknown>>;
 
   /**

@@ -2,6 +2,7 @@
  * @nectar/core/http, for HTTP backends: one reading of a final response, one redirect rule, one
  * error mapping, the resume headers and checks, the header builders and the TLS options.
  */
+export { type Validators, conditionalHeaders, isConditional, responseValidators } from './http/conditional.js';
 export { contentCodings, undecodableError } from './http/content-coding.js';
 export { type FailureContext, type TransportCodes, failureContext, failurePlace, mapTransportFailure, transportError } from './http/failure.js';
 export { type AnsweredJob, type FinalResponse, type ResponseOutcome, interpretResponse } from './http/final-response.js';

@@ -4,6 +4,13 @@ import type { Destination, DownloadRequest } from './request.js';
 
 export type DownloadState = 'waiting' | 'downloading' | 'succeeded' | 'failed' | 'canceled';
 
+/**
+ * How a succeeded request got its bytes: `downloaded` (a whole body), `resumed` (a body that
+ * continued bytes already on disk), `unchanged` (a conditional request answered 304, or a digest
+ * the state store vouches for: nothing was written), `reused` (linked or copied from a known copy).
+ */
+export type DownloadOutcome = 'downloaded' | 'resumed' | 'unchanged' | 'reused';
+
 export const terminalStates: ReadonlySet<DownloadState> = new Set(['succeeded', 'failed', 'canceled']);
 
 /**
@@ -30,6 +37,7 @@ export interface DownloadReportJSON<D = unknown> {
   errorReport: ErrorReport;
   finalUrl: string | null;
   attempts: number;
+  outcome: DownloadOutcome | null;
 }
 
 /**
@@ -53,6 +61,8 @@ export class DownloadReport<D = unknown> {
   finalUrl: string | null = null;
   /** Attempts made so far (retries included); 0 until the transfer begins. */
   attempts = 0;
+  /** How the bytes were got, once the request succeeded; null before and on failure or cancel. */
+  outcome: DownloadOutcome | null = null;
 
   /** The request's URL is kept with its secrets masked (redact.ts): a report is shown and logged. */
   constructor(request: Pick<DownloadRequest<D>, 'url' | 'destination' | 'data'>) {
@@ -74,6 +84,7 @@ export class DownloadReport<D = unknown> {
       errorReport: this.errorReport,
       finalUrl: this.finalUrl,
       attempts: this.attempts,
+      outcome: this.outcome,
     };
   }
 }

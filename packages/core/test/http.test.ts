@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DownloaderConfig, DownloadRequest, redactUrl, withDefaults } from '../src/backend.js';
-import { type AnsweredJob, announcedSize, contentCodings, contentLength, failureContext, failurePlace, headerValue, httpStatusError, interpretResponse, parseContentRange, parseRetryAfter, proxyError, proxyTlsOptions, RedirectTracker, rangeHeaders, requestHeaders, resumeValidator, targetTlsOptions, undecodableError } from '../src/http.js';
+import { type AnsweredJob, announcedSize, conditionalHeaders, isConditional, responseValidators, contentCodings, contentLength, failureContext, failurePlace, headerValue, httpStatusError, interpretResponse, parseContentRange, parseRetryAfter, proxyError, proxyTlsOptions, RedirectTracker, rangeHeaders, requestHeaders, resumeValidator, targetTlsOptions, undecodableError } from '../src/http.js';
 
 const settings = (options = {}) => withDefaults(new DownloaderConfig(options));
 
@@ -209,5 +209,28 @@ describe('TLS connection options', () => {
     expect(targetTlsOptions(material)).toEqual({ rejectUnauthorized: false, ca: ['CA'], cert: 'CERT', key: 'KEY', passphrase: 'pw' });
     expect(proxyTlsOptions(material)).toEqual({ rejectUnauthorized: false, ca: ['CA'] });
     expect(targetTlsOptions({ rejectUnauthorized: true })).toEqual({ rejectUnauthorized: true });
+  });
+});
+
+describe('conditional requests', () => {
+  const url = new URL('http://h.test/f');
+  const job = (headers: Record<string, string>): AnsweredJob => ({ config: settings({}), offset: 0, validator: null, proxy: null, range: null, headers });
+
+  it('builds If-None-Match and If-Modified-Since from what is known, nothing from nothing', () => {
+    expect(conditionalHeaders({ etag: 'W/"a"', lastModified: 'Tue, 01 Dec 2026 10:00:00 GMT' })).toEqual({
+      'if-none-match': 'W/"a"',
+      'if-modified-since': 'Tue, 01 Dec 2026 10:00:00 GMT',
+    });
+    expect(conditionalHeaders({ etag: null, lastModified: null })).toEqual({});
+    expect(conditionalHeaders(null)).toEqual({});
+    expect(responseValidators({ etag: '"e"', 'last-modified': 'x' })).toEqual({ etag: '"e"', lastModified: 'x' });
+  });
+
+  it('takes a 304 as "unchanged" only for a request that was conditional; otherwise it is a status error', () => {
+    const asked = interpretResponse(job({ 'if-none-match': '"e"' }), { status: 304, headers: { etag: '"e"' }, url });
+    expect(asked).toMatchObject({ kind: 'complete', response: { status: 304, unchanged: true, totalBytes: null } });
+    expect(isConditional({ 'if-modified-since': 'x' })).toBe(true);
+    const unasked = interpretResponse(job({}), { status: 304, headers: {}, url });
+    expect(unasked).toMatchObject({ kind: 'refused', error: { code: 'NECTAR_HTTP_STATUS', details: { status: 304 } } });
   });
 });

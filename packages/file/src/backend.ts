@@ -37,7 +37,7 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
   return {
     name: 'file',
     schemes: ['file'],
-    supports: { ...supportsAll(false), maxSpeed: true, streamDestination: true, resume: true, ranges: true },
+    supports: { ...supportsAll(false), maxSpeed: true, streamDestination: true, resume: true, ranges: true, state: true, afterHeaders: true },
     get workerPool() {
       return pool ?? undefined;
     },

@@ -141,7 +141,8 @@ async function alreadyPresent(request: JobRequest, destination: string, stored: 
 }
 
 function presentReport(size: number): PresentReport {
-  return { state: 'succeeded', totalBytes: size, bytesDownloaded: size, errorReport: {}, finalUrl: null, attempts: 0, alreadyPresent: true };
+  // A copy on disk with the expected digest: nothing was fetched, as core's trusted-digest 'unchanged'.
+  return { state: 'succeeded', totalBytes: size, bytesDownloaded: size, errorReport: {}, finalUrl: null, attempts: 0, outcome: 'unchanged', alreadyPresent: true };
 }
 
 async function hasDigest(request: JobRequest, destination: string): Promise<boolean> {
@@ -176,6 +177,7 @@ function wireOf(report: LocalReport, storedAt: StoredAt, destination?: string): 
     errorReport: renameStage(json.errorReport, destination ?? storedAt.path),
     finalUrl: json.finalUrl,
     attempts: json.attempts,
+    outcome: json.outcome,
     alreadyPresent: false,
     storedAt: json.state === 'succeeded' ? storedAt : null,
   };
@@ -197,6 +199,7 @@ function failedBeforeTransfer(error: NectarError, request: JobRequest, startTime
     errorReport: renameStage(errorReportOf(error, request.url, 0), storedAt.path),
     finalUrl: null,
     attempts: 0,
+    outcome: null,
     alreadyPresent: false,
     storedAt: null,
   };
@@ -219,6 +222,7 @@ export function canceledBeforeStart(): WireReport {
     errorReport: {},
     finalUrl: null,
     attempts: 0,
+    outcome: null,
     alreadyPresent: false,
     storedAt: null,
   };

@@ -53,6 +53,8 @@ export function settleFromWire(entry: Entry, wire: WireReport): void {
   report.bytesDownloaded = wire.bytesDownloaded;
   report.attempts = wire.attempts;
   report.finalUrl = wire.finalUrl;
+  // A worker of an older release sends no outcome.
+  report.outcome = wire.state === 'succeeded' ? (wire.outcome ?? null) : null;
   report.storedAt = wire.storedAt;
   if (wire.state === 'succeeded') {
     report.alreadyPresent = wire.alreadyPresent;

@@ -14,6 +14,9 @@ const supports: Supports = {
   maxSpeed: true,
   streamDestination: true,
   resume: true,
+  // Core's engine runs re-syncs and the after-headers hook for every backend it composes.
+  state: true,
+  afterHeaders: true,
 };
 
 /**

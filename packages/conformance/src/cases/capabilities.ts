@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { type Capability, type DownloaderConfigOptions, DownloadRequest, fieldApplies } from '@nectar/core/backend';
@@ -41,6 +42,11 @@ async function usageOf(capability: Capability): Promise<Use> {
       return { config: { http2: true }, field: 'config.http2' };
     case 'socksProxy':
       return { config: { proxyUrl: 'socks5://127.0.0.1', proxyPort: 9 }, field: 'config.proxyUrl' };
+    case 'state':
+      // Refused before anything is opened: the path is never created.
+      return { config: { state: join(tmpdir(), `nectar-undeclared-${process.pid}.db`) }, field: 'config.state' };
+    case 'afterHeaders':
+      return { config: { afterHeaders: () => undefined }, field: 'config.afterHeaders' };
   }
 }
 

@@ -8,9 +8,11 @@ import { NectarError, toNectarError } from '../errors.js';
 import { type Redactor, redactUrl } from '../redact.js';
 import { type DownloadEventListener, emit } from './events.js';
 import { requestHeaders } from '../http/headers.js';
+import { type Validators, conditionalHeaders, responseValidators } from '../http/conditional.js';
+import { httpStatusError } from '../http/status.js';
 import type { ByteRange, TransferJob, TransferResponse } from './job.js';
 import type { ProxySettings } from '../http/proxy.js';
-import type { DownloadReport } from '../report.js';
+import type { DownloadOutcome, DownloadReport } from '../report.js';
 import type { DownloadRequest } from '../request.js';
 import { BodyWriter, type BodyWriterOptions, type TransferSink } from '../output/sink.js';
 import { PartWriter } from '../output/part-writer.js';
@@ -18,6 +20,7 @@ import { checkSegment, transferInSegments } from './segments.js';
 import { writtenDigest } from './written-digest.js';
 import { AttemptJob, type LegFields, type SharedFields } from './attempt-job.js';
 import { retryDelay, worthAMirror } from './retry-policy.js';
+import { decideAfterHeaders, isSkip } from './after-headers.js';
 import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
 import { type ByteThrottle, CombinedThrottle } from '../limits/byte-throttle.js';
 import type { RequestPermits } from '../http/redirect-driver.js';
@@ -46,6 +49,18 @@ export interface TransferContext<D> {
   tls(): Promise<TlsMaterial>;
   proxy: ProxySettings | null;
   route(url: URL): Promise<Backend>;
+  /** Validators of the copy on disk (state/resync.ts): the request is sent conditional. */
+  conditional?: Validators | null;
+  /** Keep the part file resumable across a crash, as keepPartial does (a state store's whole-run resume). */
+  resumable?: boolean;
+}
+
+/** How a transfer that succeeded got its bytes, and what the server said identifies them. */
+export interface TransferResult {
+  outcome: Exclude<DownloadOutcome, 'reused'>;
+  validators: Validators;
+  /** Where config.afterHeaders had the file committed instead of the destination, or null. */
+  placedAt: string | null;
 }
 
 /** Mutable state of one request across its attempts. */
@@ -64,23 +79,46 @@ interface Progress {
   speed: SpeedLimiter | null;
   /** Gives back the request's share of maxBytesInFlight, taken at its first announced size. */
   release: (() => void) | null;
+  /** A 304 confirmed the destination: the part file is dropped, the destination left as it is. */
+  unchanged: boolean;
+  /** The accepted body continued bytes already in the part file. */
+  resumed: boolean;
+  validators: Validators;
+  placedAt: string | null;
 }
 
 /** Opens the destination, runs the attempts (retries, then mirrors), verifies and commits. */
-export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
+export async function runTransfer<D>(ctx: TransferContext<D>): Promise<TransferResult> {
   const { request, settings } = ctx;
   await ctx.route(new URL(request.url));
   const { destination } = request;
   const writer = typeof destination === 'string' ? await AtomicFile.open(destination, { url: request.url }) : new StreamDestination(destination);
   const speed = request.maxSpeed === undefined ? null : new SpeedLimiter(request.maxSpeed);
-  const state: Progress = { writer, hash: null, wroteDirectly: false, writtenDigest: null, validator: writer.resumeValidator, total: writer.resumeTotal, lastEmit: 0, speed, release: null };
+  const state: Progress = {
+    writer,
+    hash: null,
+    wroteDirectly: false,
+    writtenDigest: null,
+    validator: writer.resumeValidator,
+    total: writer.resumeTotal,
+    lastEmit: 0,
+    speed,
+    release: null,
+    unchanged: false,
+    resumed: false,
+    validators: { etag: null, lastModified: null },
+    placedAt: null,
+  };
   try {
     state.hash = await seededHash(request, writer);
     ctx.report.bytesDownloaded = writer.size;
     await attemptAll(ctx, state);
-    await writer.commit({ fsync: settings.fsync });
+    if (state.unchanged) await writer.abandon();
+    else await writer.commit({ fsync: settings.fsync });
+    const outcome = state.unchanged ? 'unchanged' : state.resumed ? 'resumed' : 'downloaded';
+    return { outcome, validators: state.validators, placedAt: state.placedAt };
   } catch (error) {
-    await writer.abandon(keepable(settings, state, error) ? { validator: state.validator ?? '', total: state.total } : undefined);
+    await writer.abandon(keepable(ctx, state, error) ? { validator: state.validator ?? '', total: state.total } : undefined);
     throw error;
   } finally {
     state.release?.();
@@ -88,10 +126,14 @@ export async function runTransfer<D>(ctx: TransferContext<D>): Promise<void> {
 }
 
 /** Bytes that failed verification are never resumed: a later run would only extend the same fault. */
-function keepable(settings: ResolvedConfig, state: Progress, error: unknown): boolean {
-  if (!settings.keepPartial || state.validator === null) return false;
+function keepable<D>(ctx: TransferContext<D>, state: Progress, error: unknown): boolean {
+  if (!keepsParts(ctx) || state.validator === null || isSkip(error)) return false;
   const code = error instanceof NectarError ? error.code : undefined;
   return code !== 'NECTAR_DIGEST_MISMATCH' && code !== 'NECTAR_SIZE_MISMATCH' && code !== 'NECTAR_MAX_FILE_SIZE' && code !== 'NECTAR_RESUME';
+}
+
+function keepsParts<D>(ctx: TransferContext<D>): boolean {
+  return ctx.settings.keepPartial || ctx.resumable === true;
 }
 
 /** A digest must cover the bytes a kept part file already holds, before new ones arrive. */
@@ -147,6 +189,7 @@ async function restart<D>(ctx: TransferContext<D>, state: Progress): Promise<voi
   await state.writer.restart();
   state.hash = newHash(ctx.request);
   state.wroteDirectly = false;
+  state.resumed = false;
   ctx.report.bytesDownloaded = 0;
 }
 
@@ -247,6 +290,8 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
           // the part file is no prefix of the file that a later attempt could resume.
           state.wroteDirectly = true;
           state.validator = null;
+          // Nor may a run killed meanwhile resume it: the sidecar written for the first answer goes.
+          state.writer.unvouch?.();
           legs.first?.limitTo(limit, onFull);
         },
         rangeJob: (segment, legSignal, onFull) => {
@@ -283,7 +328,7 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
     signal.removeEventListener('abort', stop);
     deadline.clear();
   }
-  await verify(ctx, state, url);
+  if (!state.unchanged) await verify(ctx, state, url);
 }
 
 /** The job fields every leg of one attempt shares. */
@@ -292,7 +337,7 @@ async function sharedFields<D>(ctx: TransferContext<D>, state: Progress, throttl
   return {
     request,
     config: settings,
-    headers: requestHeaders(settings, request),
+    headers: { ...requestHeaders(settings, request), ...conditionalHeaders(ctx.conditional ?? null) },
     credentials: settings.basicAuthUsername === undefined ? null : { username: settings.basicAuthUsername, password: settings.basicAuthPassword ?? '' },
     tls: await ctx.tls(),
     proxy: ctx.proxy,
@@ -377,13 +422,22 @@ async function endSink(sink: TransferSink): Promise<void> {
 
 async function responded<D>(ctx: TransferContext<D>, state: Progress, offset: number, response: TransferResponse): Promise<void> {
   const { report, request, settings } = ctx;
+  if (response.unchanged === true) return confirmUnchanged(ctx, state, response);
   if (offset > 0 && response.resumed === true) checkContinues(ctx, state, offset, response);
+  state.resumed = offset > 0 && response.resumed === true;
   if (offset > 0 && response.resumed !== true) await restart(ctx, state);
   report.totalBytes = response.totalBytes;
   if (response.finalUrl !== undefined) report.finalUrl = ctx.redactor.url(response.finalUrl);
   state.validator = response.validator ?? null;
   state.total = response.totalBytes;
+  if (response.headers !== undefined) state.validators = responseValidators(response.headers);
+  // Vouched for before the first byte: a run killed mid-body (kill -9 included) leaves a part file the next one resumes.
+  if (keepsParts(ctx) && state.validator !== null) state.writer.vouch?.({ validator: state.validator, total: state.total });
   if (response.headers !== undefined) emit(ctx.listener, 'downloadHeaders', report, response.headers);
+  if (settings.afterHeaders !== undefined) {
+    const arrived = { request, report, status: response.status, headers: response.headers ?? {}, totalBytes: response.totalBytes };
+    state.placedAt = (await decideAfterHeaders(settings.afterHeaders, arrived, state.writer)) ?? state.placedAt;
+  }
   const total = response.totalBytes;
   if (total !== null && settings.maxFileSize !== undefined && total > settings.maxFileSize) {
     throw new NectarError('NECTAR_MAX_FILE_SIZE', `${request.url} is ${total} bytes, more than config.maxFileSize (${settings.maxFileSize})`, {
@@ -393,6 +447,22 @@ async function responded<D>(ctx: TransferContext<D>, state: Progress, offset: nu
   if (total !== null && request.expectedSize !== undefined && total !== request.expectedSize) {
     throw sizeMismatch(request.expectedSize, total, 'the server announced');
   }
+}
+
+/**
+ * A 304 is believed only when core itself made the request conditional: the destination on disk
+ * is then the copy the validators describe. Anything else (a caller's own If-None-Match, a
+ * server that answers 304 unasked) would leave a destination that may not exist.
+ */
+function confirmUnchanged<D>(ctx: TransferContext<D>, state: Progress, response: TransferResponse): void {
+  if (ctx.conditional == null) throw httpStatusError(304, 'Not Modified', response.finalUrl ?? ctx.request.url, response.headers ?? {});
+  state.unchanged = true;
+  const fresh = response.headers === undefined ? { etag: null, lastModified: null } : responseValidators(response.headers);
+  // A 304 should repeat the ETag (RFC 9110 §15.4.5); where it does not, the known ones still hold.
+  state.validators = { etag: fresh.etag ?? ctx.conditional.etag, lastModified: fresh.lastModified ?? ctx.conditional.lastModified };
+  ctx.report.bytesDownloaded = 0;
+  if (response.finalUrl !== undefined) ctx.report.finalUrl = ctx.redactor.url(response.finalUrl);
+  if (response.headers !== undefined) emit(ctx.listener, 'downloadHeaders', ctx.report, response.headers);
 }
 
 /**

@@ -15,7 +15,10 @@ import { DownloadReport } from '../report.js';
 import { DownloadRequest, type DownloadRequestJSON, describe } from '../request.js';
 import { closeSource, iterate, untilAborted } from './request-source.js';
 import { settledStream } from './settled-stream.js';
-import { type EngineLimits, runTransfer } from './attempts.js';
+import type { EngineLimits, TransferContext } from './attempts.js';
+import { isSkip } from './after-headers.js';
+import { resyncTransfer } from '../state/resync.js';
+import { StoreHandle } from '../state/store-handle.js';
 import { type TlsMaterial, loadTlsMaterial } from '../tls/material.js';
 
 export interface DownloadOptions {
@@ -79,6 +82,8 @@ export abstract class Downloader {
   #classForm: Backend | undefined;
   /** Each backend is opened once, with this downloader's env, before its first transfer. */
   readonly #opened = new WeakMap<Backend, Promise<void>>();
+  /** config.state, opened on first use. */
+  readonly #state: StoreHandle;
 
   constructor(config: DownloaderConfig | DownloaderConfigInput = new DownloaderConfig(), listener: DownloadEventListener = noListener) {
     const resolved = config instanceof DownloaderConfig ? config : new DownloaderConfig(config);
@@ -89,6 +94,7 @@ export abstract class Downloader {
     this.listener = listener;
     this.settings = withDefaults(resolved);
     this.#redactor = configRedactor(this.settings);
+    this.#state = new StoreHandle(this.settings.state);
     this.#limits = {
       concurrency: new ConcurrencyLimit(this.settings.maxConcurrent),
       speed: this.settings.maxSpeed === undefined ? null : new SpeedLimiter(this.settings.maxSpeed),
@@ -144,7 +150,7 @@ export abstract class Downloader {
   protected async runRequest<D>(run: RequestRun<D>): Promise<void> {
     const { request, report, signal } = run;
     const backends = new Map<string, Backend>();
-    await runTransfer({
+    const context: TransferContext<D> = {
       request,
       report,
       signal,
@@ -160,7 +166,8 @@ export abstract class Downloader {
         this.#checkSupports(backend, request);
         return backend;
       },
-    });
+    };
+    await resyncTransfer(context, await this.#state.get());
   }
 
   /** Downloads every request; settles when each one is succeeded, failed or canceled. */
@@ -206,6 +213,7 @@ export abstract class Downloader {
     this.#closed = true;
     this.cancel();
     await Promise.allSettled(this.#runs);
+    await this.#state.close();
     await this.release();
   }
 
@@ -307,7 +315,7 @@ export abstract class Downloader {
       start();
       report.state = 'succeeded';
     } catch (error) {
-      if (signal.aborted && !(error instanceof NectarError && error.code === 'NECTAR_TIMEOUT')) {
+      if ((signal.aborted && !(error instanceof NectarError && error.code === 'NECTAR_TIMEOUT')) || isSkip(error)) {
         report.state = 'canceled';
       } else {
         start();

@@ -32,6 +32,11 @@ export interface TransferResponse {
    * it is the whole file again (core then empties the destination before any byte is written).
    */
   resumed?: boolean;
+  /**
+   * The server confirmed that the destination is current (HTTP 304 to a conditional request):
+   * no body follows and nothing is written.
+   */
+  unchanged?: boolean;
   /** ETag or Last-Modified that lets a later attempt resume safely (HTTP If-Range). */
   validator?: string | null;
   /**

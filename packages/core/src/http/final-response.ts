@@ -3,6 +3,7 @@ import { NectarError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { TransferJob, TransferResponse } from '../engine/job.js';
 import { contentCodings } from './content-coding.js';
+import { isConditional } from './conditional.js';
 import { type ResponseHeaders, announcedSize, headerValue, resumeValidator } from './response.js';
 import { type ResumeJob, checkResumedRange, completedBefore, resumeOffset } from './resume.js';
 import { httpStatusError, proxyError } from './status.js';
@@ -27,7 +28,8 @@ export interface FinalResponse {
 /**
  * What to do with a final response:
  * - `body`: tell core `response`, then pipe the body into the sink;
- * - `complete`: a resume found nothing left to fetch; drain the body, tell core `response`, done;
+ * - `complete`: nothing to fetch — a resume found the part file complete, or a conditional request
+ *   was answered 304 (`response.unchanged`); drain the body, tell core `response`, done;
  * - `refused`: not a success; drain the body and throw `error`.
  */
 export type ResponseOutcome =
@@ -36,7 +38,7 @@ export type ResponseOutcome =
   | { readonly kind: 'refused'; readonly error: NectarError };
 
 /** The job as far as the answer to it depends on it. */
-export type AnsweredJob = ResumeJob & Pick<TransferJob, 'proxy'>;
+export type AnsweredJob = ResumeJob & Pick<TransferJob, 'proxy'> & Partial<Pick<TransferJob, 'headers'>>;
 
 /**
  * The one reading of a final response every HTTP backend shares: statuses, the resume checks
@@ -48,6 +50,10 @@ export function interpretResponse(job: AnsweredJob, answer: FinalResponse): Resp
   if (status === 416 && completedBefore(job, headers)) {
     const response = { status, headers, finalUrl: url.href, totalBytes: resumeOffset(job), resumed: true, validator: job.validator };
     return { kind: 'complete', response };
+  }
+  // A 304 to a request that was not conditional is a server fault, refused below like any 3xx.
+  if (status === 304 && isConditional(job.headers ?? {})) {
+    return { kind: 'complete', response: { status, headers, finalUrl: url.href, totalBytes: null, unchanged: true } };
   }
   if (status < 200 || status >= 300) return { kind: 'refused', error: statusError(job, answer) };
   if (status === 206 && resumeOffset(job) === 0) return { kind: 'refused', error: unaskedPartial(url, headers) };

@@ -38,6 +38,15 @@ export interface DestinationWriter {
   commit(options: { fsync: boolean }): Promise<void>;
   /** Gives up; `keep` (with a validator) leaves the part file and its sidecar for a later run. */
   abandon(keep?: { validator: string; total: number | null }): Promise<void>;
+  /**
+   * Writes the part file's sidecar now, not at abandon: if the process dies mid-body, the next run
+   * resumes what reached the disk. Removed again on commit and on an abandon that keeps nothing.
+   */
+  vouch?(keep: { validator: string; total: number | null }): void;
+  /** Takes the vouch back: the part file is no longer a prefix of the file (core split it into segments). */
+  unvouch?(): void;
+  /** Commits to `path` instead of the destination (config.afterHeaders chose another name). */
+  retarget?(path: string): void;
   /** The whole file's size a kept part file was saved with, or null. */
   readonly resumeTotal: number | null;
 }
@@ -135,9 +144,13 @@ export class AtomicFile implements DestinationWriter {
   #size: number;
   /** What the part file is when a backend replaced it (a link); else the file we opened. */
   #identity: FileIdentity | null = null;
+  #vouched = false;
+  /** Where commit() puts the file: the destination, unless retargeted. */
+  #target: string;
 
   private constructor(destination: string, fd: number, url: string | undefined, kept: Kept = fresh) {
     this.destination = destination;
+    this.#target = destination;
     this.#url = url;
     this.tempPath = partPath(destination);
     this.#fd = fd;
@@ -236,22 +249,45 @@ export class AtomicFile implements DestinationWriter {
     this.#size = 0;
   }
 
+  vouch(keep: { validator: string; total: number | null }): void {
+    if (this.#url === undefined) return;
+    const sidecar: PartSidecar = { urlDigest: urlDigest(this.#url), validator: keep.validator, total: keep.total };
+    quietly(() => unlinkSync(sidecarPath(this.destination)));
+    const written = quietly(() => {
+      writeSidecar(this.destination, sidecar);
+      return true;
+    });
+    this.#vouched ||= written === true;
+  }
+
+  unvouch(): void {
+    if (!this.#vouched) return;
+    quietly(() => unlinkSync(sidecarPath(this.destination)));
+    this.#vouched = false;
+  }
+
+  /** The part file stays where it is (its lock and sidecar with it); only the final rename moves. */
+  retarget(path: string): void {
+    this.#target = path;
+  }
+
   async commit({ fsync }: { fsync: boolean }): Promise<void> {
     try {
       if (fsync) await fsyncAsync(this.fd);
       this.#place();
+      if (this.#vouched) quietly(() => unlinkSync(sidecarPath(this.destination)));
       this.#close();
       releaseLock(this.tempPath);
-      if (fsync) await syncFolder(dirname(this.destination));
+      if (fsync) await syncFolder(dirname(this.#target));
     } catch (error) {
       await this.abandon();
       if ((error as NodeJS.ErrnoException).code === 'EISDIR') {
-        throw new NectarError('NECTAR_DESTINATION', `destination ${this.destination} is a directory; give a file path`, {
+        throw new NectarError('NECTAR_DESTINATION', `destination ${this.#target} is a directory; give a file path`, {
           cause: error,
-          details: { destination: this.destination },
+          details: { destination: this.#target },
         });
       }
-      throw destinationError(this.destination, error, 'move the finished file to');
+      throw destinationError(this.#target, error, 'move the finished file to');
     }
   }
 
@@ -263,6 +299,7 @@ export class AtomicFile implements DestinationWriter {
       quietly(() => writeSidecar(this.destination, sidecar));
     } else {
       quietly(() => unlinkSync(this.tempPath));
+      if (this.#vouched) quietly(() => unlinkSync(sidecarPath(this.destination)));
     }
     releaseLock(this.tempPath);
   }
@@ -274,11 +311,11 @@ export class AtomicFile implements DestinationWriter {
    */
   #place(): void {
     const written = this.#identity ?? fstatSync(this.fd);
-    renameSync(this.tempPath, this.destination);
-    const placed = lstatSync(this.destination);
+    renameSync(this.tempPath, this.#target);
+    const placed = lstatSync(this.#target);
     if (placed.ino === written.ino && placed.dev === written.dev) return;
-    quietly(() => unlinkSync(this.destination));
-    throw replacedPart(this.tempPath, this.destination);
+    quietly(() => unlinkSync(this.#target));
+    throw replacedPart(this.tempPath, this.#target);
   }
 
   #close(): void {
