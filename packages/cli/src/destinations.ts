@@ -1,5 +1,5 @@
-import { constants, lstatSync } from 'node:fs';
-import { copyFile, link, mkdir, rename, unlink } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { DownloadReport, DownloadRequest, type ExpectedDigest, NectarArgumentError, type NectarErrorCode, partPath } from '@nectar/core/backend';
 import { UsageError } from './args.js';
@@ -96,38 +96,25 @@ export class DestinationPlanner {
   }
 
   /**
-   * Renames a downloaded file to the name a Content-Disposition header gave, sanitised like a
-   * URL's name. An existing file is never replaced without --force: hard-linking fails with
-   * EEXIST where a rename would silently overwrite.
+   * The name a Content-Disposition header gives a download, sanitised like a URL's name, or the
+   * planned path when there is none to take. Chosen when the headers arrive, before any byte is
+   * written: core then commits the file under it (config.afterHeaders), with no rename after.
+   * An existing file is never chosen without --force: the planned name is kept, with a note.
    */
-  async rename(path: string, suggested: string): Promise<{ path: string; note?: string }> {
+  /** --force: existing files are replaced. */
+  get replaces(): boolean {
+    return this.#options.existing === 'overwrite';
+  }
+
+  choose(path: string, suggested: string): { path: string; note?: string } {
     const name = sanitiseName(suggested, basename(path));
     if (name === basename(path) || this.#options.output !== undefined) return { path };
     const target = this.#names.allocate(name);
-    if (this.#options.existing === 'overwrite') {
-      await rename(path, target);
-      return { path: target };
-    }
-    try {
-      await linkOrCopy(path, target);
-    } catch (error) {
+    if (this.#options.existing !== 'overwrite' && lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
       this.#names.release(target);
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       return { path, note: `kept ${path}: ${target} (from Content-Disposition) exists; --force overwrites it` };
     }
-    await unlink(path);
     return { path: target };
-  }
-}
-
-/** Both fail with EEXIST rather than replace a file; copying is for filesystems without links. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw error;
-    await copyFile(from, to, constants.COPYFILE_EXCL);
   }
 }
 

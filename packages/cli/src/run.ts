@@ -1,4 +1,4 @@
-import { type DownloadEventListener, type DownloadReport, type Downloader, DownloaderConfig, type Redactor } from '@nectar/core/backend';
+import { type AfterHeadersDecision, type AfterHeadersHook, type ArrivedHeaders, type DownloadEventListener, type DownloadReport, type Downloader, DownloaderConfig, type Redactor } from '@nectar/core/backend';
 import type { GetOptions } from './args.js';
 import { checkBackend, createRegistry } from './backends.js';
 import { netrcHeaders } from './credentials.js';
@@ -33,7 +33,8 @@ export const FEW_URLS = 8;
 /** `nectar get`: everything after the command line was parsed. Returns the exit status. */
 export async function runGet(urls: readonly string[], options: GetOptions, io: CliIo, commandLine: Redactor): Promise<number> {
   // Every option is checked before the first byte moves: a usage error never half-runs.
-  const config = new DownloaderConfig(withDefaultSshKeys(configFromOptions(options)));
+  const fields = withDefaultSshKeys(configFromOptions(options));
+  const checked = new DownloaderConfig(fields);
   const backend = checkBackend(options.backend);
   const netrc = options.user === undefined ? await loadNetrc(options.netrc, options['netrc-file'], io.cwd) : undefined;
   const redactor = netrc === undefined ? commandLine : commandLine.with(netrc.passwords);
@@ -56,6 +57,8 @@ export async function runGet(urls: readonly string[], options: GetOptions, io: C
   const colours = colourfulTerminal(io.stderr);
   const display = await createDisplay(options, io, tally, redactor, colours);
   const run = new Run({ options, io, planner, redactor, tally, display, colours });
+  // -J names files when their headers arrive: core's hook, so the file is committed under that name.
+  const config = run.afterHeaders === undefined ? checked : new DownloaderConfig({ ...fields, afterHeaders: run.afterHeaders });
   return run.execute(registry.create(config, run.listener), urlSource(urls, list, run.interrupt.signal));
 }
 
@@ -110,9 +113,10 @@ class Run {
   /** Why the -i list could not be read to its end. */
   #listError: ListReadError | undefined;
   readonly #quiet: number;
-  readonly #contentDisposition: boolean;
-  /** Content-Disposition names, by report, until the download settles. */
-  readonly #suggested = new Map<DownloadReport, string>();
+  /** Where -J had core commit a file (its Content-Disposition name), by report, until it settles. */
+  readonly #placed = new Map<DownloadReport, string>();
+  /** config.afterHeaders for -J; undefined without it. */
+  readonly afterHeaders: AfterHeadersHook | undefined;
 
   constructor({ options, io, planner, redactor, tally, display, colours }: RunParts) {
     this.#io = io;
@@ -121,7 +125,7 @@ class Run {
     this.#tally = tally;
     this.#display = display;
     this.#quiet = options.quiet?.length ?? 0;
-    this.#contentDisposition = options['content-disposition'] === true;
+    this.afterHeaders = options['content-disposition'] === true ? (arrived) => this.#nameFromHeaders(arrived) : undefined;
     this.#stderr = lineWriter(io.stderr, redactor, colours);
     // Values are masked before serialising: masking the JSON text could not see an escaped secret.
     this.#json = options.json === true ? (line) => io.stdout.write(`${line}\n`) : undefined;
@@ -136,15 +140,24 @@ class Run {
       this.#tally.running(report)?.observe(Date.now(), true);
       this.#display.progress(report);
     },
-    downloadHeaders: (report, headers) => {
-      this.#attemptStarted(report);
-      const value = headers['content-disposition'];
-      const name = this.#contentDisposition && typeof value === 'string' ? filenameFromContentDisposition(value) : undefined;
-      if (name !== undefined) this.#suggested.set(report, name);
-    },
+    downloadHeaders: (report) => this.#attemptStarted(report),
     // A host that answered 429/503 is slowed for every download to it: said once per slowdown.
     hostSlowed: (_report, slowdown) => this.#display.note(slowedLine(slowdown)),
   };
+
+  /** -J: the Content-Disposition name, chosen before any byte is written (a retry chooses again). */
+  #nameFromHeaders({ report, headers }: ArrivedHeaders): AfterHeadersDecision {
+    const value = headers['content-disposition'];
+    const name = typeof value === 'string' ? filenameFromContentDisposition(value) : undefined;
+    const planned = report.destination;
+    if (name === undefined || typeof planned !== 'string') return undefined;
+    const chosen = this.#planner.choose(planned, name);
+    if (chosen.note !== undefined) this.#display.note(chosen.note);
+    if (chosen.path === planned) return undefined;
+    this.#placed.set(report, chosen.path);
+    // A file that appears there meanwhile is kept too: core then fails this download rather than replace it.
+    return { destination: chosen.path, replace: this.#planner.replaces };
+  }
 
   /** A resume is known once the server agreed to it: the attempt's headers came, past byte 0. */
   #attemptStarted(report: DownloadReport): void {
@@ -198,13 +211,9 @@ class Run {
       this.#record({ report, destination, skipped: 'unchanged' });
       return;
     }
-    const suggested = this.#suggested.get(report);
-    this.#suggested.delete(report);
-    if (suggested !== undefined && report.state === 'succeeded') {
-      const renamed = await this.#planner.rename(destination, suggested);
-      destination = renamed.path;
-      if (renamed.note !== undefined) this.#display.note(renamed.note);
-    }
+    const placed = this.#placed.get(report);
+    this.#placed.delete(report);
+    if (placed !== undefined && report.state === 'succeeded') destination = placed;
     const resumedFrom = this.#tally.running(report)?.resumedFrom ?? undefined;
     this.#record(resumedFrom === undefined ? { report, destination } : { report, destination, resumedFrom });
   }

@@ -107,7 +107,11 @@ export function resyncCases(ctx: SuiteContext, http: HttpFixture | null): void {
 
 /** config.afterHeaders: called on the head of an answer, before any byte is written, for every backend. */
 export function afterHeadersCases(ctx: SuiteContext): void {
-  if (!ctx.has('afterHeaders')) return;
+  if (!ctx.has('afterHeaders')) {
+    // Said in the summary, and a describe with no case at all is an error for vitest.
+    it.skip('afterHeaders is not declared in supports, so its cases are skipped', () => {});
+    return;
+  }
   it('is called before any byte is written, and may commit the file under another name', async () => {
     const file = await ctx.publish(5000);
     const folder = await ctx.folder();

@@ -22,7 +22,11 @@ export interface ArrivedHeaders<D = unknown> {
  * written), or `{ destination }` (the file is committed there instead: a path, or a name resolved
  * beside the request's destination). To fail the request, throw.
  */
-export type AfterHeadersDecision = { readonly skip: true } | { readonly destination: string } | undefined;
+export type AfterHeadersDecision =
+  | { readonly skip: true }
+  /** `replace: false`: a file that is at `destination` by the time the download ends is kept, and the request fails NECTAR_DESTINATION. */
+  | { readonly destination: string; readonly replace?: boolean }
+  | undefined;
 
 export type AfterHeadersHook = (arrived: ArrivedHeaders) => AfterHeadersDecision | Promise<AfterHeadersDecision>;
 
@@ -48,10 +52,10 @@ export async function decideAfterHeaders(hook: AfterHeadersHook, arrived: Arrive
   if ('skip' in decision && decision.skip) {
     throw new NectarError('NECTAR_CANCELED', `skipped by config.afterHeaders: ${redactUrl(arrived.request.url)}`, { details: { skipped: true } });
   }
-  return 'destination' in decision ? retarget(arrived.request, writer, decision.destination) : null;
+  return 'destination' in decision ? retarget(arrived.request, writer, decision.destination, decision.replace !== false) : null;
 }
 
-function retarget(request: DownloadRequest, writer: DestinationWriter, destination: string): string {
+function retarget(request: DownloadRequest, writer: DestinationWriter, destination: string, replace: boolean): string {
   const original = request.destination;
   if (typeof original !== 'string' || writer.retarget === undefined) {
     throw new NectarError('NECTAR_REFUSED', 'config.afterHeaders chose a destination for a request whose destination is a stream');
@@ -60,6 +64,6 @@ function retarget(request: DownloadRequest, writer: DestinationWriter, destinati
     throw new NectarError('NECTAR_REFUSED', `config.afterHeaders chose an unusable destination ${JSON.stringify(destination)}`, { details: { destination } });
   }
   const path = isAbsolute(destination) ? destination : resolve(dirname(original), destination);
-  writer.retarget(path);
+  writer.retarget(path, { replace });
   return path;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { type Stats, closeSync, constants, fstatSync, lstatSync, fsync, ftruncateSync, openSync, read, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Stats, closeSync, constants, fstatSync, linkSync, lstatSync, fsync, ftruncateSync, openSync, read, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,7 +46,8 @@ export interface DestinationWriter {
   /** Takes the vouch back: the part file is no longer a prefix of the file (core split it into segments). */
   unvouch?(): void;
   /** Commits to `path` instead of the destination (config.afterHeaders chose another name). */
-  retarget?(path: string): void;
+  /** Commit elsewhere; `replace: false` never replaces a file that is there by then (NECTAR_DESTINATION). */
+  retarget?(path: string, options?: { replace?: boolean }): void;
   /** The whole file's size a kept part file was saved with, or null. */
   readonly resumeTotal: number | null;
 }
@@ -147,6 +148,8 @@ export class AtomicFile implements DestinationWriter {
   #vouched = false;
   /** Where commit() puts the file: the destination, unless retargeted. */
   #target: string;
+  /** false: the target is taken only if nothing is there (a hard link, which fails rather than replace). */
+  #replace = true;
 
   private constructor(destination: string, fd: number, url: string | undefined, kept: Kept = fresh) {
     this.destination = destination;
@@ -267,8 +270,9 @@ export class AtomicFile implements DestinationWriter {
   }
 
   /** The part file stays where it is (its lock and sidecar with it); only the final rename moves. */
-  retarget(path: string): void {
+  retarget(path: string, options: { replace?: boolean } = {}): void {
     this.#target = path;
+    this.#replace = options.replace !== false;
   }
 
   async commit({ fsync }: { fsync: boolean }): Promise<void> {
@@ -311,11 +315,23 @@ export class AtomicFile implements DestinationWriter {
    */
   #place(): void {
     const written = this.#identity ?? fstatSync(this.fd);
-    renameSync(this.tempPath, this.#target);
+    if (this.#replace) renameSync(this.tempPath, this.#target);
+    else this.#placeWithoutReplacing();
     const placed = lstatSync(this.#target);
     if (placed.ino === written.ino && placed.dev === written.dev) return;
     quietly(() => unlinkSync(this.#target));
     throw replacedPart(this.tempPath, this.#target);
+  }
+
+  /** A hard link fails with EEXIST where a rename would replace: then the part file is dropped, named in the error. */
+  #placeWithoutReplacing(): void {
+    try {
+      linkSync(this.tempPath, this.#target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      throw new NectarError('NECTAR_DESTINATION', `${this.#target} appeared while it was downloaded, and it is not replaced`, { details: { destination: this.#target, reason: 'exists' } });
+    }
+    unlinkSync(this.tempPath);
   }
 
   #close(): void {
