@@ -28,6 +28,16 @@ let tmp: Scratch;
 
 function serve(request: IncomingMessage, response: ServerResponse): void {
   log.push({ range: request.headers.range, ifRange: request.headers['if-range'] as string | undefined, authorization: request.headers.authorization });
+  // For the rate test: a redirect on this origin, and a small file.
+  if (request.url?.startsWith('/hop/')) {
+    response.writeHead(302, { location: `/small/${request.url.slice(5)}` });
+    response.end();
+    return;
+  }
+  if (request.url?.startsWith('/small/')) {
+    response.end('small');
+    return;
+  }
   const body = versions[current] as Buffer;
   const etag = `"v${current}"`;
   if (changeAfterFirst && log.length === 1) current = 1;
@@ -120,5 +130,19 @@ describe.each([0, 2])('segments with threads: %i', (threads) => {
     // One whole request at the other origin, without the caller's Authorization: no range request re-sent it.
     expect(log).toEqual([{ range: undefined, ifRange: undefined, authorization: undefined }]);
     expect((await readFile(dest)).equals(versions[0])).toBe(true);
+  });
+});
+
+describe('per-origin limits in worker threads', () => {
+  it('makes a redirect hop in a worker take its rate token on the main thread', async () => {
+    // Six files, each through a redirect on the same origin: 12 requests at hostRate 3. Without a
+    // token per hop only the 6 first requests would be spaced (~1.7 s); with them, 11 intervals.
+    const downloader = downloaders.create({ threads: 2, hostRate: 3, maxConcurrent: 6 });
+    const started = performance.now();
+    const reports = await downloader.download(Array.from({ length: 6 }, (_, i) => new DownloadRequest(`${base}/hop/${i}`, tmp.path(`hop-${i}.bin`))));
+    const seconds = (performance.now() - started) / 1000;
+    expect(reports.map((r) => r.state)).toEqual(Array(6).fill('succeeded'));
+    expect(log).toHaveLength(12);
+    expect(seconds).toBeGreaterThan(3.3);
   });
 });

@@ -68,6 +68,8 @@ export type ToWorker =
   | { readonly type: 'abort'; readonly id: number }
   /** The main thread wrote one more of the chunks sent back for a stream destination. */
   | { readonly type: 'credit'; readonly id: number }
+  /** The origin's limits let the redirect hop asked for go (`error`: they will not: the attempt ends). */
+  | { readonly type: 'entered'; readonly id: number; readonly error: SerializedError | null }
   | { readonly type: 'close' };
 
 export type FromWorker =
@@ -76,6 +78,8 @@ export type FromWorker =
   /** `bytes` more are in the part file. */
   | { readonly type: 'progress'; readonly id: number; readonly bytes: number }
   | { readonly type: 'chunk'; readonly id: number; readonly data: ArrayBuffer }
+  /** A redirect hop to `url` waits for its origin's slot and rate token on the main thread. */
+  | { readonly type: 'enter'; readonly id: number; readonly url: string }
   /** The backend replaced the part file with a link. */
   | { readonly type: 'replaced'; readonly id: number; readonly identity: FileIdentity }
   /** The last `bytes` written ride with the final message, so no progress message precedes it. */

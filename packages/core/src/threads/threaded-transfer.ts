@@ -2,7 +2,7 @@ import type { TransferJob } from '../engine/job.js';
 import { segmentLimit, splittable } from '../engine/segments.js';
 import { digestWritten } from '../engine/written-digest.js';
 import { type NectarError, toNectarError } from '../errors.js';
-import { type FromWorker, type StartMessage, type ToWorker, deserializeError } from './messages.js';
+import { type FromWorker, type StartMessage, type ToWorker, deserializeError, serializeError } from './messages.js';
 
 /**
  * After asking a worker to abort, how long to wait for its word that the part file is closed.
@@ -51,6 +51,7 @@ export class ThreadedTransfer {
   handle(message: FromWorker): void {
     if (message.type === 'responded') this.#respond(message.response, message.wait);
     else if (message.type === 'replaced') this.#job.partReplaced(message.identity);
+    else if (message.type === 'enter') this.#enter(message.url);
     else if (message.type === 'progress') this.#progressed(message.bytes);
     else if (message.type === 'chunk') this.#write(message.data);
     else {
@@ -74,6 +75,14 @@ export class ThreadedTransfer {
         if (wait && this.#failure === null) this.#post({ type: 'proceed', id: this.id, limit: segmentLimit(this.#job) });
       },
       (error: unknown) => this.#fail(toNectarError(error)),
+    );
+  }
+
+  /** A redirect hop in the worker takes its origin's slot and rate token here, where the limits live. */
+  #enter(url: string): void {
+    this.#job.hosts.enter(new URL(url)).then(
+      () => this.#post({ type: 'entered', id: this.id, error: null }),
+      (error: unknown) => this.#post({ type: 'entered', id: this.id, error: serializeError(toNectarError(error)) }),
     );
   }
 

@@ -5,7 +5,6 @@ import type { Backend } from '../engine/backend.js';
 import type { BodyOutput, TransferJob, TransferResponse } from '../engine/job.js';
 import { toNectarError } from '../errors.js';
 import type { ProxySettings } from '../http/proxy.js';
-import type { RequestPermits } from '../http/redirect-driver.js';
 import type { SpeedLimiter } from '../limits/speed.js';
 import { openPartFileSync } from '../output/destination.js';
 import { PartWriter, fit } from '../output/part-writer.js';
@@ -13,12 +12,10 @@ import { TransferSink } from '../output/sink.js';
 import type { DownloadRequest } from '../request.js';
 import { ChunkSender } from './chunk-sender.js';
 import type { FromWorker, StartMessage, WorkerSetup } from './messages.js';
-import { serializeError } from './messages.js';
+import { type SerializedError, deserializeError, serializeError } from './messages.js';
 import { ProgressBatch } from './progress-batch.js';
 
 export type Post = (message: FromWorker, transfer?: ArrayBuffer[]) => void;
-
-const unlimitedHops: RequestPermits = { enter: async () => {} };
 
 /** What a transfer in a worker needs from the thread it runs in. */
 export interface WorkerContext {
@@ -41,6 +38,7 @@ export class WorkerTransfer {
   readonly #abort = new AbortController();
   readonly #progress: ProgressBatch;
   #proceed: ((limit: number | null) => void) | null = null;
+  #entering: ((error: SerializedError | null) => void) | null = null;
   #sender: ChunkSender | null = null;
   #file: FileBody | null = null;
   /** Set once a segment's last byte is written: the backend's abort that follows is a success. */
@@ -75,6 +73,29 @@ export class WorkerTransfer {
   #digest(): string | null {
     if (this.#hash === null || this.#wroteItself) return null;
     return this.#hash.digest('hex');
+  }
+
+  /** The main thread's answer to a hop's `enter`. */
+  entered(error: SerializedError | null): void {
+    const waiting = this.#entering;
+    this.#entering = null;
+    waiting?.(error);
+  }
+
+  /** Waits for the main thread's per-origin limits before a redirect hop (one hop at a time). */
+  #enter(url: URL): Promise<void> {
+    const signal = this.#abort.signal;
+    signal.throwIfAborted();
+    this.#context.post({ type: 'enter', id: this.#start.id, url: url.href });
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#entering = (error) => {
+        signal.removeEventListener('abort', onAbort);
+        if (error === null) resolve();
+        else reject(deserializeError(error));
+      };
+    });
   }
 
   proceed(limit: number | null): void {
@@ -126,9 +147,8 @@ export class WorkerTransfer {
         if (limiter !== null) await limiter.take(bytes, signal);
       },
       limiter,
-      // The main thread took the attempt's slot and first rate token; redirect hops in a worker
-      // take none (documented: per-origin rates bind exactly in-process).
-      hosts: unlimitedHops,
+      // The main thread took the attempt's slot and first rate token; a redirect hop asks it for its own.
+      hosts: { enter: (url) => this.#enter(url) },
     };
   }
 

@@ -79,6 +79,9 @@ function handle(message: ToWorker): void {
     case 'credit':
       running.get(message.id)?.credit();
       break;
+    case 'entered':
+      running.get(message.id)?.entered(message.error);
+      break;
     case 'close':
       void close(backend);
       break;
