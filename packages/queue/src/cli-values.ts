@@ -31,9 +31,12 @@ export function parseCount(text: string, option: string, min: number): number {
   return value;
 }
 
-/** A positive rate such as 5 or 0.5 (per second). */
+const rateUnits: Record<string, number> = { '': 1, s: 1, m: 60, min: 60, h: 3600 };
+
+/** Requests per second as `nectar get --host-rate` reads them: "5", "5/s", "30/m", "0.5/s", "100/h". */
 export function parseRate(text: string, option: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) throw new UsageError(`${option} must be a positive number per second, got ${JSON.stringify(text)}`);
-  return value;
+  const match = /^(\d+(?:\.\d+)?)\s*(?:\/\s*(s|m|min|h))?$/i.exec(text.trim());
+  const rate = match === null ? Number.NaN : Number(match[1]) / (rateUnits[(match[2] ?? '').toLowerCase()] ?? Number.NaN);
+  if (!(rate >= 0.001)) throw new UsageError(`${option} must be requests per second or minute like 5/s or 30/m, got ${JSON.stringify(text)}`);
+  return rate;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { HostLimits } from './host-limits.js';
+import type { FarmHostLimits } from './host-limits.js';
 import type { ClusterKeys } from './naming.js';
 
 /** Waiting for Redis to come back, the gate retries this often. */
@@ -38,11 +38,11 @@ const lateMs = rateGuardMs / 4;
  * Retry-After) on every worker, not just for the request that got it.
  */
 export class HostGate {
-  readonly #limits: (host: string) => HostLimits | undefined;
+  readonly #limits: (host: string) => FarmHostLimits | undefined;
   readonly #slots: RateLimiterRedis;
   readonly #holds: RateLimiterRedis;
 
-  constructor(redis: Redis, keys: ClusterKeys, limits: (host: string) => HostLimits | undefined) {
+  constructor(redis: Redis, keys: ClusterKeys, limits: (host: string) => FarmHostLimits | undefined) {
     const prefix = keys.hosts.replace(/:hosts$/, '');
     this.#limits = limits;
     this.#slots = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:slot`, points: 1, duration: 5 });
@@ -52,7 +52,7 @@ export class HostGate {
   /** Waits until the host may be sent one more request; gives up only when the signal aborts. */
   async take(host: string, signal: AbortSignal): Promise<void> {
     await this.#unheld(host, signal);
-    const rate = this.#limits(host)?.requestsPerSecond;
+    const rate = this.#limits(host)?.hostRate;
     if (rate === undefined) return;
     const slotMs = (1000 + rateGuardMs) / rate;
     for (;;) {

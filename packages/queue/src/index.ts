@@ -2,7 +2,7 @@ export { type OwnedRedis, openRedis, type RedisConnection } from './connection.j
 export { assertNoSecrets, type Credential, type CredentialStore, credentialHeaders, defaultSecretHeaders, type SecretRules, secretRules } from './credentials.js';
 export { type Dashboard, type DashboardOptions, serveDashboard } from './dashboard.js';
 export { rateGuardMs } from './host-gate.js';
-export { applyHostLimits, type HostLimits } from './host-limits.js';
+export { applyHostLimits, DEPRECATED_WARNING, type FarmHostLimits, type HostLimits } from './host-limits.js';
 export type { JobData, JobProgressData, JobRequest, JobResult, StoredAt, TransferProfile, WireProgress, WireReport } from './job-data.js';
 export { jobIdOf } from './job-id.js';
 export type { StorageMode } from './job-runner.js';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DrainMarks } from './drain-marks.js';
-import { applyHostLimits, type HostLimits, storeProducerLimits } from './host-limits.js';
+import { applyHostLimits, type FarmHostLimits, farmHostLimits, type HostLimits, storeProducerLimits } from './host-limits.js';
 import { type JobData, type JobRequest, jobName, type TransferProfile } from './job-data.js';
 import { jobIdOf } from './job-id.js';
 import { type ClusterKeys, type ClusterName, hostOf, hostQueueName } from './naming.js';
@@ -16,9 +16,12 @@ export interface ProducerOptions {
   batchDelay?: number;
   /** Stop enqueuing to a host while this many of its jobs are waiting in Redis (default 1000). */
   maxWaiting?: number;
-  /** Limits by host (`example.org`, `example.org:8080`), held across the farm. */
+  /**
+   * Limits by host (`example.org`, `example.org:8080`), held across the farm: `{ maxPerHost,
+   * hostRate }`, core's fields (the old `concurrency`, `requestsPerSecond` still work, deprecated).
+   */
   hosts?: Readonly<Record<string, HostLimits>>;
-  /** Limits for hosts not listed in `hosts`. */
+  /** Limits for hosts not listed in `hosts` (default: the producer config's `maxPerHost`/`hostRate`, if any). */
   defaultHostLimits?: HostLimits;
   /** How long (s) and how many finished jobs each host queue keeps for late readers (default 600 s, 1,000). */
   keepCompleted?: { age: number; count: number };
@@ -59,6 +62,19 @@ export const producerDefaults = {
   attempts: 3,
 } as const;
 
+/**
+ * The farm-wide limits a producer asks for each host, checked once: `hosts[host]`, else
+ * `defaultHostLimits`, else the producer config's own `maxPerHost`/`hostRate` (core's per-origin
+ * fields, which mean the same across the farm).
+ */
+export function producerHostLimits(options: ProducerOptions, config: { maxPerHost?: number | undefined; hostRate?: number | undefined }): (host: string) => FarmHostLimits | undefined {
+  const byHost = new Map<string, FarmHostLimits>();
+  for (const [host, limits] of Object.entries(options.hosts ?? {})) byHost.set(host.toLowerCase(), farmHostLimits(limits, `hosts[${JSON.stringify(host)}]`));
+  const fromConfig = farmHostLimits({ maxPerHost: config.maxPerHost, hostRate: config.hostRate }, 'config');
+  const fallback = options.defaultHostLimits !== undefined ? farmHostLimits(options.defaultHostLimits, 'defaultHostLimits') : Object.keys(fromConfig).length > 0 ? fromConfig : undefined;
+  return (host) => byHost.get(host) ?? fallback;
+}
+
 /** What becomes of the jobs an Enqueuer sends. */
 export interface EnqueuerEvents<E extends Outgoing> {
   /** The job is in Redis. */
@@ -83,6 +99,7 @@ export class Enqueuer<E extends Outgoing> {
   readonly #name: ClusterName;
   readonly #keys: ClusterKeys;
   readonly #options: ProducerOptions;
+  readonly #limits: (host: string) => FarmHostLimits | undefined;
   readonly #events: EnqueuerEvents<E>;
   readonly #drains: DrainMarks;
   readonly #queues = new Map<string, Queue>();
@@ -98,11 +115,20 @@ export class Enqueuer<E extends Outgoing> {
   /** A Redis that restarted may have lost hosts and limits: the first ready is not a restart. */
   #connected = false;
 
-  constructor(redis: Redis, name: ClusterName, keys: ClusterKeys, options: ProducerOptions, drains: DrainMarks, events: EnqueuerEvents<E>) {
+  constructor(
+    redis: Redis,
+    name: ClusterName,
+    keys: ClusterKeys,
+    options: ProducerOptions,
+    limits: (host: string) => FarmHostLimits | undefined,
+    drains: DrainMarks,
+    events: EnqueuerEvents<E>,
+  ) {
     this.#redis = redis;
     this.#name = name;
     this.#keys = keys;
     this.#options = options;
+    this.#limits = limits;
     this.#drains = drains;
     this.#events = events;
     this.#connected = redis.status === 'ready';
@@ -190,12 +216,8 @@ export class Enqueuer<E extends Outgoing> {
   #batchable(entry: E, host: string): boolean {
     const size = entry.wire.expectedSize;
     // A rate limit counts jobs: a batch would make several requests for one token.
-    if (this.#limits(host)?.requestsPerSecond !== undefined) return false;
+    if (this.#limits(host)?.hostRate !== undefined) return false;
     return (this.#options.batchSize ?? 32) > 1 && size !== undefined && size <= (this.#options.smallFileSize ?? 256 * 1024);
-  }
-
-  #limits(host: string): HostLimits | undefined {
-    return this.#options.hosts?.[host] ?? this.#options.defaultHostLimits;
   }
 
   #flush(key: string): void {

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type OwnedRedis, openRedis, type RedisConnection } from './connection.js';
 import { drainHostQueue } from './drain-marks.js';
-import { applyHostLimits, checkHostLimits, type HostLimits, operatorLimitHosts, readHostLimits, storeOperatorLimits } from './host-limits.js';
+import { applyHostLimits, type FarmHostLimits, farmHostLimits, type HostLimits, operatorLimitHosts, readHostLimits, storeOperatorLimits } from './host-limits.js';
 import { type ClusterKeys, type ClusterName, clusterKeys, defaultCluster, hostQueueName, queueMetaPattern } from './naming.js';
 import { listRuns, type RunStatus, readRunStatus } from './run-status.js';
 
@@ -104,13 +104,14 @@ export class QueueAdmin {
   }
 
   /**
-   * Changes a host's limits now, for every worker, merged into those in force. They win over
-   * producers' limits (which never overwrite them) until `clearLimits()`.
+   * Changes a host's limits now, for every worker, merged into those in force: `{ maxPerHost,
+   * hostRate }`, core's fields (the old `concurrency`, `requestsPerSecond` still work, deprecated).
+   * They win over producers' limits (which never overwrite them) until `clearLimits()`.
    */
   async setLimits(host: string, limits: HostLimits): Promise<void> {
-    checkHostLimits(limits, `limits of ${host}`);
+    const wanted = farmHostLimits(limits, 'setLimits()');
     const current = (await readHostLimits(this.client, this.#keys))[host] ?? {};
-    const merged = { ...current, ...limits };
+    const merged: FarmHostLimits = { ...current, ...wanted };
     await storeOperatorLimits(this.client, this.#keys, host, merged);
     await applyHostLimits(this.queue(hostQueueName(this.#name, host)), merged);
   }
@@ -121,8 +122,8 @@ export class QueueAdmin {
     await applyHostLimits(this.queue(hostQueueName(this.#name, host)), undefined);
   }
 
-  /** The limits in force, by host. */
-  listLimits(): Promise<Record<string, HostLimits>> {
+  /** The limits in force, by host, in core's names (`maxPerHost`, `hostRate`). */
+  listLimits(): Promise<Record<string, FarmHostLimits>> {
     return readHostLimits(this.client, this.#keys);
   }
 

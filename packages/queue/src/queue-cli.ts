@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseCount, parseRate, UsageError } from './cli-values.js';
-import type { HostLimits } from './host-limits.js';
+import { type FarmHostLimits, warnDeprecated } from './host-limits.js';
 import { QueueAdmin } from './queue-admin.js';
 import type { RunStatus } from './run-status.js';
 
@@ -17,7 +17,8 @@ Commands:
   drain [HOST]               remove the waiting jobs of HOST, or of every host; the runs
                              they belonged to fail what they had left there (not re-added)
   limits                     list host limits
-  limits set HOST [-j N] [--rate R]   change a host's limits now, on every worker; they win
+  limits set HOST [--max-per-host N] [--host-rate N/s]
+                             change a host's limits now, on every worker; they win
                              over producers' limits until cleared
   limits clear HOST          remove a host's limits (producers' apply again as they register)
   dashboard [--port P]       serve the bull-board dashboard on 127.0.0.1 (default port 3000)
@@ -26,8 +27,10 @@ Options:
   --redis URL                Redis (default $NECTAR_REDIS or redis://127.0.0.1:6379)
   --cluster NAME             farm name (default nectar)
   --prefix PREFIX            BullMQ key prefix (default bull)
-  -j, --max-concurrent N     with limits set: requests to the host at once, farm-wide
-      --rate R               with limits set: requests per second to the host, farm-wide
+      --max-per-host N       with limits set: transfers to the host at once, farm-wide
+                             (also --parallel-max-host; the old -j/--max-concurrent is deprecated)
+      --host-rate N[/s|/m]   with limits set: requests per second (or minute) to the host,
+                             farm-wide, retries included (the old --rate is deprecated)
       --port P               with dashboard: the port on 127.0.0.1
       --json                 print JSON
   -h, --help                 this text
@@ -37,6 +40,11 @@ const options = {
   redis: { type: 'string' },
   cluster: { type: 'string' },
   prefix: { type: 'string' },
+  'max-per-host': { type: 'string' },
+  'parallel-max-host': { type: 'string' },
+  'host-rate': { type: 'string' },
+  'limit-rate-per-host': { type: 'string' },
+  // Deprecated names of --max-per-host and --host-rate, kept working with a warning.
   'max-concurrent': { type: 'string', short: 'j' },
   rate: { type: 'string' },
   port: { type: 'string' },
@@ -140,7 +148,7 @@ async function limits(admin: QueueAdmin, args: string[], values: Values, print: 
   if (action === undefined || action === 'list') {
     const all = await admin.listLimits();
     const byOperator = new Set(await admin.operatorLimitHosts());
-    const line = (h: string, l: HostLimits) => `${h}: ${describeLimits(l)}${byOperator.has(h) ? ' (set by an operator)' : ''}`;
+    const line = (h: string, l: FarmHostLimits) => `${h}: ${describeLimits(l)}${byOperator.has(h) ? ' (set by an operator)' : ''}`;
     print(all, () => Object.entries(all).map(([h, l]) => line(h, l)).join('\n') || 'no host limits');
     return { status: 0 };
   }
@@ -151,14 +159,40 @@ async function limits(admin: QueueAdmin, args: string[], values: Values, print: 
     return { status: 0 };
   }
   if (action !== 'set') throw new UsageError(`limits ${JSON.stringify(action)}: use limits, limits set HOST or limits clear HOST`);
-  const wanted: HostLimits = {};
-  if (values['max-concurrent'] !== undefined) wanted.concurrency = parseCount(values['max-concurrent'], '--max-concurrent', 1);
-  if (values.rate !== undefined) wanted.requestsPerSecond = parseRate(values.rate, '--rate');
-  if (Object.keys(wanted).length === 0) throw new UsageError('limits set HOST needs --max-concurrent N and/or --rate R');
+  const wanted = limitFlags(values);
+  if (Object.keys(wanted).length === 0) throw new UsageError('limits set HOST needs --max-per-host N and/or --host-rate N/s');
   await admin.setLimits(host, wanted);
   const now = (await admin.listLimits())[host] ?? {};
   print({ host, limits: now }, () => `${host}: ${describeLimits(now)}`);
   return { status: 0 };
+}
+
+/**
+ * `limits set`'s flags, named as `nectar get` names the same limits. The old -j/--max-concurrent
+ * and --rate still work, with a deprecation warning; two names of one limit together are refused.
+ */
+function limitFlags(values: Values): FarmHostLimits {
+  if (values['limit-rate-per-host'] !== undefined) {
+    throw new UsageError(
+      '--limit-rate-per-host: the farm holds no per-host byte limit; give it to each worker (nectar worker --limit-rate-per-host RATE), whose downloader applies it',
+    );
+  }
+  const perHost = oneOf(values, ['max-per-host', 'parallel-max-host', 'max-concurrent']);
+  const rate = oneOf(values, ['host-rate', 'rate']);
+  if (perHost?.flag === 'max-concurrent') warnDeprecated('--max-concurrent', 'nectar queue limits set -j/--max-concurrent', '--max-per-host');
+  if (rate?.flag === 'rate') warnDeprecated('--rate', 'nectar queue limits set --rate', '--host-rate');
+  const wanted: FarmHostLimits = {};
+  if (perHost !== undefined) wanted.maxPerHost = parseCount(perHost.value, `--${perHost.flag}`, 1);
+  if (rate !== undefined) wanted.hostRate = parseRate(rate.value, `--${rate.flag}`);
+  return wanted;
+}
+
+/** The one flag given among names of the same limit. */
+function oneOf(values: Values, flags: readonly ('max-per-host' | 'parallel-max-host' | 'max-concurrent' | 'host-rate' | 'rate')[]): { flag: string; value: string } | undefined {
+  const given = flags.filter((f) => values[f] !== undefined);
+  if (given.length > 1) throw new UsageError(`${given.map((f) => `--${f}`).join(' and ')} are the same limit: give one (--${flags[0]})`);
+  const flag = given[0];
+  return flag === undefined ? undefined : { flag, value: values[flag] as string };
 }
 
 function statusText(s: RunStatus): string {
@@ -171,8 +205,8 @@ function statusText(s: RunStatus): string {
   return lines.join('\n');
 }
 
-function describeLimits(l: HostLimits): string {
-  const parts = [l.concurrency === undefined ? null : `${l.concurrency} at once`, l.requestsPerSecond === undefined ? null : `${l.requestsPerSecond}/s`];
+function describeLimits(l: FarmHostLimits): string {
+  const parts = [l.maxPerHost === undefined ? null : `${l.maxPerHost} at once`, l.hostRate === undefined ? null : `${Number(l.hostRate.toPrecision(4))}/s`];
   return parts.filter((p) => p !== null).join(', ') || 'none';
 }
 

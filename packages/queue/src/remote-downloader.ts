@@ -7,6 +7,7 @@ import {
   type DownloadOptions,
   type DownloadRequest,
   emit,
+  type LimitChanges,
   NectarArgumentError,
   NectarError,
   type RequestRun,
@@ -24,7 +25,7 @@ import { type JobRequest, profileFields, type TransferProfile } from './job-data
 import { JobTracker } from './job-tracker.js';
 import { JobWatcher, type WatcherOptions } from './job-watcher.js';
 import { type ClusterKeys, type ClusterName, clusterKeys, defaultCluster } from './naming.js';
-import { Enqueuer, type ProducerOptions } from './producer.js';
+import { Enqueuer, type ProducerOptions, producerHostLimits } from './producer.js';
 import { QueueReport } from './queue-report.js';
 import { RedisOutage } from './redis-outage.js';
 import { type Entry, isDrainedError } from './request-entry.js';
@@ -99,9 +100,11 @@ export class QueueDownloader extends Downloader {
     this.schemes = options.schemes ?? ['http', 'https', 'file', 'sftp'];
     this.#name = { prefix: options.prefix ?? defaultCluster.prefix, cluster: options.cluster ?? defaultCluster.cluster };
     this.#keys = clusterKeys(this.#name);
+    // Checked before Redis is opened: a wrong limit fails here, naming it, and leaves nothing open.
+    const limits = producerHostLimits(options, this.settings);
     this.#redis = openRedis(options.redis);
     const drains = new DrainMarks(this.#redis.client, this.#keys);
-    this.#enqueuer = new Enqueuer<Entry>(this.#redis.client, this.#name, this.#keys, options, drains, {
+    this.#enqueuer = new Enqueuer<Entry>(this.#redis.client, this.#name, this.#keys, options, limits, drains, {
       added: (job) => this.#tracker.track(job),
       drained: (job, at) => this.#tracker.drained(job, at),
     });
@@ -121,6 +124,18 @@ export class QueueDownloader extends Downloader {
     });
     this.#secrets = secretRules(options.secretHeaders, options.secretParams);
     this.#outage = new RedisOutage(this.#redis.client, options.redisDownTimeout ?? 60_000, (ms) => this.#failAll(ms));
+  }
+
+  /**
+   * The farm's per-host limits live in Redis, shared by every producer and worker: a producer
+   * does not change them during a run. `QueueAdmin.setLimits()` / `nectar queue limits set` do.
+   */
+  override setLimits(_limits: LimitChanges): void {
+    throw new NectarError(
+      'NECTAR_NOT_SUPPORTED',
+      "QueueDownloader.setLimits(): the farm's per-host limits are changed with QueueAdmin.setLimits(host, { maxPerHost, hostRate }) or nectar queue limits set HOST",
+      { details: { field: 'setLimits' } },
+    );
   }
 
   /** Redis stayed away too long: a run fails clearly rather than wait for ever. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { defaultRegistry, type DownloaderConfigInput } from '@nectar/core';
-import { parseCount, parseSeconds, parseSize, UsageError } from './cli-values.js';
+import { parseCount, parseRate, parseSeconds, parseSize, UsageError } from './cli-values.js';
 import type { CredentialStore } from './credentials.js';
 import type { StorageMode } from './job-runner.js';
 import { type QueueWorker, runWorker, type WorkerOptions } from './worker.js';
@@ -17,6 +17,10 @@ durations read as in \`nectar get\`: sizes 500K, 2M, 1G (1024-based), durations 
   --id ID                   worker id shown in reports (default host-pid-random)
   -j, --max-concurrent N    jobs at once on this worker (default 8)
       --limit-rate RATE     bytes/s for this worker's downloads together: 500K, 2M, 1G
+      --max-per-host N      this worker's transfers at once per host (also --parallel-max-host)
+      --host-rate N[/s|/m]  this worker's requests per second (or minute) per host, retries included
+      --limit-rate-per-host RATE  bytes/s per host for this worker, all its transfers together
+                            (the farm-wide per-host limits are set by producers and nectar queue limits)
   --config FILE             JSON DownloaderConfig for this worker (TLS, proxy, timeouts…)
   --credentials FILE        JSON { id: { username, password } | { headers, query } } named by jobs
   --storage shared|local    where destinations live (default shared)
@@ -42,6 +46,10 @@ const options = {
   id: { type: 'string' },
   'max-concurrent': { type: 'string', short: 'j' },
   'limit-rate': { type: 'string' },
+  'max-per-host': { type: 'string' },
+  'parallel-max-host': { type: 'string' },
+  'host-rate': { type: 'string' },
+  'limit-rate-per-host': { type: 'string' },
   config: { type: 'string' },
   credentials: { type: 'string' },
   storage: { type: 'string' },
@@ -67,6 +75,7 @@ export async function workerOptionsFromArgs(argv: readonly string[], env: NodeJS
   if (values.help === true) return null;
   const config: DownloaderConfigInput = values.config === undefined ? {} : JSON.parse(await readFile(values.config, 'utf8'));
   const maxSpeed = optional(values['limit-rate'], '--limit-rate', parseSize);
+  const local = localHostLimits(values);
   const credentials: CredentialStore = values.credentials === undefined ? {} : JSON.parse(await readFile(values.credentials, 'utf8'));
   for (const module of values.import ?? []) {
     const loaded = (await import(module)) as { register?: (r: typeof defaultRegistry) => void };
@@ -81,7 +90,7 @@ export async function workerOptionsFromArgs(argv: readonly string[], env: NodeJS
     prefix: values.prefix,
     id: values.id,
     concurrency: count('max-concurrent', 1),
-    config: maxSpeed === undefined ? config : { ...config, maxSpeed },
+    config: { ...config, ...definedOnly({ maxSpeed, ...local }) },
     credentials,
     storage: storage(values.storage, values.root),
     sweepRoots: values.sweep,
@@ -95,6 +104,22 @@ export async function workerOptionsFromArgs(argv: readonly string[], env: NodeJS
     heartbeatInterval: seconds('heartbeat-interval'),
     storedCount: count('stored-count', 0),
     metricsPort: count('metrics-port', 0),
+  });
+}
+
+/**
+ * Core's per-origin limits for this worker's own downloader, named as in `nectar get`; they
+ * apply on this worker alone, beside (never instead of) the farm-wide ones in Redis.
+ */
+function localHostLimits(values: ReturnType<typeof parse>['values']): Pick<DownloaderConfigInput, 'maxPerHost' | 'hostRate' | 'maxSpeedPerHost'> {
+  if (values['max-per-host'] !== undefined && values['parallel-max-host'] !== undefined) {
+    throw new UsageError('--max-per-host and --parallel-max-host are the same option: give one');
+  }
+  const perHost = values['max-per-host'] === undefined ? optional(values['parallel-max-host'], '--parallel-max-host', (t, o) => parseCount(t, o, 1)) : parseCount(values['max-per-host'], '--max-per-host', 1);
+  return definedOnly({
+    maxPerHost: perHost,
+    hostRate: optional(values['host-rate'], '--host-rate', parseRate),
+    maxSpeedPerHost: optional(values['limit-rate-per-host'], '--limit-rate-per-host', parseSize),
   });
 }
 

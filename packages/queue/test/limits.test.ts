@@ -50,8 +50,8 @@ describe.runIf(redisAvailable)('per-host politeness across 3 workers', () => {
     const slowFiles = await Promise.all(Array.from({ length: 10 }, (_, i) => slowHost.publish(`s${i}`, Buffer.alloc(30_000, i))));
     const quickFiles = await Promise.all(Array.from({ length: 16 }, (_, i) => rateHost.publish(`q${i}`, Buffer.alloc(100, i))));
     const hosts = {
-      [new URL(slowHost.origin).host]: { concurrency: 2 },
-      [new URL(rateHost.origin).host]: { requestsPerSecond: 8 },
+      [new URL(slowHost.origin).host]: { maxPerHost: 2 },
+      [new URL(rateHost.origin).host]: { hostRate: 8 },
     };
     slowHost.stats.reset();
     const log = arrivals(rateHost);

@@ -128,8 +128,8 @@ describe.runIf(redisAvailable)('operating a farm', () => {
     expect((await run).every((r) => r.state === 'succeeded')).toBe(true);
     await d.close();
 
-    expect((await cli('limits', 'set', host, '-j', '2', '--rate', '4', '--cluster', cluster)).status).toBe(0);
-    expect(JSON.parse((await cli('limits', '--cluster', cluster, '--json')).text)).toEqual({ [host]: { concurrency: 2, requestsPerSecond: 4 } });
+    expect((await cli('limits', 'set', host, '--max-per-host', '2', '--host-rate', '4', '--cluster', cluster)).status).toBe(0);
+    expect(JSON.parse((await cli('limits', '--cluster', cluster, '--json')).text)).toEqual({ [host]: { maxPerHost: 2, hostRate: 4 } });
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue(hostQueueName({ prefix: 'bull', cluster }, host), { connection });
     expect(await queue.getGlobalConcurrency()).toBe(2);

@@ -91,22 +91,22 @@ describe.runIf(redisAvailable)('an operator\'s drain and limits stick against pr
     const cluster = clusterName('operator-limits');
     const host = origin.host;
     const listed = async () => JSON.parse((await cli('limits', '--cluster', cluster, '--json')).text) as Record<string, unknown>;
-    const first = producer(redis.url, cluster, { hosts: { [host]: { concurrency: 4 } } });
+    const first = producer(redis.url, cluster, { hosts: { [host]: { maxPerHost: 4 } } });
     // No worker yet: the request waits, the producer has registered the host and its limits.
     const waiting = first.download([new DownloadRequest(origin.url('ol-0', { ms: 300 }), join(folder.path, 'ol-0'))]);
     await until('the producer stored its limits', async () => (await listed())[host] !== undefined);
-    expect(await listed()).toEqual({ [host]: { concurrency: 4 } });
+    expect(await listed()).toEqual({ [host]: { maxPerHost: 4 } });
 
-    expect((await cli('limits', 'set', host, '-j', '1', '--cluster', cluster)).status).toBe(0);
+    expect((await cli('limits', 'set', host, '--max-per-host', '1', '--cluster', cluster)).status).toBe(0);
     expect((await cli('limits', '--cluster', cluster)).text).toBe(`${host}: 1 at once (set by an operator)`);
     // The producer reconnects (as after a network blip): it registers its hosts and limits again.
     const admin = new Redis(redis.url);
     await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     await sleep(1500);
     admin.disconnect();
-    expect(await listed()).toEqual({ [host]: { concurrency: 1 } });
+    expect(await listed()).toEqual({ [host]: { maxPerHost: 1 } });
     // A producer that starts now, with other limits, does not replace them either.
-    const second = producer(redis.url, cluster, { hosts: { [host]: { concurrency: 6 } } });
+    const second = producer(redis.url, cluster, { hosts: { [host]: { maxPerHost: 6 } } });
     const more = second.download(Array.from({ length: 5 }, (_, i) => new DownloadRequest(origin.url(`ol-${i + 1}`, { ms: 300 }), join(folder.path, `ol-${i + 1}`))));
     await until('6 jobs wait', async () => {
       const { queue, close } = hostQueue(cluster);
@@ -114,7 +114,7 @@ describe.runIf(redisAvailable)('an operator\'s drain and limits stick against pr
       await close();
       return n === 6;
     });
-    expect(await listed()).toEqual({ [host]: { concurrency: 1 } });
+    expect(await listed()).toEqual({ [host]: { maxPerHost: 1 } });
     // And workers obey the operator's: 8 slots free, one request at a time at the origin.
     workers.push(await startWorker(redis.url, cluster, 'ol', ['--no-fsync', '-j', '8']));
     expect([...(await waiting), ...(await more)].every((r) => r.state === 'succeeded')).toBe(true);
@@ -125,9 +125,9 @@ describe.runIf(redisAvailable)('an operator\'s drain and limits stick against pr
     // Cleared: the next producer to register the host stores its own again.
     await cli('limits', 'clear', host, '--cluster', cluster);
     expect(await listed()).toEqual({});
-    const third = producer(redis.url, cluster, { hosts: { [host]: { concurrency: 2 } } });
+    const third = producer(redis.url, cluster, { hosts: { [host]: { maxPerHost: 2 } } });
     await third.download([new DownloadRequest(origin.url('ol-last'), join(folder.path, 'ol-last'))]);
     await third.close();
-    expect(await listed()).toEqual({ [host]: { concurrency: 2 } });
+    expect(await listed()).toEqual({ [host]: { maxPerHost: 2 } });
   }, 90_000);
 });

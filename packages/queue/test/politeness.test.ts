@@ -45,7 +45,7 @@ describe.runIf(redisAvailable)('politeness, as the origin logged it', () => {
     await other.stop();
     // Every third file answers 503 once: its retry is a request like any other.
     const urls = Array.from({ length: 30 }, (_, i) => origin.url(`rate-${i}`, i % 3 === 0 ? { fail: 1, status: 503 } : {}));
-    const d = producer(redis.url, cluster, { hosts: { [origin.host]: { requestsPerSecond: 5 } } }, undefined, { retryDelay: 10 });
+    const d = producer(redis.url, cluster, { hosts: { [origin.host]: { hostRate: 5 } } }, undefined, { retryDelay: 10 });
     const reports = await d.download(urls.map((url, i) => new DownloadRequest(url, join(folder.path, `rate-${i}`))));
     await d.close();
     expect(reports.every((r) => r.state === 'succeeded')).toBe(true);
@@ -68,7 +68,7 @@ describe.runIf(redisAvailable)('politeness, as the origin logged it', () => {
     const cluster = clusterName('retry-after');
     await threeWorkers(cluster);
     const urls = Array.from({ length: 12 }, (_, i) => origin.url(`busy-${i}`, i === 0 ? { fail: 1, status: 429, retryAfter: 2, ms: 50 } : { ms: 300 }));
-    const d = producer(redis.url, cluster, { hosts: { [origin.host]: { concurrency: 3 } } });
+    const d = producer(redis.url, cluster, { hosts: { [origin.host]: { maxPerHost: 3 } } });
     const reports = await d.download(urls.map((url, i) => new DownloadRequest(url, join(folder.path, `busy-${i}`))));
     await d.close();
     expect(reports.every((r) => r.state === 'succeeded')).toBe(true);
@@ -88,7 +88,7 @@ describe.runIf(redisAvailable)('politeness, as the origin logged it', () => {
     const busy = await startWorker(redis.url, cluster, 'busy', ['--no-fsync', '-j', '1']);
     workers.push(busy);
     let started = 0;
-    const d = producer(redis.url, cluster, { hosts: { [origin.host]: { concurrency: 2 } } }, { downloadStarted: () => void started++ });
+    const d = producer(redis.url, cluster, { hosts: { [origin.host]: { maxPerHost: 2 } } }, { downloadStarted: () => void started++ });
     // One long job, of another host, occupies the busy worker's only slot.
     const other = await startOrigin();
     const long = d.download([new DownloadRequest(other.url('long', { ms: 4000 }), join(folder.path, 'long'))]);

@@ -35,7 +35,7 @@ describe.runIf(redisAvailable)('a Redis without persistence, and a producer that
     for (const id of ['m1', 'm2', 'm3']) workers.push(await startWorker(redis.url, cluster, id, ['--no-fsync', '-j', '4']));
     expect(workers[0]?.output()).toContain('Redis has no persistence');
     const names = Array.from({ length: 60 }, (_, i) => `amnesia-${i}`);
-    const d = producer(redis.url, cluster, { hosts: { [origin.host]: { concurrency: 2 } } });
+    const d = producer(redis.url, cluster, { hosts: { [origin.host]: { maxPerHost: 2 } } });
     let settled = 0;
     const run = (async () => {
       const reports = [];
