@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
- * nginx serves `root` over HTTP and HTTPS; `/paced/` serves it at `pacedRate` bytes/s per
+ * nginx serves `root` over HTTP and HTTPS; the TLS listener offers h2 and http/1.1 by ALPN, so a
+ * client gets h2 only when it asks for it (curl does by default: the harness pins it, see
+ * contenders/curl.mjs). `listen … ssl http2` is nginx 1.22's spelling (Debian 12); 1.25.1+ still
+ * takes it, with a deprecation warning in the error log. `/paced/` serves it at `pacedRate` bytes/s per
  * connection, and `/gone/` answers 404 at once (a long list that touches no disk).
  */
 export async function startNginx({ program, prefix, root, tls, pacedRate }) {
@@ -60,7 +63,7 @@ http {
     location /gone/ { return 404; }
   }
   server {
-    listen 127.0.0.1:${ports.https} ssl;
+    listen 127.0.0.1:${ports.https} ssl http2;
     ssl_certificate ${tls.server.certPath};
     ssl_certificate_key ${tls.server.keyPath};
     root ${root};

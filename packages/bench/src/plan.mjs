@@ -21,7 +21,8 @@ export function makePlan(options, sets, environment) {
   // An opt-in contender runs only when named; the others also when no contender is named.
   const selected = (contender) => namedContenders.includes(contender) || (!contender.optIn && namedContenders.length === 0);
   const planned = [];
-  for (const workload of workloads.filter((w) => workloadSelected(w, options.only, namedContenders))) {
+  const ids = new Set(workloads.map((w) => w.id));
+  for (const workload of workloads.filter((w) => workloadSelected(w, options.only, namedContenders, ids))) {
     const reason = workloadUnavailable(workload, environment);
     if (reason !== null) {
       skipOnce(`workload ${workload.id}`, reason);
@@ -51,9 +52,10 @@ function usageError(message) {
   return Object.assign(new Error(message), { code: 'ERR_BENCH_USAGE' });
 }
 
-function workloadSelected(workload, only, namedContenders) {
+/** A workload's exact id selects that workload alone (small-https-tmpfs, not small-https-h2-tmpfs too). */
+function workloadSelected(workload, only, namedContenders, ids) {
   if (only.size === 0) return true;
-  if ([...only].some((name) => matchesWorkload(workload, name))) return true;
+  if ([...only].some((name) => (ids.has(name) ? name === workload.id : matchesWorkload(workload, name)))) return true;
   // A named contender alone selects every workload it can run.
   const namesAWorkload = [...only].some((name) => !contenders.some((c) => c.id === name) && !probes.some((p) => p.id === name) && name !== 'probes');
   return !namesAWorkload && namedContenders.some((c) => contendersFor(workload).includes(c));

@@ -146,6 +146,7 @@ function workloadFigures(workload, results) {
     label: workload.label,
     set: workload.set.name,
     transport: workload.transport,
+    variant: workload.variant,
     target: workload.target,
     files: workload.files,
     bytes: workload.bytes,
@@ -165,7 +166,7 @@ function workloadFigures(workload, results) {
 
 function printPlan(plan, mode) {
   log(`nectar bench (${mode}): ${plan.workloads.length} workloads, probes: ${plan.probes.map((p) => p.id).join(', ') || 'none'}; concurrency ${CONCURRENCY}`);
-  for (const { workload, contenders } of plan.workloads) log(`  ${workload.id.padEnd(18)} ${contenders.map((c) => c.id).join(', ')}`);
+  for (const { workload, contenders } of plan.workloads) log(`  ${workload.id.padEnd(21)} ${contenders.map((c) => c.id).join(', ')}`);
   for (const s of plan.skipped) log(`  skipped ${s.what}: ${s.reason}`);
 }
 

@@ -21,6 +21,7 @@ export const targets = [
   ratioTarget({ id: 'small-vs-aria2c', text: "2,000 × 16 KiB → tmpfs, HTTP: library ≥ 0.5× aria2c's throughput", workload: 'small-http-tmpfs', subject: LIBRARY, against: 'aria2c', atLeast: 0.5, form: 'speed' }),
   ratioTarget({ id: 'small-cli-vs-aria2c', text: "2,000 × 16 KiB → tmpfs, HTTP: `nectar get -i` ≤ 2.5× aria2c's time", workload: 'small-http-tmpfs', subject: CLI, against: 'aria2c', atLeast: 0.4, form: 'time' }),
   { id: 'small-https', text: '2,000 × 16 KiB → tmpfs, HTTPS: library and `nectar get -i` against curl and aria2c (no bound)', check: checkHttpsReport },
+  { id: 'small-h2', text: '2,000 × 16 KiB → tmpfs, HTTPS, one listener (#18): h2 time ÷ HTTP/1.1 time (no bound; below 1, h2 is faster)', check: checkH2Report },
   ratioTarget({ id: 'medium-vs-curl', text: "200 × 1 MiB → disk, HTTP: library ≤ 2.5× curl's time", workload: 'medium-http-tmp', subject: LIBRARY, against: 'curl', atLeast: 0.4, form: 'time' }),
   ratioTarget({ id: 'large-http', text: "1 GiB → disk, HTTP: library ≥ 0.8× curl's throughput", workload: 'large-http-tmp', subject: LIBRARY, against: 'curl', atLeast: 0.8, form: 'speed' }),
   ratioTarget({ id: 'large-https', text: "1 GiB → disk, HTTPS: library ≥ 0.6× curl's throughput", workload: 'large-https-tmp', subject: LIBRARY, against: 'curl', atLeast: 0.6, form: 'speed' }),
@@ -71,6 +72,38 @@ function checkHttpsReport(results) {
   }
   if (parts.length === 0) return notMeasured(pairIn(results, 'small-https-tmpfs', LIBRARY, 'curl'));
   return { verdict: 'reported', value: `throughput: ${parts.join('; ')}` };
+}
+
+const H2_WORKLOAD = 'small-https-h2-tmpfs';
+// [label, how the two differ, the contender asking for h2, the same tool pinned to HTTP/1.1]
+const H2_PAIRS = [
+  ['library', 'http2: true ÷ false', 'undici-h2', 'undici-h1'],
+  ['curl', '--http2 ÷ --http1.1', 'curl-h2', 'curl'],
+];
+
+/**
+ * Issue #18: h2 time ÷ HTTP/1.1 time in the h2 workload, paired by round (the median of each
+ * round's h2 wall ÷ HTTP/1.1 wall): `{ ratios: [{ label, flags, h2Id, ratio, h2Seconds, h1Seconds }], missing }`,
+ * `missing` saying why a pair has no ratio. The chart shows the same figures.
+ */
+export function h2Ratios(results) {
+  const ratios = [];
+  const missing = [];
+  for (const [label, flags, h2Id, h1Id] of H2_PAIRS) {
+    // pairIn's ratio is the baseline's time ÷ the subject's: with HTTP/1.1 as subject, h2 ÷ HTTP/1.1.
+    const pair = pairIn(results, H2_WORKLOAD, h1Id, h2Id);
+    if (typeof pair === 'string') missing.push(pair);
+    else ratios.push({ label, flags, h2Id, ratio: pair.ratio, h2Seconds: pair.baseline.summary.wallSeconds, h1Seconds: pair.subject.summary.wallSeconds });
+  }
+  return { ratios, missing };
+}
+
+function checkH2Report(results) {
+  const { ratios, missing } = h2Ratios(results);
+  if (ratios.length === 0) return notMeasured(missing[0]);
+  const seconds = (s) => `${s.toFixed(s < 1 ? 3 : 2)} s`;
+  const parts = ratios.map((r) => `${r.label} (${r.flags}) ${r.ratio.toFixed(2)}× (median ${seconds(r.h2Seconds)} against ${seconds(r.h1Seconds)})`);
+  return { verdict: 'reported', value: parts.join('; ') };
 }
 
 function checkSmallRunMemory(results) {

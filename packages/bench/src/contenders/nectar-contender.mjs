@@ -6,15 +6,17 @@ const CLIENT = fileURLToPath(new URL('../nectar-client.mjs', import.meta.url));
 
 /**
  * A contender that runs `backend` over `transports`; `config(workload, inputs)` gives the config
- * fields beyond the trust every client gets (SSH keys, threads). No maxConcurrent: the library's
+ * fields beyond the trust every client gets (SSH keys, threads, http2); `variants`, the only
+ * workload variants it runs in (see contendersFor). No maxConcurrent: the library's
  * default is what every other contender is told (CONCURRENCY).
  */
-export function nectarContender({ id, name, backend, transports, optIn = false, config = () => ({}) }) {
+export function nectarContender({ id, name, backend, transports, variants, optIn = false, config = () => ({}) }) {
   return {
     id,
     name,
     family: 'nectar',
     transports,
+    ...(variants === undefined ? {} : { variants }),
     backend,
     optIn,
     unavailable: () => backendUnavailable(backend),

@@ -1,6 +1,7 @@
 // @nectar/undici as a user gets it: `new UndiciDownloader()` with no settings but the test CA's
 // trust. The forced modes run only when named (`--only undici-threaded`): they compare the
-// engine's modes while it changes, and are no target's subject.
+// engine's modes while it changes, and are no target's subject. `undici-h1` and `undici-h2` set
+// `http2` both ways (not the default, which may change) and run only in the h2 workload.
 import { nectarContender } from './nectar-contender.mjs';
 
 export const undiciDefault = nectarContender({
@@ -26,4 +27,22 @@ export const undiciInProcess = nectarContender({
   transports: ['http', 'https'],
   optIn: true,
   config: () => ({ threads: 0 }),
+});
+
+export const undiciH1 = nectarContender({
+  id: 'undici-h1',
+  name: 'Nectar (http2: false)',
+  backend: 'undici',
+  transports: ['https'],
+  variants: ['h2'],
+  config: () => ({ http2: false }),
+});
+
+export const undiciH2 = nectarContender({
+  id: 'undici-h2',
+  name: 'Nectar (http2: true)',
+  backend: 'undici',
+  transports: ['https'],
+  variants: ['h2'],
+  config: () => ({ http2: true }),
 });
