@@ -98,6 +98,8 @@ export interface DownloaderConfigOptions {
    * serves ranges; 1 (the default) never splits a file.
    */
   segments?: number;
+  /** The smallest segment worth its own connection, in bytes (aria2c's --min-split-size; default 32 MiB, at least 1 MiB). */
+  minSegmentSize?: number;
   /** Transfers at once to one origin (scheme, host and port), under `maxConcurrent` (aiohttp's limit_per_host). */
   maxPerHost?: number;
   /** Requests per second to one origin, evenly spaced; retries and redirect hops take their token too. */
@@ -273,6 +275,9 @@ const checks: Record<HonouredField, Check> = {
   redactParams: stringList,
   threads: nonNegativeInteger,
   segments: positiveInteger,
+  minSegmentSize: (v, f) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1024 * 1024) fail(f, 'a whole number of bytes, at least 1 MiB (1048576)', v);
+  },
   maxPerHost: positiveInteger,
   hostRate: requestsPerSecond,
   maxSpeedPerHost: bytesPerSecond,
@@ -346,6 +351,7 @@ export class DownloaderConfig<Options extends DownloaderConfigOptions = Download
   declare readonly sslClientKeyPassphrase?: string;
   declare readonly threads?: number;
   declare readonly segments?: number;
+  declare readonly minSegmentSize?: number;
   declare readonly connectTimeout?: number;
   declare readonly headersTimeout?: number;
   declare readonly bodyTimeout?: number;

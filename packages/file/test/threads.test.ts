@@ -65,15 +65,15 @@ describe('core executor: file copies in worker threads', () => {
 });
 
 describe('core segments over file: URLs (the ranges capability)', () => {
-  // Two segments of at least 32 MiB each.
-  const body = randomBytes(64 * 1024 * 1024 + 5);
+  // Two segments of at least 1 MiB each (config.minSegmentSize's floor).
+  const body = randomBytes(2 * 1024 * 1024 + 5);
   const value = createHash('sha256').update(body).digest('hex');
 
   it.each([0, 2])('splits a large file into ranges with threads: %i, whole and verified', async (threads) => {
     const source = join(folder, 'large');
     await writeFile(source, body);
     const request = new DownloadRequest(pathToFileURL(source).href, join(folder, 'large-out'), { expectedDigest: { algorithm: 'sha256', value } });
-    const { reports } = await copyAll({ threads }, { segments: 2 }, [request]);
+    const { reports } = await copyAll({ threads }, { segments: 2, minSegmentSize: 1024 * 1024 }, [request]);
     expect(states(reports)).toEqual(['succeeded']);
     expect(reports[0]?.bytesDownloaded).toBe(body.length);
     expect((await readFile(join(folder, 'large-out'))).equals(body)).toBe(true);
@@ -82,7 +82,7 @@ describe('core segments over file: URLs (the ranges capability)', () => {
   it.each([0, 2])('links a large file whole with segments (threads: %i): a link is never split', async (threads) => {
     const source = join(folder, 'large');
     await writeFile(source, body);
-    const { reports } = await copyAll({ threads, fileMode: 'hardlink' }, { segments: 2 }, [new DownloadRequest(pathToFileURL(source).href, join(folder, 'linked'))]);
+    const { reports } = await copyAll({ threads, fileMode: 'hardlink' }, { segments: 2, minSegmentSize: 1024 * 1024 }, [new DownloadRequest(pathToFileURL(source).href, join(folder, 'linked'))]);
     expect(states(reports)).toEqual(['succeeded']);
     expect((await stat(join(folder, 'linked'))).ino).toBe((await stat(source)).ino);
   });

@@ -11,11 +11,12 @@ import { Downloaders, type Scratch, scratch } from './helpers.js';
  * worker pool alike. The origin here is a plain node:http server whose file can change between
  * two requests, and which logs every request's Range and If-Range.
  */
-const size = 64 * 1024 * 1024 + 3;
+// 1 MiB segments (config.minSegmentSize's floor) split these files as 32 MiB ones split large files.
+const size = 2 * 1024 * 1024 + 3;
 const versions = [randomBytes(size), randomBytes(size)] as const;
 let current = 0;
 let changeAfterFirst = false;
-/** A lying origin: each 206 carries 1 MiB more than the range it names. */
+/** A lying origin: each 206 carries 256 KiB more than the range it names. */
 let longRanges = false;
 const log: Array<{ range: string | undefined; ifRange: string | undefined; authorization?: string | undefined }> = [];
 let server: Server;
@@ -50,7 +51,7 @@ function serve(request: IncomingMessage, response: ServerResponse): void {
   }
   const start = Number(match[1]);
   const end = Number(match[2]);
-  const extra = longRanges ? Buffer.alloc(1024 * 1024) : Buffer.alloc(0);
+  const extra = longRanges ? Buffer.alloc(256 * 1024) : Buffer.alloc(0);
   response.writeHead(206, { 'content-length': end - start + 1 + extra.length, 'content-range': `bytes ${start}-${end}/${body.length}`, etag, 'accept-ranges': 'bytes' });
   response.end(Buffer.concat([body.subarray(start, end + 1), extra]));
 }
@@ -85,7 +86,7 @@ const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex')
 describe.each([0, 2])('segments with threads: %i', (threads) => {
   it('fetches the second half with Range and If-Range, writes both in place, checks the digest', async () => {
     const dest = tmp.path(`split-${threads}.bin`);
-    const downloader = downloaders.create({ threads, segments: 2 });
+    const downloader = downloaders.create({ threads, segments: 2, minSegmentSize: 1024 * 1024 });
     const [report] = await downloader.download([new DownloadRequest(`${base}/f`, dest, { expectedDigest: { algorithm: 'sha256', value: sha256(versions[0]) } })]);
     expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
     expect(log).toMatchObject([
@@ -98,7 +99,7 @@ describe.each([0, 2])('segments with threads: %i', (threads) => {
   it('refuses a segment of a file that changed meanwhile, then fetches the new version whole — never a splice', async () => {
     changeAfterFirst = true;
     const dest = tmp.path(`changed-${threads}.bin`);
-    const downloader = downloaders.create({ threads, segments: 2, retries: 1, retryDelay: 1 });
+    const downloader = downloaders.create({ threads, segments: 2, minSegmentSize: 1024 * 1024, retries: 1, retryDelay: 1 });
     const [report] = await downloader.download([new DownloadRequest(`${base}/f`, dest)]);
     expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
     expect(report?.attempts).toBe(2);
@@ -114,7 +115,7 @@ describe.each([0, 2])('segments with threads: %i', (threads) => {
   it('writes no byte past a range that a lying origin makes longer, nor counts it', async () => {
     longRanges = true;
     const dest = tmp.path(`long-${threads}.bin`);
-    const downloader = downloaders.create({ threads, segments: 2 });
+    const downloader = downloaders.create({ threads, segments: 2, minSegmentSize: 1024 * 1024 });
     const [report] = await downloader.download([new DownloadRequest(`${base}/f`, dest)]);
     expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
     expect(report?.bytesDownloaded).toBe(size);
@@ -124,7 +125,7 @@ describe.each([0, 2])('segments with threads: %i', (threads) => {
 
   it('never splits a file a redirect moved to another origin: its credentials stay behind', async () => {
     const dest = tmp.path(`moved-${threads}.bin`);
-    const downloader = downloaders.create({ threads, segments: 2 });
+    const downloader = downloaders.create({ threads, segments: 2, minSegmentSize: 1024 * 1024 });
     const [report] = await downloader.download([new DownloadRequest(`${elsewhere}/f`, dest, { headers: { authorization: 'Bearer SECRET' } })]);
     expect(report?.state, JSON.stringify(report?.errorReport)).toBe('succeeded');
     // One whole request at the other origin, without the caller's Authorization: no range request re-sent it.

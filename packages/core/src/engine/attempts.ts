@@ -16,7 +16,7 @@ import type { DownloadOutcome, DownloadReport } from '../report.js';
 import type { DownloadRequest } from '../request.js';
 import { BodyWriter, type BodyWriterOptions, type TransferSink } from '../output/sink.js';
 import { PartWriter } from '../output/part-writer.js';
-import { checkSegment, transferInSegments } from './segments.js';
+import { checkSegment, minSegmentBytes, transferInSegments } from './segments.js';
 import { writtenDigest } from './written-digest.js';
 import { AttemptJob, type LegFields, type SharedFields } from './attempt-job.js';
 import { retryDelay, worthAMirror } from './retry-policy.js';
@@ -282,6 +282,7 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
       };
       await transferInSegments(run, signal, url, {
         segments,
+        minSize: settings.minSegmentSize ?? minSegmentBytes,
         responded: answered,
         // Segments grow the part file out of order: the first one writes at its own place too.
         job: (legSignal, firstAnswered) => whole(legSignal, firstAnswered, positioned(writer, { start: 0, end: Number.POSITIVE_INFINITY })),

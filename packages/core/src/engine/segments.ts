@@ -3,7 +3,10 @@ import { NectarArgumentError, NectarError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { ByteRange, TransferJob, TransferResponse } from './job.js';
 
-/** Below this many bytes per segment, another connection costs more than it brings. */
+/**
+ * The default of `config.minSegmentSize`: below this many bytes per segment, another connection
+ * costs more than it brings (aria2c's --min-split-size defaults to 20 MiB).
+ */
 export const minSegmentBytes = 32 * 1024 * 1024;
 
 /** `config.segments`: connections one large file may be fetched over; 1 = never split. */
@@ -41,11 +44,11 @@ export function segmentLimit(job: TransferJob): number | null {
  * a source that serves ranges of this version (a validator for If-Range), large enough that every
  * segment is worth a connection.
  */
-export function planRanges(response: TransferResponse, segments: number): ByteRange[] | null {
+export function planRanges(response: TransferResponse, segments: number, minSize = minSegmentBytes): ByteRange[] | null {
   const size = response.totalBytes;
   if (response.ranges !== true || size === null || !response.validator || response.finalUrl === undefined) return null;
   if (response.status !== undefined && response.status !== 200) return null;
-  const count = Math.min(segments, Math.floor(size / minSegmentBytes));
+  const count = Math.min(segments, Math.floor(size / minSize));
   if (count < 2) return null;
   const step = Math.ceil(size / count);
   const ranges: ByteRange[] = [];
@@ -56,6 +59,8 @@ export function planRanges(response: TransferResponse, segments: number): ByteRa
 /** What a split attempt needs from the engine's attempt. */
 export interface SegmentParts {
   readonly segments: number;
+  /** config.minSegmentSize. */
+  readonly minSize: number;
   /** The engine's own reading of the whole file's response. */
   responded: TransferJob['responded'];
   /** The job of the whole file, built with `signal` and `responded`. */
@@ -101,7 +106,7 @@ export async function transferInSegments(run: (job: TransferJob) => Promise<void
   const split: Split = { limit: null };
   const job: TransferJob = parts.job(firstSignal, async (response) => {
     await parts.responded(response);
-    const ranges = planRanges(response, parts.segments);
+    const ranges = planRanges(response, parts.segments, parts.minSize);
     if (ranges === null || !sameOrigin(attemptUrl, response.finalUrl as string)) return;
     const [head, ...rest] = ranges as [ByteRange, ...ByteRange[]];
     split.limit = head.end;
