@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const COUNT = Number(process.env.RESUME_COUNT ?? 2000);
 const script = fileURLToPath(new URL('./resume-run/run.mjs', import.meta.url));
+const segmentedScript = fileURLToPath(new URL('./resume-run/segmented.mjs', import.meta.url));
 
 const LARGE = 1536 * 1024;
 /** File i: mostly small, every 40th one 1.5 MiB, so that a kill can land in the middle of a body. */
@@ -26,8 +27,44 @@ const etags = bodies.map((b) => `"${createHash('sha256').update(b).digest('hex')
 const sent = new Array<number>(COUNT).fill(0);
 const answers: Array<{ file: number; status: number; conditional: boolean }> = [];
 
+/** The file fetched in two segments: its first half trickles, its second comes at once. */
+const SPLIT = Buffer.from(Array.from({ length: 4 * 1024 * 1024 }, (_, i) => (i * 31 + (i >> 12)) & 0xff));
+const SPLIT_ETAG = '"split-v1"';
+/** What the server saw of /split: each request's Range header (or 'whole'), and bytes of the first half sent. */
+const splitLog: string[] = [];
+let firstHalfSent = 0;
+let secondHalfSent = 0;
+
+/** /split: whole answers trickle (the first segment), ranges from the middle on come at full speed. */
+function serveSplit(req: IncomingMessage, res: ServerResponse): void {
+  splitLog.push(req.headers.range ?? 'whole');
+  const match = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  const ifRange = req.headers['if-range'];
+  const ranged = match !== null && (ifRange === undefined || ifRange === SPLIT_ETAG);
+  const start = ranged ? Number(match[1]) : 0;
+  const end = ranged && match[2] !== '' ? Number(match[2]) + 1 : SPLIT.length;
+  const headers: Record<string, string | number> = { etag: SPLIT_ETAG, 'accept-ranges': 'bytes', 'content-length': end - start };
+  if (ranged) headers['content-range'] = `bytes ${start}-${end - 1}/${SPLIT.length}`;
+  res.writeHead(ranged ? 206 : 200, headers);
+  if (start >= SPLIT.length / 2) {
+    secondHalfSent += end - start;
+    return void res.end(SPLIT.subarray(start, end));
+  }
+  let at = start;
+  const next = () => {
+    if (res.destroyed) return;
+    if (at >= end) return void res.end();
+    const chunk = SPLIT.subarray(at, Math.min(end, at + 16 * 1024));
+    at += chunk.length;
+    firstHalfSent += chunk.length;
+    res.write(chunk, () => setTimeout(next, 5));
+  };
+  next();
+}
+
 /** Serves /f/<i> with an ETag, If-None-Match (304), Range with If-Range (206), in paced 64 KiB chunks. */
 function serve(req: IncomingMessage, res: ServerResponse): void {
+  if (req.url === '/split') return serveSplit(req, res);
   const file = Number(req.url?.split('/')[2]);
   const body = bodies[file];
   if (body === undefined) return void res.writeHead(404).end();
@@ -150,4 +187,33 @@ describe('whole-run resume', () => {
     expect(lastRun.filter((a) => a.status === 304).length).toBe(outcomes.get('unchanged'));
     console.log(`resume run: ${(sentTotal / 1024 / 1024).toFixed(1)} MiB sent for ${(total / 1024 / 1024).toFixed(1)} MiB of files; ${answers.filter((a) => a.status === 206).length} resumes; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}; files sent whole twice: ${[...whole.values()].filter((n) => n > 1).length}`);
   }, 400_000);
+
+  it('a segmented download killed with SIGKILL is not resumed from its out-of-order part file: the next run fetches a byte-identical file', async () => {
+    const destination = join(folder, 'split.bin');
+    const state = join(folder, 'split-state.db');
+    const child = spawn(process.execPath, [segmentedScript, `${origin}/split`, destination, state, '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Killed once the second segment is all sent and the first one has begun: the part file then
+    // ends with the second half while most of the first is still missing.
+    while (secondHalfSent < SPLIT.length / 2 || firstHalfSent < 256 * 1024) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(splitLog).toEqual(['whole', `bytes=${SPLIT.length / 2}-${SPLIT.length - 1}`]);
+    // The part file is as long as the file, but its first half has holes: a resume from its size would finish a spliced file.
+    expect((await stat(join(folder, '.split.bin.nectar-part'))).size).toBe(SPLIT.length);
+    expect(firstHalfSent).toBeLessThan(SPLIT.length / 2);
+
+    const rerun = spawn(process.execPath, [segmentedScript, `${origin}/split`, destination, state, '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    rerun.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const [code] = (await once(rerun, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(out.trim()).toBe('succeeded downloaded');
+    expect((await readFile(destination)).equals(SPLIT)).toBe(true);
+    // The rerun asked for the whole file: nothing vouched for the killed run's part file.
+    expect(splitLog.slice(2)).toEqual(['whole']);
+    expect((await readdir(folder)).filter((n) => n.startsWith('.split.bin'))).toEqual([]);
+  }, 60_000);
 });
