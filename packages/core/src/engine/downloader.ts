@@ -13,7 +13,7 @@ import { type ProxySettings, proxyFromConfig } from '../http/proxy.js';
 import { Redactor, headerSecrets, urlSecrets } from '../redact.js';
 import { DownloadReport } from '../report.js';
 import { DownloadRequest, type DownloadRequestJSON, describe } from '../request.js';
-import { closeSource, iterate, untilAborted } from './request-source.js';
+import { closeSource, isThenable, iterate, untilAborted } from './request-source.js';
 import { settledStream } from './settled-stream.js';
 import type { EngineLimits, TransferContext } from './attempts.js';
 import { isSkip } from './after-headers.js';
@@ -266,10 +266,16 @@ export abstract class Downloader {
         if (!(await concurrency.acquire(signal))) break;
         let next: IteratorResult<RequestLike<D>> | null;
         try {
-          pending = Promise.resolve(iterator.next());
-          // A source that never yields again must not hold a cancel or close() forever.
-          next = await untilAborted(pending, signal);
-          if (next !== null) pending = null;
+          const step = iterator.next();
+          if (isThenable(step)) {
+            pending = Promise.resolve(step);
+            // A source that never yields again must not hold a cancel or close() forever.
+            next = await untilAborted(pending, signal);
+            if (next !== null) pending = null;
+          } else {
+            // An array or a generator answers at once: no race with the signal to set up per request.
+            next = step;
+          }
         } catch (error) {
           concurrency.release();
           throw error;
