@@ -1,3 +1,5 @@
+import { WaitQueue } from './wait-queue.js';
+
 /**
  * `maxBytesInFlight`: the bytes all transfers of a downloader may be fetching at once, each
  * counted by its announced size as soon as its response headers are in, so that a run of
@@ -7,7 +9,7 @@
 export class BytesInFlight {
   readonly #max: number;
   #used = 0;
-  readonly #waiting: Array<{ readonly bytes: number; readonly grant: () => void }> = [];
+  readonly #queue = new WaitQueue<number>();
 
   constructor(max: number) {
     this.#max = max;
@@ -20,22 +22,11 @@ export class BytesInFlight {
   /** Resolves with the function that gives the bytes back; rejects with the signal's reason if it aborts first. */
   reserve(bytes: number, signal: AbortSignal): Promise<() => void> {
     signal.throwIfAborted();
-    return new Promise((resolve, reject) => {
-      const grant = () => {
-        signal.removeEventListener('abort', onAbort);
-        this.#used += bytes;
-        resolve(once(() => this.#release(bytes)));
-      };
-      const entry = { bytes, grant };
-      const onAbort = () => {
-        const i = this.#waiting.indexOf(entry);
-        if (i !== -1) this.#waiting.splice(i, 1);
-        reject(signal.reason);
-        this.#pump();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(entry);
-      this.#pump();
+    const turn = this.#queue.wait(signal, () => this.#pump(), bytes);
+    this.#pump();
+    return turn.then((granted) => {
+      if (!granted) throw signal.reason;
+      return once(() => this.#release(bytes));
     });
   }
 
@@ -46,10 +37,11 @@ export class BytesInFlight {
 
   /** In order: the first waiter goes when it fits, or when nothing else is in flight. */
   #pump(): void {
-    for (let next = this.#waiting[0]; next !== undefined; next = this.#waiting[0]) {
-      if (this.#used > 0 && this.#used + next.bytes > this.#max) return;
-      this.#waiting.shift();
-      next.grant();
+    for (let bytes = this.#queue.first; bytes !== undefined; bytes = this.#queue.first) {
+      if (this.#used > 0 && this.#used + bytes > this.#max) return;
+      // Counted at the grant, before the next waiter is weighed against the budget.
+      this.#used += bytes;
+      this.#queue.grant();
     }
   }
 }

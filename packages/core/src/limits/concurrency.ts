@@ -1,3 +1,5 @@
+import { WaitQueue } from './wait-queue.js';
+
 /**
  * A counting semaphore with a FIFO queue. One instance bounds every download()/stream() call of a
  * downloader (and every backend behind a registry), so overlapping calls share the limit.
@@ -5,7 +7,7 @@
 export class ConcurrencyLimit {
   #max: number;
   #active = 0;
-  readonly #waiting: Array<() => void> = [];
+  readonly #queue = new WaitQueue();
 
   constructor(max: number) {
     this.#max = max;
@@ -21,9 +23,9 @@ export class ConcurrencyLimit {
    */
   setMax(max: number): void {
     this.#max = max;
-    while (this.#active < this.#max && this.#waiting.length > 0) {
+    while (this.#active < this.#max && this.#queue.length > 0) {
       this.#active++;
-      this.#waiting.shift()?.();
+      this.#queue.grant();
     }
   }
 
@@ -38,19 +40,7 @@ export class ConcurrencyLimit {
       this.#active++;
       return Promise.resolve(true);
     }
-    return new Promise((resolve) => {
-      const grant = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(true);
-      };
-      const onAbort = () => {
-        const i = this.#waiting.indexOf(grant);
-        if (i !== -1) this.#waiting.splice(i, 1);
-        resolve(false);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(grant);
-    });
+    return this.#queue.wait(signal);
   }
 
   release(): void {
@@ -58,9 +48,7 @@ export class ConcurrencyLimit {
       this.#active--;
       return;
     }
-    const next = this.#waiting.shift();
     // The slot passes straight to the next waiter, so #active stays the same.
-    if (next !== undefined) next();
-    else this.#active--;
+    if (!this.#queue.grant()) this.#active--;
   }
 }

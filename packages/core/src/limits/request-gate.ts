@@ -1,3 +1,5 @@
+import { WaitQueue } from './wait-queue.js';
+
 /**
  * When the next request to one origin may go: `hostRate` requests per second, evenly spaced (no
  * burst, so no window of one second ever holds more than the rate), and a pause a 429/503 asked
@@ -13,7 +15,7 @@ export class RequestGate {
   #interval: number;
   #lastGrant = Number.NEGATIVE_INFINITY;
   #pausedUntil = 0;
-  readonly #waiting: Array<() => void> = [];
+  readonly #queue = new WaitQueue();
   #timer: NodeJS.Timeout | undefined;
   readonly #now: () => number;
 
@@ -42,27 +44,14 @@ export class RequestGate {
 
   /** Whether nobody waits and the last grant no longer constrains the next one. */
   get idle(): boolean {
-    return this.#waiting.length === 0 && this.#nextAt() <= this.#now();
+    return this.#queue.length === 0 && this.#nextAt() <= this.#now();
   }
 
   /** Resolves true when this request may go, or false if the signal aborts first. */
   wait(signal?: AbortSignal): Promise<boolean> {
-    if (signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const grant = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(true);
-      };
-      const onAbort = () => {
-        const i = this.#waiting.indexOf(grant);
-        if (i !== -1) this.#waiting.splice(i, 1);
-        resolve(false);
-        this.#pump();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(grant);
-      this.#pump();
-    });
+    const granted = this.#queue.wait(signal, () => this.#pump());
+    this.#pump();
+    return granted;
   }
 
   /** Cancels the timer; waiters stay until their signals abort. */
@@ -78,8 +67,7 @@ export class RequestGate {
   #pump(): void {
     this.stop();
     for (;;) {
-      const next = this.#waiting[0];
-      if (next === undefined) return;
+      if (this.#queue.length === 0) return;
       const now = this.#now();
       const at = this.#nextAt();
       if (at > now) {
@@ -87,9 +75,8 @@ export class RequestGate {
         this.#timer = setTimeout(() => this.#pump(), Math.min(Math.ceil(at - now), 2 ** 31 - 1));
         return;
       }
-      this.#waiting.shift();
       this.#lastGrant = now;
-      next();
+      this.#queue.grant();
     }
   }
 }
