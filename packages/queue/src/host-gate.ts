@@ -45,6 +45,7 @@ export class HostGate {
   constructor(redis: Redis, keys: ClusterKeys, limits: (host: string) => FarmHostLimits | undefined) {
     const prefix = keys.hosts.replace(/:hosts$/, '');
     this.#limits = limits;
+    // Each slot's key lives until its slot has passed (slotLifetime), not this default.
     this.#slots = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:slot`, points: 1, duration: 5 });
     this.#holds = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:hold`, points: 1, duration: 1 });
   }
@@ -76,7 +77,7 @@ export class HostGate {
       const first = Math.ceil(Date.now() / slotMs);
       for (let slot = first; slot < first + slotHorizon; slot++) {
         signal.throwIfAborted();
-        const taken = await this.#slots.consume(`${host}:${slotMs}:${slot}`).then(
+        const taken = await this.#slots.consume(`${host}:${slotMs}:${slot}`, 1, { customDuration: slotLifetime(slot * slotMs) }).then(
           () => true,
           (rejection: unknown) => {
             if (rejection instanceof RateLimiterRes) return false;
@@ -101,4 +102,13 @@ export class HostGate {
       await sleep(Math.max(1, hold.msBeforeNext), undefined, { signal });
     }
   }
+}
+
+/**
+ * Seconds a slot's reservation must last: until its slot began and a late attempt gave it up.
+ * A slot may lie up to `slotHorizon` slots ahead — a minute and more at a slow rate — and a
+ * reservation that expired before its slot began would let a second attempt take the same slot.
+ */
+export function slotLifetime(slotStart: number, now = Date.now()): number {
+  return Math.max(1, Math.ceil((slotStart - now + lateMs) / 1000) + 1);
 }
