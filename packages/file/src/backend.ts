@@ -4,7 +4,7 @@ import { copyRange, copySource } from './copy.js';
 import { linkAsPart } from './link.js';
 import { type FileMode, fileModeOf } from './mode.js';
 import { refuseSameFile } from './same-file.js';
-import { checkCopied, openSource, type Source, sourcePath, validatorOf } from './source.js';
+import { checkCopied, closeSource, openSource, type Source, sourcePath, validatorOf } from './source.js';
 
 export interface FileBackendOptions {
   /** Overrides config.fileMode; without either, 'copy'. */
@@ -56,12 +56,12 @@ export function fileBackend(options: FileBackendOptions = {}): FileBackend {
 }
 
 async function transfer(job: TransferJob, mode: FileMode): Promise<void> {
-  const source = await openSource(sourcePath(job.url));
+  const source = openSource(sourcePath(job.url));
   try {
-    await refuseSameFile(source, job.request.destination);
+    refuseSameFile(source, job.request.destination);
     await transferFrom(job, source, mode);
   } finally {
-    await source.handle.close();
+    closeSource(source);
   }
 }
 
@@ -75,7 +75,7 @@ async function transferFrom(job: TransferJob, source: Source, mode: FileMode): P
   if (mode !== 'copy') return linkAsPart(job, source, mode);
   const start = resumed ? job.offset : 0;
   const copied = await copySource(job, source, start);
-  await checkCopied(source, start + copied);
+  checkCopied(source, start + copied);
 }
 
 /** One segment of a file core splits: that range of the same version, or core refuses it. */

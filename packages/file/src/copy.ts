@@ -1,4 +1,6 @@
+import { read, readSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import type { TransferJob } from '@nectar/core/backend';
 import { readError, type Source } from './source.js';
 
@@ -7,6 +9,15 @@ import { readError, type Source } from './source.js';
  * a whole block for a few hundred bytes.
  */
 const UNKNOWN_SIZE_BLOCK_BYTES = 64 * 1024;
+
+/**
+ * Reads up to this size are made synchronously: from the page cache they take microseconds,
+ * less than their hop through libuv's thread pool (a small file is one such read). Larger
+ * ones go to the pool, overlapping with the write of the block before.
+ */
+const SYNC_READ_BYTES = 256 * 1024;
+
+const readAsync = promisify(read);
 
 /** Reads for a caller's stream: the sink holds each block until written, so keep them modest. */
 const STREAM_BLOCK_BYTES = 1024 * 1024;
@@ -25,16 +36,17 @@ export async function copyRange(job: TransferJob, source: Source, range: { start
 
 /**
  * Copies into the part file through core's writer (which counts, hashes and throttles, and
- * writes each block synchronously at its place) with two buffers in turn: the next block is
- * read on libuv's thread pool while this one is written. A cancel or speed limit takes effect
+ * writes each block synchronously at its place) with two buffers in turn: the next large block
+ * is read on libuv's thread pool while this one is written. A cancel or speed limit takes effect
  * between blocks. Reads stop at the size stat gave, or at EOF when it gave none.
  */
 async function copyBlocks(job: TransferJob, source: Source, start: number, end = source.size ?? Number.POSITIVE_INFINITY): Promise<number> {
   const size = Math.max(1, Math.min(blockSize(job, source, start), end - start));
-  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
+  // The second buffer only when there is a second block: a small file needs one.
+  const buffers: Buffer[] = [Buffer.allocUnsafe(size)];
   let position = start;
   let turn = 0;
-  let reading: Promise<number> | null = readAt(source, buffers[0], Math.min(size, end - position), position);
+  let reading: Promise<number> | null = readAt(source, buffers[0] as Buffer, Math.min(size, end - position), position);
   try {
     while (reading !== null) {
       const bytesRead = await reading;
@@ -43,7 +55,10 @@ async function copyBlocks(job: TransferJob, source: Source, start: number, end =
       const block = (buffers[turn] as Buffer).subarray(0, bytesRead);
       position += bytesRead;
       turn = 1 - turn;
-      if (position < end) reading = readAt(source, buffers[turn] as Buffer, Math.min(size, end - position), position);
+      if (position < end) {
+        buffers[turn] ??= Buffer.allocUnsafe(size);
+        reading = readAt(source, buffers[turn] as Buffer, Math.min(size, end - position), position);
+      }
       job.signal.throwIfAborted();
       // A file destination is written at once: the buffer is free again when write() returns.
       const written = job.body.write([block], bytesRead);
@@ -79,7 +94,8 @@ async function pipeInto(job: TransferJob, source: Source, start: number): Promis
 
 async function readAt(source: Source, buffer: Buffer, length: number, position: number): Promise<number> {
   try {
-    return (await source.handle.read(buffer, 0, length, position)).bytesRead;
+    if (length <= SYNC_READ_BYTES) return readSync(source.fd, buffer, 0, length, position);
+    return (await readAsync(source.fd, buffer, 0, length, position)).bytesRead;
   } catch (error) {
     throw readError(source.path, error);
   }

@@ -1,5 +1,4 @@
-import { constants, type Stats } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NectarError, redactUrl } from '@nectar/core';
 
@@ -16,7 +15,8 @@ export function sourcePath(url: URL): string {
 /** An open source file: every read, stat and copy goes through this one descriptor, never the path again. */
 export interface Source {
   readonly path: string;
-  readonly handle: FileHandle;
+  /** A plain descriptor, not a FileHandle: no object for the GC to track per file, closed by `closeSource`. */
+  readonly fd: number;
   /** fstat() at open: what "unchanged" is measured against. */
   readonly info: Stats;
   /** The bytes it holds, or null when stat cannot tell (a /proc file stats at 0 yet has content). */
@@ -33,22 +33,42 @@ const READ = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
  * Opens a source that must be a readable regular file, with errors a report can carry. stat()
  * first, because opening a device can act (a tape rewinds, a watchdog arms); fstat() after, on
  * the descriptor every read will use, because the name may have been swapped in between.
+ * Synchronous: on a local file each call takes microseconds, and through libuv's thread pool
+ * the hops cost several times the calls themselves — most of a small file's copy.
  */
-export async function openSource(path: string): Promise<Source> {
-  const named = await stat(path).catch((error: unknown) => {
-    throw openError(path, error);
-  });
+export function openSource(path: string): Source {
+  const named = statOrThrow(path);
   if (!named.isFile()) throw notAFile(path, named);
-  const handle = await open(path, READ).catch((error: unknown) => {
-    throw openError(path, error);
-  });
+  let fd: number;
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw notAFile(path, info);
-    return { path, handle, info, size: await sizeOf(path, handle, info) };
+    fd = openSync(path, READ);
   } catch (error) {
-    await handle.close();
+    throw openError(path, error);
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw notAFile(path, info);
+    return { path, fd, info, size: sizeOf(path, fd, info) };
+  } catch (error) {
+    closeSync(fd);
     throw error;
+  }
+}
+
+/** Closes what openSource opened; a failing close loses nothing of a file only read. */
+export function closeSource(source: Source): void {
+  try {
+    closeSync(source.fd);
+  } catch {
+    // Nothing was written through it.
+  }
+}
+
+function statOrThrow(path: string): Stats {
+  try {
+    return statSync(path);
+  } catch (error) {
+    throw openError(path, error);
   }
 }
 
@@ -77,11 +97,10 @@ function notAFile(path: string, info: Stats): NectarError {
  * stat's size, unless it is 0: kernel files (/proc/self/status, /proc/cpuinfo) stat at 0 bytes and
  * still read content, so one byte read tells them from an empty file.
  */
-async function sizeOf(path: string, handle: FileHandle, info: Stats): Promise<number | null> {
+function sizeOf(path: string, fd: number, info: Stats): number | null {
   if (info.size > 0) return info.size;
   try {
-    const { bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, 0);
-    return bytesRead === 0 ? 0 : null;
+    return readSync(fd, Buffer.alloc(1), 0, 1, 0) === 0 ? 0 : null;
   } catch (error) {
     throw readError(path, error);
   }
@@ -105,8 +124,8 @@ export function validatorOf(info: Stats): string {
  * gives a torn copy, worth another try; one that read short without changing has a made-up size
  * (sysfs stats at 4096 bytes), which no retry mends.
  */
-export async function checkCopied(source: Source, copied: number): Promise<void> {
-  const now = await source.handle.stat();
+export function checkCopied(source: Source, copied: number): void {
+  const now = fstatSync(source.fd);
   const { info, path } = source;
   if (now.size !== info.size || now.mtimeMs !== info.mtimeMs || now.ctimeMs !== info.ctimeMs) {
     throw new NectarError('NECTAR_SIZE_MISMATCH', `${path} changed while it was copied (${info.size} bytes when opened, ${now.size} now)`, {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -68,6 +68,21 @@ describe('FileDownloader', () => {
       const denied = await fetchOne({}, pathToFileURL(secret).href, join(folder, 'b'));
       expect(denied.errorReport).toMatchObject({ code: 'NECTAR_PERMISSION' });
     }
+  });
+
+  // The source is a plain descriptor, which no GC closes: every path out of a transfer must.
+  it.skipIf(process.platform !== 'linux')('closes every source it opens, on success and on each kind of failure', async () => {
+    const openFds = async () => (await readdir('/proc/self/fd')).length;
+    const before = await openFds();
+    const downloader = new FileDownloader(new DownloaderConfig({ retries: 0, maxConcurrent: 4 }));
+    const sources = [source, source, '/proc/self/status', '/proc/self/mem', join(folder, 'missing')];
+    const requests = sources.map((from, i) => new DownloadRequest(pathToFileURL(from).href, join(folder, `fd-${i}`)));
+    // A destination that is the source itself is refused after the source is open.
+    requests.push(new DownloadRequest(pathToFileURL(source).href, source));
+    const reports = await downloader.download(requests);
+    await downloader.close();
+    expect(reports.map((r) => r.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'failed', 'failed', 'failed']);
+    expect(await openFds()).toBe(before);
   });
 
   it('rejects an unknown fileMode at construction', () => {
