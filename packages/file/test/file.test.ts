@@ -42,6 +42,27 @@ describe('FileDownloader', () => {
     expect(hard.bytesDownloaded).toBe(body.length);
   });
 
+  it.each(['hardlink', 'symlink'] as const)('checks the digest of a %s against the linked file, with and without fsync', async (fileMode) => {
+    const { createHash } = await import('node:crypto');
+    const digest = createHash('sha256').update(body).digest('hex');
+    const url = pathToFileURL(source).href;
+    for (const fsync of [false, true]) {
+      const downloader = new FileDownloader(new DownloaderConfig({ retries: 0, fileMode, fsync }));
+      const [good, bad] = await downloader.download([
+        new DownloadRequest(url, join(folder, `good-${fsync}`), { expectedDigest: { algorithm: 'sha256', value: digest } }),
+        new DownloadRequest(url, join(folder, `bad-${fsync}`), { expectedDigest: { algorithm: 'sha256', value: '0'.repeat(64) } }),
+      ]);
+      await downloader.close();
+      // Before: the digest was taken of the empty part file the link replaced, and every link failed.
+      expect(good?.state, good?.errorReport.message).toBe('succeeded');
+      expect(bad?.errorReport).toMatchObject({ code: 'NECTAR_DIGEST_MISMATCH', actual: digest });
+      expect(await readFile(join(folder, `good-${fsync}`))).toEqual(body);
+    }
+    // A refused link goes, and the source it pointed at stays whole.
+    expect((await readdir(folder)).filter((name) => name.startsWith('bad') || name.includes('nectar-part'))).toEqual([]);
+    expect(await readFile(source)).toEqual(body);
+  });
+
   it('copies large files through the sink and small ones with copyFile, byte for byte', async () => {
     const large = join(folder, 'large.bin');
     const largeBody = randomBytes(40 * 1024 * 1024);

@@ -145,6 +145,8 @@ export class AtomicFile implements DestinationWriter {
   #size: number;
   /** What the part file is when a backend replaced it (a link); else the file we opened. */
   #identity: FileIdentity | null = null;
+  /** The replacement opened for reading (a digest, fsync), once: the descriptor we wrote through holds nothing. */
+  #replacement: number | null = null;
   #vouched = false;
   /** Where commit() puts the file: the destination, unless retargeted. */
   #target: string;
@@ -232,7 +234,7 @@ export class AtomicFile implements DestinationWriter {
   async *read(end = this.#size): AsyncGenerator<Uint8Array> {
     const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(end, 1)));
     for (let position = 0; position < end; ) {
-      const bytesRead = await readAt(this.fd, buffer, Math.min(buffer.byteLength, end - position), position);
+      const bytesRead = await readAt(this.#readable(), buffer, Math.min(buffer.byteLength, end - position), position);
       if (bytesRead === 0) return;
       position += bytesRead;
       yield buffer.subarray(0, bytesRead);
@@ -245,6 +247,36 @@ export class AtomicFile implements DestinationWriter {
 
   replaced(identity: FileIdentity): void {
     this.#identity = { dev: identity.dev, ino: identity.ino };
+    this.#closeReplacement();
+  }
+
+  /**
+   * The descriptor that reads what the part file holds: ours, or once a backend replaced the part
+   * file (a hard or symbolic link to its source), that replacement, opened only if the name still
+   * is the one the backend reported — a symlink is followed, which the checks before and after
+   * bound to the link our backend made.
+   */
+  #readable(): number {
+    const identity = this.#identity;
+    if (identity === null) return this.fd;
+    if (this.#replacement !== null) return this.#replacement;
+    const before = lstatSync(this.tempPath);
+    const link = before.isSymbolicLink();
+    const fd = openSync(this.tempPath, constants.O_RDONLY | (link ? 0 : constants.O_NOFOLLOW));
+    const after = link ? lstatSync(this.tempPath) : fstatSync(fd);
+    if (!sameFile(before, identity) || !sameFile(after, identity)) {
+      closeSync(fd);
+      throw replacedPart(this.tempPath, this.destination);
+    }
+    this.#replacement = fd;
+    return fd;
+  }
+
+  #closeReplacement(): void {
+    if (this.#replacement === null) return;
+    const fd = this.#replacement;
+    this.#replacement = null;
+    quietly(() => closeSync(fd));
   }
 
   async restart(): Promise<void> {
@@ -277,7 +309,7 @@ export class AtomicFile implements DestinationWriter {
 
   async commit({ fsync }: { fsync: boolean }): Promise<void> {
     try {
-      if (fsync) await fsyncAsync(this.fd);
+      if (fsync) await fsyncAsync(this.#readable());
       this.#place();
       if (this.#vouched) quietly(() => unlinkSync(sidecarPath(this.destination)));
       this.#close();
@@ -335,6 +367,7 @@ export class AtomicFile implements DestinationWriter {
   }
 
   #close(): void {
+    this.#closeReplacement();
     if (this.#fd === null) return;
     const fd = this.#fd;
     this.#fd = null;
@@ -404,6 +437,10 @@ export async function openPartFile(path: string, destination: string): Promise<F
   if (isOwnPlainFile(await handle.stat())) return handle;
   await handle.close();
   throw replacedPart(path, destination);
+}
+
+function sameFile(stats: FileIdentity, identity: FileIdentity): boolean {
+  return stats.dev === identity.dev && stats.ino === identity.ino;
 }
 
 function replacedPart(path: string, destination: string): NectarError {
