@@ -213,6 +213,7 @@ class Run {
     }
     const placed = this.#placed.get(report);
     this.#placed.delete(report);
+    if (typeof report.destination === 'string') this.#planner.release(report, placed === undefined ? [report.destination] : [report.destination, placed]);
     if (placed !== undefined && report.state === 'succeeded') destination = placed;
     const resumedFrom = this.#tally.running(report)?.resumedFrom ?? undefined;
     this.#record(resumedFrom === undefined ? { report, destination } : { report, destination, resumedFrom });
