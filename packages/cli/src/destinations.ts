@@ -67,7 +67,7 @@ export class DestinationPlanner {
     // -o -: the body goes to stdout; there is no file to name, find or leave alone.
     if (output === '-' && stdout !== undefined) return this.#request(url, stdout, this.#options.headersFor?.(url));
     const path = output === undefined ? this.#names.allocate(nameFromUrl(url)) : resolve(this.#options.cwd, output);
-    if (await this.#leaveAlone(path)) return { outcome: this.#existing(url.href, path) };
+    if (this.#leaveAlone(path)) return { outcome: this.#existing(url.href, path) };
     return this.#request(url, path, this.#options.headersFor?.(url));
   }
 
@@ -83,10 +83,10 @@ export class DestinationPlanner {
     }
   }
 
-  async #leaveAlone(path: string): Promise<boolean> {
+  #leaveAlone(path: string): boolean {
     const { existing } = this.#options;
-    if (existing === 'overwrite' || existing === 'timestamp' || !(await exists(path))) return false;
-    return existing !== 'continue' || !(await exists(partPath(path)));
+    if (existing === 'overwrite' || existing === 'timestamp' || !exists(path)) return false;
+    return existing !== 'continue' || !exists(partPath(path));
   }
 
   #existing(url: string, path: string): Outcome {
@@ -96,16 +96,29 @@ export class DestinationPlanner {
   }
 
   /**
-   * The name a Content-Disposition header gives a download, sanitised like a URL's name, or the
-   * planned path when there is none to take. Chosen when the headers arrive, before any byte is
-   * written: core then commits the file under it (config.afterHeaders), with no rename after.
-   * An existing file is never chosen without --force: the planned name is kept, with a note.
+   * A download that ended leaving nothing at `paths` (its planned path, and the one -J chose)
+   * gives their names back, so that a list of a million dead links does not hold a million names.
+   * A later URL of the same name then takes it, as if this one had never been in the list. A name
+   * with a file or a kept part file there stays taken: the run must not write over it.
    */
+  release(report: DownloadReport, paths: readonly string[]): void {
+    if (this.#options.output !== undefined || (report.state !== 'failed' && report.state !== 'canceled')) return;
+    for (const path of paths) {
+      if (!exists(path) && !exists(partPath(path))) this.#names.release(path);
+    }
+  }
+
   /** --force: existing files are replaced. */
   get replaces(): boolean {
     return this.#options.existing === 'overwrite';
   }
 
+  /**
+   * The name a Content-Disposition header gives a download, sanitised like a URL's name, or the
+   * planned path when there is none to take. Chosen when the headers arrive, before any byte is
+   * written: core then commits the file under it (config.afterHeaders), with no rename after.
+   * An existing file is never chosen without --force: the planned name is kept, with a note.
+   */
   choose(path: string, suggested: string): { path: string; note?: string } {
     const name = sanitiseName(suggested, basename(path));
     if (name === basename(path) || this.#options.output !== undefined) return { path };
@@ -122,7 +135,7 @@ export class DestinationPlanner {
  * Synchronous on purpose: the promise form throws for a missing file, and building that error
  * costs ~90 µs — most of the time of planning a 20 000-line list. One lstat blocks for microseconds.
  */
-async function exists(path: string): Promise<boolean> {
+function exists(path: string): boolean {
   try {
     return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch {

@@ -27,9 +27,6 @@ export const EXIT_USAGE = EXIT.usage;
 /** Ctrl-C; SIGTERM and SIGHUP end with their own 128+n (exitStatusFor). */
 export const EXIT_INTERRUPTED = 130;
 
-/** Up to this many URLs on the command line (and no list), a run is short: see `RegistryChoice.few`. */
-export const FEW_URLS = 8;
-
 /** `nectar get`: everything after the command line was parsed. Returns the exit status. */
 export async function runGet(urls: readonly string[], options: GetOptions, io: CliIo, commandLine: Redactor): Promise<number> {
   // Every option is checked before the first byte moves: a usage error never half-runs.
@@ -49,7 +46,7 @@ export async function runGet(urls: readonly string[], options: GetOptions, io: C
     headersFor: netrc === undefined ? undefined : (url) => netrcHeaders(netrc, url),
   });
   const list = await openList(options['input-file'], io.cwd, io.stdin);
-  const registry = await createRegistry({ backend, few: list === undefined && urls.length <= FEW_URLS });
+  const registry = await createRegistry(backend);
   await planner.prepare();
   const tally = new Tally();
   tally.known = urls.length;
@@ -213,6 +210,7 @@ class Run {
     }
     const placed = this.#placed.get(report);
     this.#placed.delete(report);
+    if (typeof report.destination === 'string') this.#planner.release(report, placed === undefined ? [report.destination] : [report.destination, placed]);
     if (placed !== undefined && report.state === 'succeeded') destination = placed;
     const resumedFrom = this.#tally.running(report)?.resumedFrom ?? undefined;
     this.#record(resumedFrom === undefined ? { report, destination } : { report, destination, resumedFrom });

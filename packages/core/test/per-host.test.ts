@@ -1,8 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ComposedDownloader, type DownloaderConfigInput, DownloadRequest, type HostSlowdown } from '../src/backend.js';
+import { ComposedDownloader, type DownloaderConfigInput, DownloadRequest, HostLimits, type HostSlowdown } from '../src/backend.js';
 import { nodeHttpBackend } from './support/http-backend.js';
 import { OriginLog } from './support/origin-log.js';
 import { startOriginProcess } from './support/origin-process.js';
@@ -143,5 +145,29 @@ describe('byte budgets', () => {
     expect(ends.fast).toBeLessThan(1);
     expect(new DownloadRequest(slow.url, join(folder, 'x'), { maxSpeed: 5 }).toJSON().maxSpeed).toBe(5);
     expect(() => new DownloadRequest(slow.url, join(folder, 'x'), { maxSpeed: 0 })).toThrow(/maxSpeed must be/);
+  });
+});
+
+describe('many origins', () => {
+  it('forgets idle origins: 20,000 of them, one request each, keep the heap flat', async () => {
+    // A full collection, so that the heap measured is what is kept, not garbage not yet swept.
+    setFlagsFromString('--expose-gc');
+    const heap = () => {
+      (runInNewContext('gc') as () => void)();
+      return process.memoryUsage().heapUsed;
+    };
+    const limits = new HostLimits({ maxPerHost: 2, hostRate: 100, maxSpeedPerHost: null }, { retryDelay: 10, retryMaxDelay: 100, retryAfterMax: 100 });
+    const signal = new AbortController().signal;
+    const visit = async (i: number) => {
+      const pass = limits.pass(signal);
+      await pass.begin(new URL(`http://127.0.${i >> 8}.${i & 255}:8080/`));
+      await pass.ready();
+      pass.leave();
+    };
+    for (let i = 0; i < 300; i++) await visit(i);
+    const before = heap();
+    for (let i = 300; i < 20_300; i++) await visit(i);
+    // Kept, each origin's slots, gate and slowdown state would cost ~0.8 KB: 15 MB here.
+    expect(heap() - before).toBeLessThan(1024 * 1024);
   });
 });
