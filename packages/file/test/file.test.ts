@@ -47,7 +47,9 @@ describe('FileDownloader', () => {
     const digest = createHash('sha256').update(body).digest('hex');
     const url = pathToFileURL(source).href;
     for (const fsync of [false, true]) {
-      const downloader = new FileDownloader(new DownloaderConfig({ retries: 0, fileMode, fsync }));
+      // fileMode is this backend's own field, beyond core's typed config.
+      const config: Record<string, unknown> = { fileMode, fsync };
+      const downloader = new FileDownloader(new DownloaderConfig({ retries: 0, ...config }));
       const [good, bad] = await downloader.download([
         new DownloadRequest(url, join(folder, `good-${fsync}`), { expectedDigest: { algorithm: 'sha256', value: digest } }),
         new DownloadRequest(url, join(folder, `bad-${fsync}`), { expectedDigest: { algorithm: 'sha256', value: '0'.repeat(64) } }),

@@ -62,7 +62,7 @@ function serveSplit(req: IncomingMessage, res: ServerResponse): void {
 
 /** Serves /f/<i> with an ETag, If-None-Match (304), Range with If-Range (206), in paced 64 KiB chunks. */
 function serve(req: IncomingMessage, res: ServerResponse): void {
-  if (req.url === '/split') return serveSplit(req, res);
+  if (req.url === '/split') return void serveSplit(req, res);
   const file = Number(req.url?.split('/')[2]);
   const body = bodies[file];
   if (body === undefined) return void res.writeHead(404).end();
