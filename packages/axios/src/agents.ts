@@ -1,12 +1,14 @@
 import { Agent as HttpAgent, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { isIP } from 'node:net';
-import { type ConnectionOptions, type PeerCertificate, checkServerIdentity } from 'node:tls';
+import { connect, isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type ConnectionOptions, type PeerCertificate, checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import type { ProxySettings, TlsMaterial } from '@nectar/core/backend';
-import { isSocksProxy, proxyTlsOptions, targetTlsOptions } from '@nectar/core/http';
+import { isSocksProxy, proxyTlsOptions, socksTunnelOptions, targetTlsOptions } from '@nectar/core/http';
+import { Agent, type AgentConnectOpts } from 'agent-base';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
-import { SocksProxyAgent } from 'socks-proxy-agent';
+import { SocksClient } from 'socks';
 
 /** The node:http agents of one downloader: one for http targets, one for https targets. */
 export interface Agents {
@@ -19,6 +21,8 @@ export interface Agents {
 export interface AgentSettings {
   readonly tls: TlsMaterial;
   readonly proxy: ProxySettings | null;
+  /** config.connectTimeout: bounds a SOCKS handshake (node:http's requests are timed by RequestWatch). */
+  readonly connectTimeout: number;
 }
 
 /**
@@ -35,7 +39,7 @@ export function createAgents(settings: AgentSettings): Agents {
     proxy === null
       ? { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ...targetTlsOptions(settings.tls) }) }
       : isSocksProxy(proxy.url)
-        ? socksAgents(proxy, settings.tls)
+        ? socksAgents(proxy, settings.tls, { timeout: settings.connectTimeout, closing: closing.signal })
         : {
             http: forwardingAgent(proxy, proxyOptions(proxy, settings.tls, closing.signal)),
             https: new TunnelAgent(proxy.url, proxyOptions(proxy, settings.tls, closing.signal), targetTlsOptions(settings.tls)),
@@ -116,43 +120,51 @@ function targetIdentity(host: string | null | undefined): ConnectionOptions {
   };
 }
 
+/** What the SOCKS agents need beside the proxy: the handshake's bound and the agents' end. */
+interface SocksBounds {
+  /** config.connectTimeout, over the whole SOCKS handshake. */
+  readonly timeout: number;
+  /** Aborted by destroy(): it reaches a connection still in its handshake, which no pool holds yet. */
+  readonly closing: AbortSignal;
+}
+
 /** One SOCKS agent per target protocol: the same tunnel, with TLS to the target on top for https. */
-function socksAgents(proxy: ProxySettings, tls: TlsMaterial): { http: HttpAgent; https: HttpAgent } {
-  const http = new SocksAgent(proxy, {});
+function socksAgents(proxy: ProxySettings, tls: TlsMaterial, bounds: SocksBounds): { http: HttpAgent; https: HttpAgent } {
+  const http = new SocksAgent(proxy, {}, bounds);
   http.protocol = 'http:';
-  const https = new SocksAgent(proxy, targetTlsOptions(tls));
+  const https = new SocksAgent(proxy, targetTlsOptions(tls), bounds);
   https.protocol = 'https:';
   return { http, https };
 }
 
-type SocksConnectOptions = Parameters<SocksProxyAgent['connect']>[1];
-
-/** The agent's SOCKS options with the login, kept out of enumeration (and so out of logs of the agent). */
-function withLogin(options: SocksProxyAgent['proxy'], proxy: ProxySettings): SocksProxyAgent['proxy'] {
-  const { host, port, type } = options;
-  const login = { host, port, type };
-  Object.defineProperty(login, 'userId', { value: proxy.username, enumerable: false });
-  Object.defineProperty(login, 'password', { value: proxy.password ?? '', enumerable: false });
-  return login;
-}
-
 /**
- * socks-proxy-agent, given the proxy without its credentials (it would keep the URL with them
- * as `proxyUrl` and hand it to every 'proxy' listener): the login goes straight into its SOCKS
- * options, out of sight. For https targets the config's TLS material and the target's identity
- * are added, as for an http proxy's tunnel.
+ * A SOCKS5 tunnel per connection, opened by the `socks` package (as @nectar/undici does) on a
+ * socket this agent owns: a proxy that accepts and then says nothing, or stalls on CONNECT,
+ * fails within config.connectTimeout, and destroy() ends a handshake in progress.
+ * (socks-proxy-agent, used before, gave the handshake socks' own 30 s and no way to stop it, so
+ * a silent proxy kept a socket open that long after the download had failed and closed.) The
+ * login stays in a private field, out of any log of the agent; for https targets the config's
+ * TLS material and the target's identity go on top, as for an http proxy's tunnel.
  */
-class SocksAgent extends SocksProxyAgent {
+class SocksAgent extends Agent {
+  readonly #proxy: ProxySettings;
   readonly #targetTls: ConnectionOptions;
+  readonly #bounds: SocksBounds;
 
-  constructor(proxy: ProxySettings, tls: ConnectionOptions) {
-    super(proxy.url, { keepAlive: true });
-    this.#targetTls = tls;
-    if (proxy.username !== undefined) Object.defineProperty(this, 'proxy', { value: withLogin(this.proxy, proxy) });
+  constructor(proxy: ProxySettings, targetTls: ConnectionOptions, bounds: SocksBounds) {
+    super({ keepAlive: true });
+    this.#proxy = proxy;
+    this.#targetTls = targetTls;
+    this.#bounds = bounds;
   }
 
-  override connect(req: ClientRequest, options: SocksConnectOptions) {
-    if (!options.secureEndpoint) return super.connect(req, options);
-    return super.connect(req, { ...options, ...this.#targetTls, ...targetIdentity(options.host) } as SocksConnectOptions);
+  override async connect(_req: ClientRequest, options: AgentConnectOpts): Promise<Duplex> {
+    const hostname = options.host ?? 'localhost';
+    const port = Number(options.port) || (options.secureEndpoint ? 443 : 80);
+    const tunnel = await socksTunnelOptions(this.#proxy, { hostname, port }, this.#bounds.timeout);
+    const socket = connect({ host: tunnel.proxy.host, port: tunnel.proxy.port, signal: this.#bounds.closing });
+    const { socket: opened } = await SocksClient.createConnection({ ...tunnel, existing_socket: socket });
+    if (!options.secureEndpoint) return opened;
+    return tlsConnect({ ...this.#targetTls, ...targetIdentity(hostname), socket: opened });
   }
 }

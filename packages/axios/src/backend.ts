@@ -27,7 +27,7 @@ export function axiosBackend(options: AxiosBackendOptions = {}): Backend {
     // HTTP/2 would take a transport of its own (node:http2): axios speaks HTTP/1.1 only.
     supports: { ...supportsAll(true), http2: false },
     open(env) {
-      agents = createAgents({ tls: env.tls, proxy: env.proxy });
+      agents = createAgents({ tls: env.tls, proxy: env.proxy, connectTimeout: env.settings.connectTimeout });
     },
     transfer(job) {
       if (agents === undefined) return Promise.reject(new NectarError('NECTAR_BACKEND', 'the axios backend was not opened, or is closed'));

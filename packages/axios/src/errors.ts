@@ -1,5 +1,5 @@
 import { type ErrorCodeClass, NectarError, classifyErrorCode, errorCodeOf, redactUrl } from '@nectar/core/backend';
-import { type FailureContext, mapTransportFailure, socksFailure, transportError } from '@nectar/core/http';
+import { type FailureContext, failurePlace, mapTransportFailure, socksFailure, transportError } from '@nectar/core/http';
 
 export type TimeoutPhase = 'connect' | 'headers' | 'body';
 
@@ -9,12 +9,15 @@ const timeoutWhat: Readonly<Record<TimeoutPhase, { field: string; what: string }
   body: { field: 'bodyTimeout', what: 'the body stalled for longer than' },
 };
 
-/** One of our own three timers fired; retrying may well succeed. */
-export function timeoutError(phase: TimeoutPhase, ms: number, url: URL): NectarError {
+/**
+ * One of our own three timers fired; retrying may well succeed. Through a proxy the message names
+ * it (password hidden): a proxy that accepts and then says nothing looks like a slow target.
+ */
+export function timeoutError(phase: TimeoutPhase, ms: number, url: URL, proxy: URL | null = null): NectarError {
   const { field, what } = timeoutWhat[phase];
-  return new NectarError('NECTAR_TIMEOUT', `${redactUrl(url)}: ${what} config.${field} (${ms} ms)`, {
+  return new NectarError('NECTAR_TIMEOUT', `${failurePlace({ url, proxy })}: ${what} config.${field} (${ms} ms)`, {
     retryable: true,
-    details: { timeout: phase, ms, url: redactUrl(url) },
+    details: { timeout: phase, ms, url: redactUrl(url), ...(proxy === null ? {} : { proxy: redactUrl(proxy) }) },
   });
 }
 

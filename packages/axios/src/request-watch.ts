@@ -29,12 +29,14 @@ export class RequestWatch {
   readonly signal: AbortSignal;
   readonly #config: ResolvedConfig;
   readonly #url: URL;
+  readonly #proxy: URL | null;
   readonly #timedOut = new AbortController();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(config: ResolvedConfig, url: URL, signal: AbortSignal) {
+  constructor(config: ResolvedConfig, url: URL, proxy: URL | null, signal: AbortSignal) {
     this.#config = config;
     this.#url = url;
+    this.#proxy = proxy;
     this.signal = AbortSignal.any([signal, this.#timedOut.signal]);
   }
 
@@ -66,7 +68,7 @@ export class RequestWatch {
     this.dispose();
     if (ms <= 0) return;
     this.#timer = setTimeout(() => {
-      this.failure = timeoutError(phase, ms, this.#url);
+      this.failure = timeoutError(phase, ms, this.#url, this.#proxy);
       // Through axios' signal, not req.destroy(): a request still waiting for its socket (a proxy
       // that never answers CONNECT) keeps a destroy's error until the socket comes, maybe never.
       this.#timedOut.abort(this.failure);

@@ -37,7 +37,7 @@ export async function transfer(client: Client, job: TransferJob): Promise<void> 
 /** GETs the URL, following redirects by core's rule, until a response that is not one. */
 async function follow(client: Client, job: TransferJob, context: FailureContext): Promise<Answered> {
   const send = async (hop: CoreHop) => {
-    const answered = await get(client, job, { ...hop, watch: new RequestWatch(job.config, hop.url, job.signal) }, context);
+    const answered = await get(client, job, { ...hop, watch: new RequestWatch(job.config, hop.url, context.proxy, job.signal) }, context);
     return { status: answered.response.status, location: headerValue(answered.responseHeaders, 'location'), answered };
   };
   const { answer } = await followRedirects(job, context, send, ({ answered }) => discard(job, answered));

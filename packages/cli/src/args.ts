@@ -19,6 +19,7 @@ const options = {
   'parallel-max-host': { type: 'string' },
   'host-rate': { type: 'string' },
   'limit-rate-per-host': { type: 'string' },
+  'max-bytes-in-flight': { type: 'string' },
   http2: { type: 'boolean' },
   socks5: { type: 'string' },
   'socks5-hostname': { type: 'string' },
@@ -168,6 +169,8 @@ Transfer:
       --max-per-host N      downloads at once per host (also --parallel-max-host)
       --host-rate N[/s|/m]  requests per second (or minute) per host, retries included
       --limit-rate-per-host RATE  bytes/s per host, all its downloads together
+      --max-bytes-in-flight SIZE  bytes of the files being fetched at once, each counted
+                            by its announced size: 2G; one file alone always goes
       --http2               offer HTTP/2 on https (undici); the server decides
   -u, --user USER:PASS      basic auth for the server
   -H, --header 'N: V'       extra request header (repeatable)

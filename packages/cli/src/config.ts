@@ -108,6 +108,7 @@ function politenessFields(o: GetOptions): DownloaderConfigOptions {
     maxPerHost: optional(perHost, (v) => parseCount(v, o['max-per-host'] === undefined ? '--parallel-max-host' : '--max-per-host', 1)),
     hostRate: optional(o['host-rate'], parseRate),
     maxSpeedPerHost: optional(o['limit-rate-per-host'], (v) => parseSize(v, '--limit-rate-per-host')),
+    maxBytesInFlight: optional(o['max-bytes-in-flight'], (v) => parseSize(v, '--max-bytes-in-flight')),
     http2: o.http2,
   };
 }

@@ -27,6 +27,12 @@ describe('politeness and transport options', () => {
     expect(config(['--socks5', 'h:9050'])).toEqual({ proxyUrl: 'socks5://h:9050' });
   });
 
+  it('reads --max-bytes-in-flight with the size parser --limit-rate uses', () => {
+    expect(config(['--max-bytes-in-flight', '1.5M'])).toEqual({ maxBytesInFlight: 1.5 * 1024 * 1024 });
+    expect(config(['--max-bytes-in-flight', '2G'])).toEqual({ maxBytesInFlight: 2 * 1024 ** 3 });
+    for (const bad of ['lots', '0', '1T']) expect(() => config(['--max-bytes-in-flight', bad])).toThrow(/--max-bytes-in-flight must be a size like 500K/);
+  });
+
   it('reads rates per second, minute or hour, and refuses the rest', () => {
     expect([parseRate('5'), parseRate('5/s'), parseRate('0.5/s'), parseRate('120/min'), parseRate('36/h')]).toEqual([5, 5, 0.5, 2, 0.01]);
     for (const bad of ['fast', '0', '5/d', '-1/s', '']) expect(() => parseRate(bad)).toThrow(/--host-rate must be/);
@@ -77,6 +83,43 @@ describe('nectar get, politely', () => {
       expect(result.stderr).toContain(`slowed   ${base}: 503, pausing 1.0 s (Retry-After), 1 at once until it recovers`);
       expect(result.code).toBe(0);
       expect(peak()).toBeLessThanOrEqual(2);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('lets one file larger than --max-bytes-in-flight through, and holds the next until it is done', async () => {
+    const size = 64 * 1024;
+    // /slow answers at once and sends its body over ~400 ms; /fast answers 100 ms later, whole.
+    const server = createServer((request, response) => {
+      response.on('error', () => {});
+      const head = () => response.writeHead(200, { 'content-length': size });
+      if (request.url === '/fast') return void setTimeout(() => head().end(Buffer.alloc(size)), 100);
+      head();
+      let sent = 0;
+      const timer = setInterval(() => {
+        response.write(Buffer.alloc(size / 8));
+        sent += size / 8;
+        if (sent === size) {
+          clearInterval(timer);
+          response.end();
+        }
+      }, 50);
+      response.on('close', () => clearInterval(timer));
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dir = await tempDir();
+    try {
+      const result = await runCli([`${base}/slow`, `${base}/fast`, '-j', '2', '--max-bytes-in-flight', '10K', '--json', '-d', dir.path]);
+      expect(result.code, result.stderr).toBe(0);
+      const reports = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { url: string; state: string; bytesDownloaded: number; finishTime: string });
+      const [slow, fast] = [`${base}/slow`, `${base}/fast`].map((url) => reports.find((r) => r.url === url));
+      expect([slow?.state, fast?.state]).toEqual(['succeeded', 'succeeded']);
+      expect(slow?.bytesDownloaded).toBe(size);
+      // Without the budget /fast is done ~300 ms before /slow; with it, its body waits for /slow's end.
+      expect(Date.parse(fast?.finishTime ?? '')).toBeGreaterThanOrEqual(Date.parse(slow?.finishTime ?? ''));
     } finally {
       await dir.remove();
     }

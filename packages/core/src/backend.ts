@@ -18,6 +18,7 @@ export { type ErrorCodeClass, type NectarErrorOptions, classifyErrorCode, errorC
 export { ConcurrencyLimit } from './limits/concurrency.js';
 export { SpeedLimiter, sharedClock, waitFor } from './limits/speed.js';
 export { AdaptiveLimit, type BackoffSettings, type Slowdown } from './limits/backoff.js';
+export { type AttemptBudgets, attemptThrottle } from './limits/attempt-budgets.js';
 export { type ByteThrottle, CombinedThrottle } from './limits/byte-throttle.js';
 export { HostLimits, HostPass, hostLimitSettings, limitChanges } from './limits/per-host.js';
 export { RequestGate } from './limits/request-gate.js';

@@ -21,5 +21,5 @@ export {
 } from './http/response.js';
 export { type ResumeJob, checkResumedRange, completedBefore, rangeHeaders, resumeOffset } from './http/resume.js';
 export { httpStatusError, parseRetryAfter, proxyError } from './http/status.js';
-export { isSocksProxy, socksFailure, socksResolvesNames } from './http/socks.js';
+export { type SocksTunnelOptions, isSocksProxy, socksFailure, socksResolvesNames, socksTunnelOptions } from './http/socks.js';
 export { proxyTlsOptions, targetTlsOptions } from './tls/connection-options.js';

@@ -19,6 +19,21 @@ describe('SpeedLimiter', () => {
     expect(main.reserve(100, 0)).toBe(1100);
   });
 
+  it('carries its rate in the shared state: a view follows setRate(), lifted and set again on a fresh schedule', () => {
+    const main = new SpeedLimiter(1000);
+    const worker = SpeedLimiter.sharing(main.state);
+    expect(worker.reserve(500, 0)).toBe(500);
+    main.setRate(Number.POSITIVE_INFINITY);
+    expect(worker.bytesPerSecond).toBe(Number.POSITIVE_INFINITY);
+    expect(worker.reserve(10_000, 0)).toBe(0);
+    main.setRate(2000);
+    // The slots reserved at the old rate do not hold the new one back.
+    expect(worker.reserve(1000, 0)).toBe(500);
+    expect(main.reserve(1000, 0)).toBe(1000);
+    // A rate given beside an existing state does not replace the state's own.
+    expect(new SpeedLimiter(1, main.state).bytesPerSecond).toBe(2000);
+  });
+
   it('rejects a wait when the signal aborts', async () => {
     const limiter = new SpeedLimiter(10);
     limiter.reserve(100);

@@ -55,6 +55,34 @@ describe('core executor: file copies in worker threads', () => {
     expect((await stat(join(folder, 'hard'))).ino).toBe((await stat(source)).ino);
   });
 
+  it('holds a request to its own maxSpeed in a worker, leaving the copy beside it free', async () => {
+    const size = 1536 * 1024;
+    const maxSpeed = 1024 * 1024;
+    const urls = await Promise.all(['slow', 'fast', 'start-1', 'start-2'].map(async (name) => {
+      await writeFile(join(folder, name), randomBytes(name.startsWith('start') ? 10 : size));
+      return pathToFileURL(join(folder, name)).href;
+    }));
+    const backend = fileBackend({ threads: 2 });
+    const downloader = new ComposedDownloader(backend, { retries: 0, maxConcurrent: 4 });
+    const timed = async (request: DownloadRequest) => {
+      const started = performance.now();
+      const [report] = await downloader.download([request]);
+      return { state: report?.state, seconds: (performance.now() - started) / 1000 };
+    };
+    try {
+      // Both workers start first: their start-up is no part of the rate.
+      await downloader.download(urls.slice(2).map((url, i) => new DownloadRequest(url, join(folder, `started-${i}`))));
+      const [slow, fast] = await Promise.all([timed(new DownloadRequest(urls[0] as string, join(folder, 'slow-out'), { maxSpeed })), timed(new DownloadRequest(urls[1] as string, join(folder, 'fast-out')))]);
+      expect(backend.workerPool?.workers).toHaveLength(2);
+      expect([slow.state, fast.state]).toEqual(['succeeded', 'succeeded']);
+      expect(slow.seconds).toBeGreaterThan((size / maxSpeed) * 0.9);
+      expect(slow.seconds).toBeLessThan((size / maxSpeed) * 1.1);
+      expect(fast.seconds).toBeLessThan(0.5);
+    } finally {
+      await downloader.close();
+    }
+  });
+
   it('fails a missing source from a worker with the same coded error as in-process', async () => {
     const url = pathToFileURL(join(folder, 'missing')).href;
     const threaded = await copyAll({ threads: 1 }, {}, [new DownloadRequest(url, join(folder, 'a'))]);

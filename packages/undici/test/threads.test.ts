@@ -1,7 +1,7 @@
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { DownloadRequest } from '@nectar/core';
+import { type DownloadReport, DownloadRequest } from '@nectar/core';
 import { type HttpFixture, httpFixture } from '@nectar/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UndiciDownloader } from '../src/index.js';
@@ -34,6 +34,22 @@ function collector(): Writable & { bytes(): Buffer } {
     },
   });
   return Object.assign(stream, { bytes: () => Buffer.concat(chunks) });
+}
+
+/** Starts both workers before a rate is measured: their start-up is no part of it. */
+async function startWorkers(downloader: UndiciDownloader): Promise<void> {
+  const names = ['start-1.bin', 'start-2.bin'];
+  const urls = await Promise.all(names.map(async (name) => {
+    await server.publish(name, randomBytes(10));
+    return server.slowUrl(name, 100);
+  }));
+  await downloader.download(urls.map((url, i) => new DownloadRequest(url, tmp.path(names[i] as string))));
+}
+
+async function timed(run: Promise<DownloadReport[]>): Promise<{ reports: DownloadReport[]; seconds: number }> {
+  const started = performance.now();
+  const reports = await run;
+  return { reports, seconds: (performance.now() - started) / 1000 };
 }
 
 describe('config.threads', () => {
@@ -117,6 +133,63 @@ describe('threaded transfers', () => {
     const expected = (names.length * size) / maxSpeed;
     expect(seconds).toBeGreaterThan(expected * 0.85);
     expect(seconds).toBeLessThan(expected * 1.15 + 0.3);
+  });
+
+  it('holds maxSpeedPerHost across two workers, origin by origin, a redirect hop moving to its new origin\'s budget', async () => {
+    const other = httpFixture();
+    await other.start();
+    try {
+      const size = 768 * 1024;
+      const maxSpeedPerHost = 1024 * 1024;
+      const [direct, redirected, own] = await Promise.all([other.publish('d.bin', randomBytes(size)), other.publish('r.bin', randomBytes(size)), server.publish('own.bin', randomBytes(size))]);
+      const downloader = downloaders.create({ threads: 2, maxConcurrent: 4, maxSpeedPerHost });
+      await startWorkers(downloader);
+      // Two files from the other origin (one reached through a redirect from this one) share its
+      // budget; this origin's own file has a budget of its own.
+      const [shared, alone] = await Promise.all([
+        timed(downloader.download([new DownloadRequest(direct, tmp.path('d.bin')), new DownloadRequest(server.url(`/redirect?to=${encodeURIComponent(redirected)}`), tmp.path('r.bin'))])),
+        timed(downloader.download([new DownloadRequest(own, tmp.path('own.bin'))])),
+      ]);
+      expect([...shared.reports, ...alone.reports].map((r) => r.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      expect(downloader.workerPool?.workers).toHaveLength(2);
+      expect(shared.seconds).toBeGreaterThan(((2 * size) / maxSpeedPerHost) * 0.9);
+      expect(shared.seconds).toBeLessThan(((2 * size) / maxSpeedPerHost) * 1.1);
+      // Limited, but by a budget of its own: under one budget for all three it would take 2.25 s.
+      expect(alone.seconds).toBeGreaterThan((size / maxSpeedPerHost) * 0.9);
+      expect(alone.seconds).toBeLessThan(1.2);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('holds a request to its own maxSpeed in a worker, leaving the request beside it free', async () => {
+    const size = 1536 * 1024;
+    const maxSpeed = 1024 * 1024;
+    const [slowUrl, fastUrl] = await Promise.all([server.publish('own-slow.bin', randomBytes(size)), server.publish('own-fast.bin', randomBytes(size))]);
+    const downloader = downloaders.create({ threads: 2, maxConcurrent: 4 });
+    await startWorkers(downloader);
+    const [slow, fast] = await Promise.all([
+      timed(downloader.download([new DownloadRequest(slowUrl, tmp.path('own-slow.bin'), { maxSpeed })])),
+      timed(downloader.download([new DownloadRequest(fastUrl, tmp.path('own-fast.bin'))])),
+    ]);
+    expect([...slow.reports, ...fast.reports].map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
+    expect(slow.seconds).toBeGreaterThan((size / maxSpeed) * 0.9);
+    expect(slow.seconds).toBeLessThan((size / maxSpeed) * 1.1);
+    expect(fast.seconds).toBeLessThan(0.5);
+  });
+
+  it('lifts maxSpeedPerHost with setLimits() in a worker mid-transfer, within a second', async () => {
+    const url = await server.publish('lifted.bin', randomBytes(1024 * 1024));
+    const downloader = downloaders.create({ threads: 2, maxSpeedPerHost: 256 * 1024 });
+    await startWorkers(downloader);
+    const run = timed(downloader.download([new DownloadRequest(url, tmp.path('lifted.bin'))]));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    downloader.setLimits({ maxSpeedPerHost: null });
+    const { reports, seconds } = await run;
+    expect(reports[0]?.state).toBe('succeeded');
+    // Held until the change (unheld, 1 MiB takes a few ms); held at 256 KiB/s to the end, 4 s.
+    expect(seconds).toBeGreaterThan(0.3);
+    expect(seconds).toBeLessThan(1.3);
   });
 
   it('retries the transfer of a worker that died on another one, and replaces it', async () => {

@@ -95,5 +95,31 @@ export function socksCases(ctx: SuiteContext): void {
         expect(await ctx.leftovers(folder)).toEqual([]);
       });
     }
+
+    const silences: ReadonlyArray<readonly [SocksFault, string]> = [
+      ['silent', 'accepts the connection and never answers the greeting'],
+      ['stall-connect', 'takes the login and never answers CONNECT'],
+    ];
+    for (const [fault, what] of silences) {
+      const socks = extraServer(() => socksFixture({ auth: LOGIN, fault }));
+      it(`fails within config.connectTimeout, naming the proxy, when it ${what}; its connection is closed`, async () => {
+        const file = await ctx.publish(100);
+        const folder = await ctx.folder();
+        const connectTimeout = 500;
+        const started = performance.now();
+        const downloader = ctx.downloader({ proxyUrl: socks().url, proxyUsername: LOGIN.username, proxyPassword: LOGIN.password, connectTimeout });
+        const [report] = await downloader.download([new DownloadRequest(file.url, join(folder, 's'))]);
+        expect(performance.now() - started).toBeLessThan(connectTimeout + 1000);
+        expectState(report, 'failed');
+        expect(report?.errorReport.code).toBe('NECTAR_TIMEOUT');
+        expect(String(report?.errorReport.message)).toContain(`via proxy ${socks().url}`);
+        expect(String(report?.errorReport.message)).toContain('connectTimeout');
+        expect(JSON.stringify(report)).not.toContain(LOGIN.password);
+        // The client gave the handshake up: nothing of it may stay open, before or after close().
+        await expect.poll(() => socks().open, { timeout: 500, interval: 20 }).toBe(0);
+        await downloader.close();
+        expect(socks().open).toBe(0);
+      });
+    }
   });
 }

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config.js';
 import type { ProxySettings } from '../http/proxy.js';
+import type { AttemptBudgets } from '../limits/attempt-budgets.js';
 import type { ByteThrottle } from '../limits/byte-throttle.js';
 import type { RequestPermits } from '../http/redirect-driver.js';
 import type { SpeedLimiter } from '../limits/speed.js';
@@ -20,6 +21,7 @@ export interface SharedFields {
   readonly attempt: number;
   readonly tempPath: string | null;
   readonly limiter: SpeedLimiter | null;
+  readonly budgets: AttemptBudgets;
   /** Every byte budget of the attempt at once (the downloader's, the origin's, the request's). */
   readonly throttle: ByteThrottle;
   readonly hosts: RequestPermits;
@@ -58,6 +60,7 @@ export class AttemptJob implements TransferJob {
   readonly body: BodyWriter;
   readonly tempPath: string | null;
   readonly limiter: SpeedLimiter | null;
+  readonly budgets: AttemptBudgets;
   readonly hosts: RequestPermits;
   readonly responded: (response: TransferResponse) => Promise<void>;
   readonly progressed: (bytes: number) => void;
@@ -81,6 +84,7 @@ export class AttemptJob implements TransferJob {
     this.body = body;
     this.tempPath = shared.tempPath;
     this.limiter = shared.limiter;
+    this.budgets = shared.budgets;
     this.hosts = shared.hosts;
     this.#throttle = shared.throttle;
     this.responded = leg.responded;

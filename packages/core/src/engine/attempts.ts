@@ -22,7 +22,7 @@ import { AttemptJob, type LegFields, type SharedFields } from './attempt-job.js'
 import { retryDelay, worthAMirror } from './retry-policy.js';
 import { decideAfterHeaders, isSkip } from './after-headers.js';
 import { ThroughputFloor, effectiveFloor } from '../limits/throughput-floor.js';
-import { type ByteThrottle, CombinedThrottle } from '../limits/byte-throttle.js';
+import { type AttemptBudgets, attemptThrottle } from '../limits/attempt-budgets.js';
 import type { RequestPermits } from '../http/redirect-driver.js';
 import type { HostLimits, HostPass } from '../limits/per-host.js';
 import type { BytesInFlight } from '../limits/bytes-in-flight.js';
@@ -238,18 +238,15 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
       emit(listener, 'downloadProgress', report);
     }
   };
-  // Read for every chunk: a redirect moves the attempt to another origin, setLimits() changes budgets.
-  const budgets: Array<SpeedLimiter | null> = [limits.speed, null, state.speed];
-  const throttle = new CombinedThrottle(() => {
-    budgets[1] = pass.speed;
-    return budgets;
-  });
+  // The origin's is read for every chunk: a redirect moves the attempt to another origin.
+  const budgets: AttemptBudgets = { downloader: limits.speed, request: state.speed, host: () => pass.speed };
+  const throttle = attemptThrottle(budgets);
   const legs = new Legs();
   const stop = () => legs.stop(signal);
   signal.addEventListener('abort', stop, { once: true });
   try {
     signal.throwIfAborted();
-    const shared = await sharedFields(ctx, state, throttle, pass);
+    const shared = await sharedFields(ctx, state, { budgets, throttle }, pass);
     /** One job over `body`: the whole file, or one segment of it. */
     const job = (fields: LegFields, body: BodyWriter): AttemptJob => legs.add(new AttemptJob(shared, fields, body));
     const bodyWriter = (to: Pick<DestinationWriter, 'write'>, legSignal: AbortSignal, onBytes: BodyWriterOptions['onBytes']) =>
@@ -333,7 +330,7 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
 }
 
 /** The job fields every leg of one attempt shares. */
-async function sharedFields<D>(ctx: TransferContext<D>, state: Progress, throttle: ByteThrottle, hosts: RequestPermits): Promise<SharedFields> {
+async function sharedFields<D>(ctx: TransferContext<D>, state: Progress, bytes: Pick<SharedFields, 'budgets' | 'throttle'>, hosts: RequestPermits): Promise<SharedFields> {
   const { request, settings, limits, report } = ctx;
   return {
     request,
@@ -345,7 +342,8 @@ async function sharedFields<D>(ctx: TransferContext<D>, state: Progress, throttl
     attempt: report.attempts,
     tempPath: state.writer.tempPath,
     limiter: limits.speed,
-    throttle,
+    budgets: bytes.budgets,
+    throttle: bytes.throttle,
     hosts,
     partReplaced: (identity) => state.writer.replaced(identity),
   };

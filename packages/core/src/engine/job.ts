@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { ResolvedConfig } from '../config.js';
+import type { AttemptBudgets } from '../limits/attempt-budgets.js';
 import type { SpeedLimiter } from '../limits/speed.js';
 import type { RequestPermits } from '../http/redirect-driver.js';
 import type { ProxySettings } from '../http/proxy.js';
@@ -99,13 +100,19 @@ export interface TransferJob {
    * else was planted by a neighbour and is removed.
    */
   partReplaced(identity: FileIdentity): void;
-  /** For a backend writing `tempPath` itself: wait for the shared speed limit before `bytes`. */
+  /** For a backend writing `tempPath` itself: wait for the attempt's byte budgets before `bytes`. */
   throttle(bytes: number): Promise<void>;
   /**
-   * The shared speed limit itself (null without maxSpeed), for a backend that throttles in another
-   * thread: `new SpeedLimiter(limiter.bytesPerSecond, limiter.state)` there shares this budget.
+   * The downloader's speed limit (null without maxSpeed); `budgets` holds it with the others.
+   * In another thread `SpeedLimiter.sharing(limiter.state)` shares this budget.
    */
   readonly limiter: SpeedLimiter | null;
+  /**
+   * Every byte budget of this attempt (the downloader's, its origin's, the request's), for a
+   * backend that throttles in another thread: share their `state`s and throttle there with
+   * `attemptThrottle()`, as core's thread executor does.
+   */
+  readonly budgets: AttemptBudgets;
   /**
    * The per-origin limits of this attempt: core took the first request's slot and rate token;
    * an HTTP backend's redirect driver (core's `followRedirects`) calls `enter()` for each hop.

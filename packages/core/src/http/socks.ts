@@ -1,5 +1,8 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { ErrorCodeClass, NectarError } from '../errors.js';
 import { type FailureContext, transportError } from './failure.js';
+import type { ProxySettings } from './proxy.js';
 
 /**
  * Whether a proxy URL names a SOCKS5 proxy: `socks5://` resolves the target's name here (curl's
@@ -13,6 +16,37 @@ export function isSocksProxy(url: URL | string): boolean {
 /** Whether the proxy resolves target names (socks5h), so that none is looked up here. */
 export function socksResolvesNames(url: URL): boolean {
   return url.protocol === 'socks5h:';
+}
+
+/** What the `socks` package's `SocksClient.createConnection()` is given for one tunnel, in its own option names. */
+export interface SocksTunnelOptions {
+  readonly proxy: { readonly host: string; readonly port: number; readonly type: 5; readonly userId?: string; readonly password?: string };
+  readonly command: 'connect';
+  readonly destination: { readonly host: string; readonly port: number };
+  /** The whole handshake: TCP to the proxy, greeting, login, CONNECT. */
+  readonly timeout: number;
+}
+
+/**
+ * One SOCKS5 CONNECT as every HTTP backend asks for it: the proxy's address and login, the target
+ * as the proxy should see it (socks5: an address resolved here, curl's meaning; socks5h: the
+ * name) and `timeout` (config.connectTimeout) over the whole handshake, so that a proxy that
+ * accepts and then says nothing fails in bounded time.
+ */
+export async function socksTunnelOptions(proxy: ProxySettings, target: { readonly hostname: string; readonly port: number }, timeout: number): Promise<SocksTunnelOptions> {
+  const hostname = unbracketed(target.hostname);
+  const host = socksResolvesNames(proxy.url) || isIP(hostname) !== 0 ? hostname : (await lookup(hostname)).address;
+  return {
+    proxy: { host: unbracketed(proxy.url.hostname), port: Number(proxy.url.port) || 1080, type: 5, userId: proxy.username, password: proxy.password },
+    command: 'connect',
+    destination: { host, port: target.port },
+    timeout,
+  };
+}
+
+/** An IPv6 literal comes with its brackets, as in a URL. */
+function unbracketed(hostname: string): string {
+  return hostname.replace(/^\[|\]$/g, '');
 }
 
 const proxy = (what: string, retryable: boolean): ErrorCodeClass => ({ code: 'NECTAR_PROXY', retryable, what });

@@ -40,7 +40,11 @@ class Host {
   readonly slots = new ConcurrencyLimit(Number.POSITIVE_INFINITY);
   readonly gate: RequestGate;
   readonly adaptive: AdaptiveLimit;
-  speed: SpeedLimiter | null = null;
+  /**
+   * One budget for the origin's life, unlimited while `maxSpeedPerHost` is unset: a worker
+   * thread views its state, and sees a `setLimits()` from its next chunk.
+   */
+  readonly speed = new SpeedLimiter(Number.POSITIVE_INFINITY);
 
   constructor(settings: HostLimitSettings, backoff: BackoffSettings) {
     this.gate = new RequestGate(settings.hostRate);
@@ -51,9 +55,7 @@ class Host {
   apply(settings: HostLimitSettings): void {
     this.slots.setMax(Math.min(settings.maxPerHost ?? Number.POSITIVE_INFINITY, this.adaptive.limit));
     this.gate.rate = settings.hostRate;
-    const rate = settings.maxSpeedPerHost;
-    if (rate === null) this.speed = null;
-    else if (this.speed?.bytesPerSecond !== rate) this.speed = new SpeedLimiter(rate);
+    this.speed.setRate(settings.maxSpeedPerHost ?? Number.POSITIVE_INFINITY);
   }
 
   get idle(): boolean {

@@ -3,6 +3,7 @@ import type { BackendEnv } from '../engine/backend.js';
 import type { ByteRange, TransferResponse } from '../engine/job.js';
 import { NectarError, type NectarErrorCode } from '../errors.js';
 import type { ProxySettings } from '../http/proxy.js';
+import type { SharedBudgets } from '../limits/attempt-budgets.js';
 import type { FileIdentity } from '../output/destination.js';
 import type { DownloadRequest } from '../request.js';
 import type { TlsMaterial } from '../tls/material.js';
@@ -55,8 +56,8 @@ export interface StartMessage {
    * server ignored, split it into segments): the worker then waits for 'proceed' before writing.
    */
   readonly mayWait: boolean;
-  /** The downloader's shared speed budget, when maxSpeed is set and the worker writes the file. */
-  readonly limiter: { readonly state: SharedArrayBuffer; readonly bytesPerSecond: number } | null;
+  /** The attempt's byte budgets, when the worker writes the file (for a stream, the main thread throttles). */
+  readonly budgets: SharedBudgets | null;
   /** Hash the whole file as it is written (an expected digest, a fresh file): the algorithm. */
   readonly hash: string | null;
 }
@@ -68,8 +69,11 @@ export type ToWorker =
   | { readonly type: 'abort'; readonly id: number }
   /** The main thread wrote one more of the chunks sent back for a stream destination. */
   | { readonly type: 'credit'; readonly id: number }
-  /** The origin's limits let the redirect hop asked for go (`error`: they will not: the attempt ends). */
-  | { readonly type: 'entered'; readonly id: number; readonly error: SerializedError | null }
+  /**
+   * The origin's limits let the redirect hop asked for go (`error`: they will not: the attempt
+   * ends); `host` is the byte budget of the origin the attempt is at now.
+   */
+  | { readonly type: 'entered'; readonly id: number; readonly error: SerializedError | null; readonly host: SharedArrayBuffer | null }
   | { readonly type: 'close' };
 
 export type FromWorker =

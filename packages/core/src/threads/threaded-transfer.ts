@@ -2,6 +2,7 @@ import type { TransferJob } from '../engine/job.js';
 import { segmentLimit, splittable } from '../engine/segments.js';
 import { digestWritten } from '../engine/written-digest.js';
 import { type NectarError, toNectarError } from '../errors.js';
+import { shareBudgets } from '../limits/attempt-budgets.js';
 import { type FromWorker, type StartMessage, type ToWorker, deserializeError, serializeError } from './messages.js';
 
 /**
@@ -78,11 +79,14 @@ export class ThreadedTransfer {
     );
   }
 
-  /** A redirect hop in the worker takes its origin's slot and rate token here, where the limits live. */
+  /**
+   * A redirect hop in the worker takes its origin's slot and rate token here, where the limits
+   * live; the worker then throttles by that origin's byte budget.
+   */
   #enter(url: string): void {
     this.#job.hosts.enter(new URL(url)).then(
-      () => this.#post({ type: 'entered', id: this.id, error: null }),
-      (error: unknown) => this.#post({ type: 'entered', id: this.id, error: serializeError(toNectarError(error)) }),
+      () => this.#post({ type: 'entered', id: this.id, error: null, host: this.#job.budgets.host()?.state ?? null }),
+      (error: unknown) => this.#post({ type: 'entered', id: this.id, error: serializeError(toNectarError(error)), host: null }),
     );
   }
 
@@ -138,7 +142,7 @@ export class ThreadedTransfer {
 }
 
 function startMessage(id: number, job: TransferJob): StartMessage {
-  const { tempPath, limiter, request } = job;
+  const { tempPath, request } = job;
   const { url, mirrors, headers, expectedSize, expectedDigest } = request;
   return {
     type: 'start',
@@ -156,7 +160,7 @@ function startMessage(id: number, job: TransferJob): StartMessage {
     mayWait: job.offset > 0 || splittable(job),
     // A resume would need the digest of the bytes already there, and segments come out of order.
     hash: request.expectedDigest !== undefined && tempPath !== null && job.offset === 0 && job.range === null && !splittable(job) ? request.expectedDigest.algorithm : null,
-    // For a stream destination core's body applies the limit on this thread.
-    limiter: tempPath === null || limiter === null ? null : { state: limiter.state, bytesPerSecond: limiter.bytesPerSecond },
+    // For a stream destination core's body applies the limits on this thread.
+    budgets: tempPath === null ? null : shareBudgets(job.budgets),
   };
 }

@@ -5,7 +5,8 @@ import type { Backend } from '../engine/backend.js';
 import type { BodyOutput, TransferJob, TransferResponse } from '../engine/job.js';
 import { toNectarError } from '../errors.js';
 import type { ProxySettings } from '../http/proxy.js';
-import type { SpeedLimiter } from '../limits/speed.js';
+import { type AttemptBudgets, SharedAttemptBudgets, attemptThrottle } from '../limits/attempt-budgets.js';
+import type { ByteThrottle } from '../limits/byte-throttle.js';
 import { openPartFileSync } from '../output/destination.js';
 import { PartWriter, fit } from '../output/part-writer.js';
 import { TransferSink } from '../output/sink.js';
@@ -17,13 +18,15 @@ import { ProgressBatch } from './progress-batch.js';
 
 export type Post = (message: FromWorker, transfer?: ArrayBuffer[]) => void;
 
+/** A stream destination's attempt: the main thread's body applies the budgets. */
+const unlimited: AttemptBudgets = { downloader: null, request: null, host: () => null };
+
 /** What a transfer in a worker needs from the thread it runs in. */
 export interface WorkerContext {
   readonly setup: WorkerSetup;
   readonly backend: Backend;
   readonly proxy: ProxySettings | null;
   readonly post: Post;
-  limiter(start: StartMessage): SpeedLimiter | null;
 }
 
 /**
@@ -47,10 +50,15 @@ export class WorkerTransfer {
   readonly #hash: Hash | null;
   /** The backend wrote the part file itself (`progressed`): the hash does not cover those bytes. */
   #wroteItself = false;
+  /** The attempt's byte budgets, the same rule as on the main thread; null: the main thread throttles. */
+  readonly #budgets: SharedAttemptBudgets | null;
+  readonly #throttle: ByteThrottle;
 
   constructor(start: StartMessage, context: WorkerContext) {
     this.#start = start;
     this.#context = context;
+    this.#budgets = start.budgets === null ? null : new SharedAttemptBudgets(start.budgets);
+    this.#throttle = attemptThrottle(this.#budgets ?? unlimited);
     this.#progress = new ProgressBatch((bytes) => context.post({ type: 'progress', id: start.id, bytes }));
     this.#hash = start.hash === null ? null : createHash(start.hash);
   }
@@ -75,8 +83,9 @@ export class WorkerTransfer {
     return this.#hash.digest('hex');
   }
 
-  /** The main thread's answer to a hop's `enter`. */
-  entered(error: SerializedError | null): void {
+  /** The main thread's answer to a hop's `enter`, with the byte budget of the origin now reached. */
+  entered(error: SerializedError | null, host: SharedArrayBuffer | null): void {
+    this.#budgets?.moveTo(host);
     const waiting = this.#entering;
     this.#entering = null;
     waiting?.(error);
@@ -114,7 +123,7 @@ export class WorkerTransfer {
     const start = this.#start;
     const { setup, proxy } = this.#context;
     const signal = this.#abort.signal;
-    const limiter = this.#context.limiter(start);
+    const budgets = this.#budgets ?? unlimited;
     const tempPath = start.target.kind === 'file' ? start.target.path : null;
     let sink: Writable | null = null;
     const body: BodyOutput = { write: (chunks, bytes) => this.#body().write(chunks, bytes) };
@@ -144,9 +153,10 @@ export class WorkerTransfer {
       },
       partReplaced: (identity) => this.#context.post({ type: 'replaced', id: start.id, identity: { dev: identity.dev, ino: identity.ino } }),
       throttle: async (bytes) => {
-        if (limiter !== null) await limiter.take(bytes, signal);
+        await this.#throttle.take(bytes, signal);
       },
-      limiter,
+      limiter: budgets.downloader,
+      budgets,
       // The main thread took the attempt's slot and first rate token; a redirect hop asks it for its own.
       hosts: { enter: (url) => this.#enter(url) },
     };
@@ -189,7 +199,7 @@ export class WorkerTransfer {
       destination: target.destination,
       position,
       limit,
-      limiter: this.#context.limiter(this.#start),
+      throttle: this.#throttle,
       signal: this.#abort.signal,
       onBytes: (chunks, bytes) => {
         if (this.#hash !== null) for (const chunk of chunks) this.#hash.update(chunk);
@@ -215,14 +225,14 @@ interface FileBodyOptions {
   readonly destination: string;
   readonly position: number;
   readonly limit: number | null;
-  readonly limiter: SpeedLimiter | null;
+  readonly throttle: ByteThrottle;
   readonly signal: AbortSignal;
   /** The chunks (cut at the limit) that reached the file. */
   onBytes(chunks: readonly Uint8Array[], bytes: number): void;
   onFull(): void;
 }
 
-/** The part file, opened in this thread: core's positioned writer with the shared speed limit before each write. */
+/** The part file, opened in this thread: core's positioned writer, each write after the attempt's byte budgets allow it. */
 class FileBody implements BodyOutput {
   readonly #options: FileBodyOptions;
   #fd: number | null;
@@ -236,10 +246,11 @@ class FileBody implements BodyOutput {
   }
 
   write(chunks: readonly Uint8Array[], bytes: number): void | Promise<void> {
-    const { limiter, signal } = this.#options;
+    const { throttle, signal } = this.#options;
     signal.throwIfAborted();
-    if (limiter === null) return this.#put(chunks, bytes);
-    return limiter.take(bytes, signal).then(() => this.#put(chunks, bytes));
+    const waiting = throttle.take(bytes, signal);
+    if (waiting === undefined) return this.#put(chunks, bytes);
+    return waiting.then(() => this.#put(chunks, bytes));
   }
 
   close(): void {

@@ -1,7 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Backend, BackendEnv } from '../engine/backend.js';
 import { ConcurrencyLimit } from '../limits/concurrency.js';
-import { SpeedLimiter } from '../limits/speed.js';
 import type { FromWorker, StartMessage, ToWorker, WorkerSetup } from './messages.js';
 import { MessageOutbox } from './outbox.js';
 import { type Post, WorkerTransfer } from './worker-transfer.js';
@@ -18,8 +17,6 @@ const proxy = setup.proxy === null ? null : { ...setup.proxy, url: new URL(setup
 const outbox = new MessageOutbox<FromWorker>(port);
 const post: Post = (message, transfer) => outbox.post(message, transfer);
 const running = new Map<number, WorkerTransfer>();
-/** One limiter per shared budget: they are stateless views, but building one per file is waste. */
-const limiters = new Map<SharedArrayBuffer, SpeedLimiter>();
 /** The backend once opened; messages that come before wait for it, in order. */
 let backend: Backend | null = null;
 const opening = openBackend().then((opened) => {
@@ -37,19 +34,8 @@ async function openBackend(): Promise<Backend> {
   return made;
 }
 
-function limiter(start: StartMessage): SpeedLimiter | null {
-  if (start.limiter === null) return null;
-  const { state, bytesPerSecond } = start.limiter;
-  let shared = limiters.get(state);
-  if (shared === undefined) {
-    shared = new SpeedLimiter(bytesPerSecond, state);
-    limiters.set(state, shared);
-  }
-  return shared;
-}
-
 function start(opened: Backend, message: StartMessage): void {
-  const transfer = new WorkerTransfer(message, { setup, backend: opened, proxy, post, limiter });
+  const transfer = new WorkerTransfer(message, { setup, backend: opened, proxy, post });
   running.set(message.id, transfer);
   void transfer.run().finally(() => running.delete(message.id));
 }
@@ -80,7 +66,7 @@ function handle(message: ToWorker): void {
       running.get(message.id)?.credit();
       break;
     case 'entered':
-      running.get(message.id)?.entered(message.error);
+      running.get(message.id)?.entered(message.error, message.host);
       break;
     case 'close':
       void close(backend);

@@ -1,8 +1,7 @@
-import { lookup } from 'node:dns/promises';
 import { type Socket, isIP } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { ProxySettings } from '@nectar/core/backend';
-import { socksResolvesNames } from '@nectar/core/http';
+import { socksTunnelOptions } from '@nectar/core/http';
 import type { buildConnector } from 'undici';
 
 /** What a SOCKS connection of one downloader is built from. */
@@ -32,19 +31,12 @@ export function socksConnector(options: SocksOptions): buildConnector.connector 
 }
 
 async function open(options: SocksOptions, target: buildConnector.Options): Promise<Socket | TLSSocket> {
-  const { proxy, timeout } = options;
-  // An IPv6 literal comes with its brackets, as in a URL.
-  const hostname = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
-  const host = socksResolvesNames(proxy.url) || isIP(hostname) !== 0 ? hostname : (await lookup(hostname)).address;
+  const tunnel = await socksTunnelOptions(options.proxy, { hostname: target.hostname, port }, options.timeout);
   const SocksClient = await socksClient();
-  const { socket } = await SocksClient.createConnection({
-    proxy: { host: proxy.url.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.url.port) || 1080, type: 5, userId: proxy.username, password: proxy.password },
-    command: 'connect',
-    destination: { host, port },
-    timeout,
-  });
-  return target.protocol === 'https:' ? secure(socket, hostname, options) : socket;
+  const { socket } = await SocksClient.createConnection(tunnel);
+  // An IPv6 literal comes with its brackets, as in a URL.
+  return target.protocol === 'https:' ? secure(socket, target.hostname.replace(/^\[|\]$/g, ''), options) : socket;
 }
 
 /**
