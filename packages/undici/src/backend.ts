@@ -84,8 +84,13 @@ async function openRunner(env: BackendEnv, options: UndiciBackendOptions): Promi
  */
 async function inProcess(env: BackendEnv): Promise<Runner> {
   const [{ createDispatcher }, { httpTransfer }] = await Promise.all([import('./http/dispatcher.js'), import('./http/transfer.js')]);
-  const dispatcher = createDispatcher({ config: env.settings, tls: env.tls, proxy: env.proxy });
-  return { pool: undefined, transfer: (job) => httpTransfer(dispatcher, job), close: () => dispatcher.close() };
+  const closing = new AbortController();
+  const dispatcher = createDispatcher({ config: env.settings, tls: env.tls, proxy: env.proxy, closing: closing.signal });
+  const close = () => {
+    closing.abort();
+    return dispatcher.close();
+  };
+  return { pool: undefined, transfer: (job) => httpTransfer(dispatcher, job), close };
 }
 
 function notOpen(closed: boolean): NectarError {

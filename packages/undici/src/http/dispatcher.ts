@@ -22,6 +22,8 @@ export interface DispatcherSettings {
   readonly config: ResolvedConfig;
   readonly tls: TlsMaterial;
   readonly proxy: ProxySettings | null;
+  /** Aborted when the downloader closes: connections still being opened end at once. */
+  readonly closing: AbortSignal;
 }
 
 /**
@@ -34,7 +36,7 @@ export function createDispatcher(settings: DispatcherSettings): Dispatcher {
   const { config, proxy } = settings;
   if (proxy !== null && isSocksProxy(proxy.url)) {
     const tls = targetTlsOptions(settings.tls);
-    return directAgent(config, socksConnector({ proxy, tls, timeout: config.connectTimeout, http2: config.http2 }));
+    return directAgent(config, socksConnector({ proxy, tls, timeout: config.connectTimeout, http2: config.http2, closing: settings.closing }));
   }
   if (proxy !== null) return new ProxyAgent({ ...proxyOptions(settings), uri: proxy.url.href, token: proxy.authorization });
   if (environmentNamesProxy()) return new EnvHttpProxyAgent(proxyOptions(settings));

@@ -1,4 +1,4 @@
-import { type Socket, isIP } from 'node:net';
+import { type Socket, connect, isIP } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { ProxySettings } from '@nectar/core/backend';
 import { socksTunnelOptions } from '@nectar/core/http';
@@ -13,6 +13,11 @@ export interface SocksOptions {
   readonly timeout: number;
   /** Offer h2 by ALPN on https targets (config.http2). */
   readonly http2: boolean;
+  /**
+   * Aborted when the downloader closes: it ends a handshake in progress, which no pool holds yet
+   * (undici's close() would otherwise wait for it, up to connectTimeout).
+   */
+  readonly closing: AbortSignal;
 }
 
 /**
@@ -34,7 +39,9 @@ async function open(options: SocksOptions, target: buildConnector.Options): Prom
   const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
   const tunnel = await socksTunnelOptions(options.proxy, { hostname: target.hostname, port }, options.timeout);
   const SocksClient = await socksClient();
-  const { socket } = await SocksClient.createConnection(tunnel);
+  // On a socket of our own, which `closing` destroys: socks' own would live out its timeout.
+  const own = connect({ host: tunnel.proxy.host, port: tunnel.proxy.port, signal: options.closing });
+  const { socket } = await SocksClient.createConnection({ ...tunnel, existing_socket: own });
   // An IPv6 literal comes with its brackets, as in a URL.
   return target.protocol === 'https:' ? secure(socket, target.hostname.replace(/^\[|\]$/g, ''), options) : socket;
 }
