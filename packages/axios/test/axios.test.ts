@@ -263,40 +263,6 @@ for (const proxyTls of [false, true]) {
   });
 }
 
-describe('a SOCKS proxy that never answers (a raw node:net server)', () => {
-  let server: ReturnType<typeof createTcpServer>;
-  const open = new Set<Socket>();
-  beforeAll(async () => {
-    // Accepts and reads, so that a client closing is seen, and never says a word.
-    server = createTcpServer((socket) => {
-      open.add(socket);
-      socket.on('data', () => {});
-      socket.once('close', () => open.delete(socket));
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-  });
-  afterAll(async () => {
-    for (const socket of open) socket.destroy();
-    server.close();
-    await once(server, 'close');
-  });
-
-  it('ends a handshake in progress on close(), long before config.connectTimeout', async () => {
-    const file = await publish(http, 100);
-    const proxyUrl = `socks5://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const downloader = downloaders.create({ proxyUrl, proxyUsername: 'u', proxyPassword: 'socks-Secret-1', connectTimeout: 20_000 });
-    const run = downloader.download([new DownloadRequest(file.url, tmp.path('socks-closed'))]);
-    expect(await eventually(() => open.size === 1)).toBe(true);
-    downloader.cancel();
-    await downloader.close();
-    const [report] = await run;
-    expect(report?.state).toBe('canceled');
-    // No pool holds a connection still in its handshake: the agents' destroy() must reach it.
-    expect(await eventually(() => open.size === 0, 500)).toBe(true);
-  });
-});
-
 describe('an https proxy named by host', () => {
   let proxy: ProxyFixture;
   let front: TlsServer;

@@ -94,7 +94,8 @@ describe('FileDownloader', () => {
   });
 
   // The source is a plain descriptor, which no GC closes: every path out of a transfer must.
-  it.skipIf(process.platform !== 'linux')('closes every source it opens, on success and on each kind of failure', async () => {
+  // Linux only, like the package's other /proc cases: elsewhere it fails rather than skips.
+  it('closes every source it opens, on success and on each kind of failure', async () => {
     const openFds = async () => (await readdir('/proc/self/fd')).length;
     const before = await openFds();
     const downloader = new FileDownloader(new DownloaderConfig({ retries: 0, maxConcurrent: 4 }));

@@ -1,7 +1,4 @@
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
-import { DownloadRequest } from '@nectar/core';
 import { type HttpFixture, httpFixture, type ProxyFixture, proxyFixture, type TlsMaterial, tlsMaterial } from '@nectar/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Downloaders, fetchOne, randomBytes, type Scratch, scratch } from './helpers.js';
@@ -95,40 +92,4 @@ describe('proxy connections', () => {
     expect(report.state).toBe('failed');
     expect(report.errorReport).toMatchObject({ code: 'NECTAR_CONNECT', proxy: `http://${unreachable.host}/` });
   });
-});
-
-describe('a SOCKS proxy that accepts and then says nothing', () => {
-  let silent: Server;
-  const open = new Set<Socket>();
-  beforeAll(async () => {
-    // Reads, so that a client closing is seen, and never answers the greeting.
-    silent = createServer((socket) => {
-      open.add(socket);
-      socket.on('data', () => {});
-      socket.once('close', () => open.delete(socket));
-    });
-    silent.listen(0, '127.0.0.1');
-    await once(silent, 'listening');
-  });
-  afterAll(async () => {
-    for (const socket of open) socket.destroy();
-    silent.close();
-    await once(silent, 'close');
-  });
-
-  it.each([0, 1])('close() ends a handshake in progress at once, not after connectTimeout (threads: %i)', async (threads) => {
-    const proxyUrl = `socks5://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-    const downloader = downloaders.create({ proxyUrl, connectTimeout: 20_000, threads });
-    const run = downloader.download([new DownloadRequest(targets.http.url('/files/p.bin'), tmp.path(`socks-silent-${threads}.bin`))]);
-    for (let i = 0; i < 500 && open.size === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(open.size).toBe(1);
-    const started = performance.now();
-    downloader.cancel();
-    await downloader.close();
-    // undici's close() waited for the connector, which waited for socks' timeout: 20 s here.
-    expect(performance.now() - started).toBeLessThan(2_000);
-    expect((await run)[0]?.state).toBe('canceled');
-    for (let i = 0; i < 50 && open.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(open.size).toBe(0);
-  }, 30_000);
 });

@@ -121,5 +121,24 @@ export function socksCases(ctx: SuiteContext): void {
         expect(socks().open).toBe(0);
       });
     }
+
+    const silent = extraServer(() => socksFixture({ auth: LOGIN, fault: 'silent' }));
+    it('ends a handshake in progress on close(), long before config.connectTimeout', async () => {
+      const file = await ctx.publish(100);
+      const folder = await ctx.folder();
+      silent().reset();
+      const downloader = ctx.downloader({ proxyUrl: silent().url, proxyUsername: LOGIN.username, proxyPassword: LOGIN.password, connectTimeout: 20_000 });
+      const run = downloader.download([new DownloadRequest(file.url, join(folder, 's'))]);
+      await expect.poll(() => silent().open, { timeout: 5_000, interval: 10 }).toBe(1);
+      const started = performance.now();
+      downloader.cancel();
+      await downloader.close();
+      // Without it, close() waited for the handshake: the whole connectTimeout (20 s here).
+      expect(performance.now() - started).toBeLessThan(2_000);
+      const [report] = await run;
+      expectState(report, 'canceled');
+      // No pool holds a connection still in its handshake: close() itself must reach it.
+      await expect.poll(() => silent().open, { timeout: 500, interval: 10 }).toBe(0);
+    }, 30_000);
   });
 }
