@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { connect, isIP } from 'node:net';
@@ -35,6 +36,8 @@ export function createAgents(settings: AgentSettings): Agents {
   // A connection to the proxy still waiting for its CONNECT answer belongs to no agent's pool
   // yet, so destroy() would miss it; this signal reaches it.
   const closing = new AbortController();
+  // Every pooled connection listens on it for its life: no MaxListenersExceededWarning at the 11th.
+  setMaxListeners(0, closing.signal);
   const agents =
     proxy === null
       ? { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ...targetTlsOptions(settings.tls) }) }

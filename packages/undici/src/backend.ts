@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { type Backend, type BackendEnv, NectarArgumentError, NectarError, type TransferJob, supportsAll } from '@nectar/core/backend';
 import { WorkerPool, threadCount } from '@nectar/core/threads';
 
@@ -85,6 +86,8 @@ async function openRunner(env: BackendEnv, options: UndiciBackendOptions): Promi
 async function inProcess(env: BackendEnv): Promise<Runner> {
   const [{ createDispatcher }, { httpTransfer }] = await Promise.all([import('./http/dispatcher.js'), import('./http/transfer.js')]);
   const closing = new AbortController();
+  // Every pooled SOCKS connection listens on it for its life: no MaxListenersExceededWarning at the 11th.
+  setMaxListeners(0, closing.signal);
   const dispatcher = createDispatcher({ config: env.settings, tls: env.tls, proxy: env.proxy, closing: closing.signal });
   const close = () => {
     closing.abort();

@@ -1,4 +1,5 @@
 import type { HostSlowdown } from '../limits/per-host.js';
+import { isThenable } from './request-source.js';
 import type { DownloadReport } from '../report.js';
 
 /** Every method is optional; a downloader without a listener uses a no-op one. */
@@ -40,10 +41,6 @@ export function emit<D>(
   } catch (error) {
     warn(event, error);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 function warn(event: keyof DownloadEventListener, error: unknown): void {

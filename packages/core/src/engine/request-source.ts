@@ -40,7 +40,7 @@ export async function closeSource<T>(iterator: AsyncIterator<T> | Iterator<T>, p
 
 /** Whether an iterator's answer must be awaited (an async source's), not read at once. */
 export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<T>).then === 'function';
 }
 
 export function iterate<T>(source: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> | Iterator<T> {

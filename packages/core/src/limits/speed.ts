@@ -28,13 +28,13 @@ export class SpeedLimiter {
 
   /**
    * `Infinity`: no limit (yet), one `setRate()` may set later. With the `state` of another
-   * limiter this one shares its budget, rate included: `bytesPerSecond` only fills a rate the
-   * state lacks.
+   * limiter this one is a view of that budget, rate included, and `bytesPerSecond` is not used:
+   * a view must never impose a rate on a budget that others share unlimited.
    */
   constructor(bytesPerSecond: number, state?: SharedArrayBuffer) {
     this.state = state ?? new SharedArrayBuffer(16);
     this.#slots = new BigInt64Array(this.state, 0, 2);
-    Atomics.compareExchange(this.#slots, 1, 0n, storedRate(bytesPerSecond));
+    if (state === undefined) this.#slots[1] = storedRate(bytesPerSecond);
   }
 
   /** A view of a budget made elsewhere (another thread): its rate, now and after any `setRate()`, is the state's. */

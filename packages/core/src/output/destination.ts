@@ -350,7 +350,7 @@ export class AtomicFile implements DestinationWriter {
     if (this.#replace) renameSync(this.tempPath, this.#target);
     else this.#placeWithoutReplacing();
     const placed = lstatSync(this.#target);
-    if (placed.ino === written.ino && placed.dev === written.dev) return;
+    if (sameFile(placed, written)) return;
     quietly(() => unlinkSync(this.#target));
     throw replacedPart(this.tempPath, this.#target);
   }

@@ -152,9 +152,7 @@ export class WorkerTransfer {
         this.#progress.add(bytes);
       },
       partReplaced: (identity) => this.#context.post({ type: 'replaced', id: start.id, identity: { dev: identity.dev, ino: identity.ino } }),
-      throttle: async (bytes) => {
-        await this.#throttle.take(bytes, signal);
-      },
+      throttle: (bytes) => this.#throttle.take(bytes, signal) ?? Promise.resolve(),
       limiter: budgets.downloader,
       budgets,
       // The main thread took the attempt's slot and first rate token; a redirect hop asks it for its own.
