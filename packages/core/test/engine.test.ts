@@ -71,3 +71,48 @@ describe('the engine composes a backend object', () => {
     expect(log).toEqual(['open maxConcurrent=8', 'close']);
   });
 });
+
+describe('a part file a backend replaced', () => {
+  /** `ln:` links the part file to the bad file (as file:// does in its link modes); `mem:` writes its path's bytes. */
+  function linkingBackend(bad: string): Backend {
+    return {
+      name: 'linking',
+      schemes: ['ln', 'mem'],
+      supports: supportsAll(false),
+      async transfer(job) {
+        if (job.url.protocol === 'mem:') {
+          const body = Buffer.from(job.url.pathname.slice(1));
+          await job.responded({ totalBytes: body.length });
+          job.sink.end(body);
+          return;
+        }
+        const { link, lstat, unlink } = await import('node:fs/promises');
+        if (job.tempPath === null) throw new Error('needs a path');
+        await unlink(job.tempPath);
+        await link(bad, job.tempPath);
+        job.partReplaced(await lstat(job.tempPath));
+        job.progressed((await lstat(bad)).size);
+      },
+    };
+  }
+
+  it('is a file of our own again for a mirror that writes bytes: the digest checks what is placed', async () => {
+    const { createHash } = await import('node:crypto');
+    const { lstat, writeFile } = await import('node:fs/promises');
+    const bad = join(folder, 'bad.bin');
+    await writeFile(bad, 'EVIL');
+    const good = 'GOOD';
+    const downloader = new ComposedDownloader(linkingBackend(bad), { retries: 0 });
+    const destination = join(folder, 'out');
+    const [report] = await downloader.download([
+      new DownloadRequest('ln:/bad', destination, { mirrors: [`mem:/${good}`], expectedDigest: { algorithm: 'sha256', value: createHash('sha256').update(good).digest('hex') } }),
+    ]);
+    await downloader.close();
+    // Before: the mirror's bytes went to the descriptor the link orphaned (and passed the digest),
+    // while the link to the bad file was placed: 'succeeded' over EVIL.
+    expect(report?.state).toBe('succeeded');
+    expect(await readFile(destination, 'utf8')).toBe(good);
+    expect((await lstat(destination)).ino).not.toBe((await lstat(bad)).ino);
+    expect(await readFile(bad, 'utf8')).toBe('EVIL');
+  });
+});

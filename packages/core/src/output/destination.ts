@@ -280,8 +280,26 @@ export class AtomicFile implements DestinationWriter {
   }
 
   async restart(): Promise<void> {
-    ftruncateSync(this.fd, 0);
+    if (this.#identity !== null) this.#recreate();
+    else ftruncateSync(this.fd, 0);
     this.#size = 0;
+  }
+
+  /**
+   * A backend replaced the part file (a link to its source) and the next attempt (a mirror, a
+   * retry over another backend) writes bytes: they must go to a part file of our own again, not
+   * to the descriptor the link orphaned — whose bytes would be hashed while the link was placed.
+   */
+  #recreate(): void {
+    this.#closeReplacement();
+    this.#identity = null;
+    // Whatever holds our part name under our lock goes: the link, or something planted since.
+    quietly(() => unlinkSync(this.tempPath));
+    const fd = createExclusive(this.tempPath);
+    if (fd === null) throw replacedPart(this.tempPath, this.destination);
+    const previous = this.#fd;
+    this.#fd = fd;
+    if (previous !== null) quietly(() => closeSync(previous));
   }
 
   vouch(keep: { validator: string; total: number | null }): void {
