@@ -1,4 +1,5 @@
-import { link, lstat, stat, symlink, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { link, lstat, readlink, stat, symlink, unlink } from 'node:fs/promises';
 import { NectarError, type TransferJob, destinationError } from '@nectar/core/backend';
 import type { Source } from './source.js';
 
@@ -25,17 +26,30 @@ export async function linkAsPart(job: TransferJob, source: Source, mode: LinkMod
   } catch (error) {
     throw destinationError(job.tempPath, error, `${mode} ${source.path} as`);
   }
-  await checkLinked(job.tempPath, source);
-  job.partReplaced(await lstat(job.tempPath));
+  job.partReplaced(await checkedLink(job.tempPath, source, mode));
   job.progressed(source.size);
 }
 
-/** The path was looked up again to link it: it must still reach the file we opened and checked. */
-async function checkLinked(tempPath: string, source: Source): Promise<void> {
-  const linked = await stat(tempPath).catch(() => null);
-  if (linked !== null && linked.dev === source.info.dev && linked.ino === source.info.ino) return;
+/**
+ * What the part name holds now, checked to be the link we made to the file we opened: the
+ * identity core compares at every later step is this one, so a name swapped by a neighbour
+ * between our link() and this check is refused here rather than reported as ours. A hard link
+ * is the source's own inode; a symbolic link must name the source and reach it.
+ */
+async function checkedLink(tempPath: string, source: Source, mode: LinkMode): Promise<Stats> {
+  const own = await lstat(tempPath).catch(() => null);
+  const ours =
+    own !== null &&
+    (mode === 'hardlink'
+      ? sameFile(own, source.info)
+      : own.isSymbolicLink() && (await readlink(tempPath).catch(() => null)) === source.path && sameFile(await stat(tempPath).catch(() => null), source.info));
+  if (ours) return own;
   throw new NectarError('NECTAR_SIZE_MISMATCH', `${source.path} was replaced while it was linked`, {
     retryable: true,
     details: { path: source.path, reason: 'source-changed' },
   });
+}
+
+function sameFile(a: { dev: number; ino: number } | null, b: { dev: number; ino: number }): boolean {
+  return a !== null && a.dev === b.dev && a.ino === b.ino;
 }

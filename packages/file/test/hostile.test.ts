@@ -219,3 +219,40 @@ it('gives a copy the mode of a fresh file, never the setuid or world-writable bi
   expect(report.state).toBe('succeeded');
   expect((await stat(join(folder, 'copy'))).mode).toBe((await stat(fresh)).mode);
 });
+
+describe('a neighbour who swaps the link the backend just made', () => {
+  it.each(['hardlink', 'symlink'] as const)('is refused in %s mode: the identity core keeps is the checked link, never what the name holds later', async (fileMode) => {
+    const { createRequire, syncBuiltinESMExports } = await import('node:module');
+    const { linkSync, symlinkSync, unlinkSync } = await import('node:fs');
+    // node:fs/promises as src/link.ts imports it: its lstat of the part file is where the
+    // neighbour strikes, after our link() and its checks of old.
+    const promises = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
+    const realLstat = promises.lstat;
+    const planted = join(folder, 'neighbour.bin');
+    await writeFile(planted, 'planted by a neighbour');
+    let armed = true;
+    promises.lstat = (async (path: Parameters<typeof realLstat>[0], ...rest: unknown[]) => {
+      if (armed && String(path).endsWith('.nectar-part')) {
+        armed = false;
+        unlinkSync(path);
+        (fileMode === 'hardlink' ? linkSync : symlinkSync)(planted, path);
+      }
+      return (realLstat as (...args: unknown[]) => unknown)(path, ...rest);
+    }) as typeof realLstat;
+    syncBuiltinESMExports();
+    try {
+      const destination = join(folder, `swapped-${fileMode}`);
+      const downloader = new FileDownloader(new DownloaderConfig({ retries: 0, extra: { fileMode } }));
+      const [report] = await downloader.download([new DownloadRequest(pathToFileURL(source).href, destination)]);
+      await downloader.close();
+      expect(armed).toBe(false);
+      // Before: 'succeeded', the destination the neighbour's file.
+      expect(report?.state).toBe('failed');
+      expect(existsSync(destination)).toBe(false);
+      expect(await readFile(planted, 'utf8')).toBe('planted by a neighbour');
+    } finally {
+      promises.lstat = realLstat;
+      syncBuiltinESMExports();
+    }
+  });
+});
