@@ -7,13 +7,15 @@ import { ThreadedTransfer } from './threaded-transfer.js';
 import { type FromWorker, type ToWorker, type WorkerBackend, type WorkerSetup, workerSetup } from './messages.js';
 
 /**
- * The compiled worker entry, dist/threads/worker.js, beside this file once built. Core's tests
- * run this file from src/threads/ through vite-node, which worker threads cannot use, so from
- * src/ the pool loads the build in dist/ (the test setup builds it).
+ * The built worker entry, dist/threads/worker.js. Built, this code sits in dist/threads.js (the
+ * bundle puts it there, and scripts/bundle.mjs fails the build if it does not). Core's tests run
+ * this file from src/threads/ through vite-node, which worker threads cannot use, so from src/
+ * the pool loads the build in dist/ (the test setup builds it).
  */
 function workerEntry(): URL {
   // Read when a worker starts, not on import: a bundle that never uses threads never needs it.
-  return new URL(import.meta.url.endsWith('.ts') ? '../../dist/threads/worker.js' : './worker.js', import.meta.url);
+  if (import.meta.url.endsWith('.ts')) return new URL('../../dist/threads/worker.js', import.meta.url);
+  return new URL('./threads/worker.js', import.meta.url);
 }
 
 /** How long close() lets a worker close its sockets before it is terminated. */
