@@ -5,7 +5,7 @@ import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import { h2Ratios } from './targets.mjs';
 
-const FAMILY_LABELS = { nectar: 'Nectar', tool: 'reference tools', loop: 'hand-written loop', floor: 'start-up floor' };
+const FAMILY_LABELS = { nectar: 'Nectar', tool: 'reference tools', loop: 'hand-written loop', floor: 'floor (does less)' };
 const FAMILY_COLOURS = ['#e8a317', '#6b7b8c', '#b8c4cf', '#8cc084'];
 
 /** SVG text of the median wall time by contender for each workload that has figures. */

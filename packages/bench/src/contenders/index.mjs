@@ -9,6 +9,7 @@ import { nodeStartup } from './node-startup.mjs';
 import { opensshSftp } from './openssh-sftp.mjs';
 import { nectarSftp } from './sftp.mjs';
 import { undiciDefault, undiciH1, undiciH2, undiciInProcess, undiciThreaded } from './undici.mjs';
+import { undiciDispatchFloor } from './undici-dispatch.mjs';
 import { undiciLoop } from './undici-loop.mjs';
 import { wget } from './wget.mjs';
 
@@ -17,6 +18,7 @@ export const contenders = [
   curlH2,
   aria2c,
   undiciLoop,
+  undiciDispatchFloor,
   undiciDefault,
   nectarGet,
   nodeStartup,
