@@ -3,6 +3,7 @@
 // shows how low the small-file target's bound sits: near this floor, not near the bare loop.
 import { fileURLToPath } from 'node:url';
 import { packageUnavailable } from '../backends.mjs';
+import { undiciClientCommand } from './undici-loop.mjs';
 
 const DISPATCH_CLIENT = fileURLToPath(new URL('../undici-dispatch-client.mjs', import.meta.url));
 
@@ -13,11 +14,5 @@ export const undiciDispatchFloor = {
   transports: ['http', 'https'],
   sets: ['small'],
   unavailable: () => packageUnavailable('@nectar/undici'),
-  command(_workload, inputs) {
-    const ca = inputs.caPath === null ? [] : ['--ca', inputs.caPath];
-    return {
-      program: process.execPath,
-      args: [DISPATCH_CLIENT, '--list', inputs.urlList, '--dest', inputs.dest, '--concurrency', String(inputs.concurrency), ...ca],
-    };
-  },
+  command: (_workload, inputs) => undiciClientCommand(DISPATCH_CLIENT, inputs),
 };
