@@ -52,9 +52,12 @@ describe.runIf(redisAvailable)('a Redis without persistence, and a producer that
     await d.close();
     expect(reports.filter((r) => r.state !== 'succeeded').map((r) => r.errorReport)).toEqual([]);
     for (const n of names) expect(await readFile(join(folder.path, n))).toEqual(origin.body(n, 100));
-    // The producer registered the host and its limit again: 12 worker slots, 2 at once at the origin.
+    // The producer registered the host and its limit again: 12 worker slots, 2 at once at the origin
+    // among the requests admitted after the restart. A transfer a worker began before it runs to its
+    // end, and Redis forgot its slot: on a loaded machine it can still be at the origin beside them
+    // (seen in CI: 3), which the README says.
     expect(origin.hits.length).toBeGreaterThan(0);
-    expect(origin.peakInFlight).toBeLessThanOrEqual(2);
+    expect(origin.peakInFlightSinceReset).toBeLessThanOrEqual(2);
   }, 90_000);
 
   it('workers find host queues from BullMQ\'s own keys when the registry is gone', async () => {

@@ -18,6 +18,8 @@ export interface Origin {
   readonly host: string;
   readonly hits: Hit[];
   readonly peakInFlight: number;
+  /** The most requests at once among those that arrived after the last reset() (stragglers from before it not counted). */
+  readonly peakInFlightSinceReset: number;
   url(name: string, query?: Record<string, string | number>): string;
   /** Called when a `hold=T` response has sent its whole body and waits T ms before it ends. */
   onHeld: ((path: string) => void) | undefined;
@@ -32,6 +34,10 @@ export async function startOrigin(): Promise<Origin> {
   const seen = new Map<string, number>();
   let inFlight = 0;
   let peak = 0;
+  /** Requests that arrived since the last reset(), and the most of them at once. */
+  let epoch = 0;
+  let fresh = 0;
+  let freshPeak = 0;
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://origin');
     const count = (seen.get(url.pathname) ?? 0) + 1;
@@ -42,6 +48,9 @@ export async function startOrigin(): Promise<Origin> {
     hits.push({ path: url.pathname, at: performance.now(), status });
     inFlight++;
     peak = Math.max(peak, inFlight);
+    const arrivedIn = epoch;
+    fresh++;
+    freshPeak = Math.max(freshPeak, fresh);
     try {
       if (q('ms') > 0) await sleep(q('ms'));
       if (failing) {
@@ -61,6 +70,7 @@ export async function startOrigin(): Promise<Origin> {
       res.writeHead(200, { 'content-length': String(body.length) }).end(body);
     } finally {
       inFlight--;
+      if (arrivedIn === epoch) fresh--;
     }
   });
   server.keepAliveTimeout = 5000;
@@ -75,6 +85,9 @@ export async function startOrigin(): Promise<Origin> {
     get peakInFlight() {
       return peak;
     },
+    get peakInFlightSinceReset() {
+      return freshPeak;
+    },
     url: (name, query = {}) => {
       const search = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
       return `http://127.0.0.1:${port}/f/${name}${search === '' ? '' : `?${search}`}`;
@@ -84,6 +97,9 @@ export async function startOrigin(): Promise<Origin> {
       hits.length = 0;
       seen.clear();
       peak = inFlight;
+      epoch++;
+      fresh = 0;
+      freshPeak = 0;
     },
     async stop() {
       server.closeAllConnections();
