@@ -55,7 +55,7 @@ function floorNote(results, workload, floor, against, form) {
   if (floor === undefined) return '';
   const pair = pairIn(results, workload, floor, against);
   if (typeof pair === 'string') return '';
-  return `; ${pair.subject.name} (no guarantees): ${form === 'time' ? (1 / pair.ratio).toFixed(2) : pair.ratio.toFixed(2)}×`;
+  return `; ${pair.subject.name} (no guarantees): ${multiple(pair, form)}×`;
 }
 
 /** `{ ratio, baseline }` of `subjectId` against `baselineId` in one workload, or why there is none. */
@@ -70,8 +70,10 @@ function pairIn(results, workloadId, subjectId, baselineId) {
   return { ratio: pairedRatio(subject.runs, baseline.runs), subject, baseline };
 }
 
-const timeMultiple = ({ ratio, baseline }) => `${(1 / ratio).toFixed(2)}× ${baseline.name}'s time`;
-const speedMultiple = ({ ratio, baseline }) => `${ratio.toFixed(2)}× ${baseline.name}'s throughput`;
+/** The paired ratio as the target phrases it: a multiple of the other's time, or of its speed. */
+const multiple = ({ ratio }, form) => (form === 'time' ? 1 / ratio : ratio).toFixed(2);
+const timeMultiple = (pair) => `${multiple(pair, 'time')}× ${pair.baseline.name}'s time`;
+const speedMultiple = (pair) => `${multiple(pair, 'speed')}× ${pair.baseline.name}'s throughput`;
 
 /** "library 0.07× curl, 0.14× aria2c's throughput; nectar get …": each subject against both tools. */
 function checkHttpsReport(results) {

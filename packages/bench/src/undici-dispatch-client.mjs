@@ -6,22 +6,10 @@
 // the small-file target ("the library ≤ 0.5× the bare loop's time") asks the library to reach.
 //
 //   node src/undici-dispatch-client.mjs --list urls.txt --dest DIR --concurrency 8 [--ca ca.pem]
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { fetchAll, handWrittenRun } from './hand-written-client.mjs';
 
-const { values } = parseArgs({
-  options: { list: { type: 'string' }, dest: { type: 'string' }, concurrency: { type: 'string' }, ca: { type: 'string' } },
-});
-
-const requireFromNectarUndici = createRequire(fileURLToPath(import.meta.resolve('@nectar/undici')));
-const { Agent } = await import(requireFromNectarUndici.resolve('undici'));
-
-const dispatcher = new Agent(values.ca ? { connect: { ca: readFileSync(values.ca) } } : {});
-const urls = readFileSync(values.list, 'utf8').split('\n').filter(Boolean);
-let next = 0;
+const run = await handWrittenRun();
 
 /** One GET; the body is written once whole. */
 function fetchInto(url, path) {
@@ -29,7 +17,7 @@ function fetchInto(url, path) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let status = 0;
-    dispatcher.dispatch(
+    run.dispatcher.dispatch(
       { origin, path: pathname, method: 'GET', headers: {} },
       {
         onRequestStart() {},
@@ -57,15 +45,4 @@ function fetchInto(url, path) {
   });
 }
 
-async function worker() {
-  while (next < urls.length) {
-    const url = urls[next++];
-    await fetchInto(url, join(values.dest, basename(new URL(url).pathname)));
-  }
-}
-
-try {
-  await Promise.all(Array.from({ length: Number(values.concurrency) }, worker));
-} finally {
-  await dispatcher.close();
-}
+await fetchAll(run, fetchInto);
