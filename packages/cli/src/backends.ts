@@ -1,4 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
 import { DownloaderRegistry } from '@nectar/core';
 import { UsageError } from './args.js';
 
@@ -21,27 +20,7 @@ export async function createRegistry(backend: HttpBackend): Promise<DownloaderRe
   if (backend === 'axios') await checkAxios();
   const http = [`@nectar/${backend}`];
   const known = { http, https: http, file: ['@nectar/file'], sftp: ['@nectar/sftp'] };
-  return new DownloaderRegistry({ known, load: loadBackend });
-}
-
-async function loadBackend(specifier: string): Promise<unknown> {
-  if (specifier === '@nectar/undici') baselineWasmOnly();
-  return loadFromInstallation(specifier);
-}
-
-/**
- * undici parses HTTP with WebAssembly. V8 compiles it with its baseline compiler, then optimises
- * the parser on background threads soon after the first response: for a few responses that costs
- * more CPU than the parsing it speeds up (a third of a one-file run, and the process waits for it
- * at exit), and in any run its memory is 15–35 MiB of peak RSS (2,000 × 16 KiB: 87 MiB against
- * 102–108). The parsing it speeds up is too small a share to measure: a bare undici loop of
- * 20,000 responses took the same CPU either way, and so did `nectar get` of 2,000 files and of
- * 2 GiB. Set before undici's first connection compiles the parser; process-wide, which the
- * command may choose for its own process (the library leaves it to the application). A speed
- * and memory setting: nothing else changes.
- */
-function baselineWasmOnly(): void {
-  setFlagsFromString('--liftoff-only');
+  return new DownloaderRegistry({ known, load: loadFromInstallation });
 }
 
 /**

@@ -84,7 +84,12 @@ async function openRunner(env: BackendEnv, options: UndiciBackendOptions): Promi
  * thread saves its start-up time and memory.
  */
 async function inProcess(env: BackendEnv): Promise<Runner> {
-  const [{ createDispatcher }, { httpTransfer }] = await Promise.all([import('./http/dispatcher.js'), import('./http/transfer.js')]);
+  const [{ createDispatcher }, { httpTransfer }, { compileParserBaseline }] = await Promise.all([
+    import('./http/dispatcher.js'),
+    import('./http/transfer.js'),
+    import('./http/baseline-parser.js'),
+  ]);
+  await compileParserBaseline();
   const closing = new AbortController();
   // Every pooled SOCKS connection listens on it for its life: no MaxListenersExceededWarning at the 11th.
   setMaxListeners(0, closing.signal);

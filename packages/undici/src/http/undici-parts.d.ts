@@ -32,3 +32,12 @@ declare module 'undici/lib/dispatcher/client.js' {
   import { Client } from 'undici';
   export default Client;
 }
+// llhttp's WebAssembly, the bytes undici compiles at its first HTTP/1.1 connection (baseline-parser.ts).
+declare module 'undici/lib/llhttp/llhttp-wasm.js' {
+  const bytes: Buffer;
+  export default bytes;
+}
+declare module 'undici/lib/llhttp/llhttp_simd-wasm.js' {
+  const bytes: Buffer;
+  export default bytes;
+}
