@@ -1,5 +1,5 @@
 import { getHashes } from 'node:crypto';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve, sep } from 'node:path';
 import { NectarArgumentError } from './errors.js';
 import { redactText } from './redact.js';
 
@@ -132,8 +132,17 @@ function normaliseDestination(value: unknown): Destination {
     throw new NectarArgumentError(`destination must be a file path or a writable stream, got ${describe(value)}`);
   }
   if (value.includes('\0')) throw new NectarArgumentError('destination must not contain a NUL byte');
+  if (isNormalAbsolute(value)) return value;
   // Relative paths resolve now, against the working directory of the code that built the request.
   return isAbsolute(value) ? resolve(value) : resolve(process.cwd(), value);
+}
+
+/** An empty, '.' or '..' segment, or a trailing slash after a name: what resolve() rewrites in a POSIX path. */
+const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;
+
+/** An absolute POSIX path that resolve() returns as it is: the common case, without resolve()'s scan. */
+function isNormalAbsolute(path: string): boolean {
+  return sep === '/' && path.startsWith('/') && !NOT_NORMAL.test(path);
 }
 
 export function checkHeaders(value: unknown, field: string): Record<string, string> {

@@ -8,6 +8,11 @@ describe('DownloadRequest', () => {
     expect(new DownloadRequest('https://h/a', 'out/a.bin').destination).toBe(resolve(process.cwd(), 'out/a.bin'));
   });
 
+  it('normalises an absolute destination exactly as resolve() does, whether or not it needs it', () => {
+    const paths = ['/', '/a', '/a/', '/a//b', '//a', '/a/./b', '/./a', '/a/.', '/.', '/a/../b', '/../a', '/a/..', '/..', '/a/.b', '/a/..b', '/a/...', '/a/b.', '/a/b../c', '/a b/c'];
+    for (const path of paths) expect([path, new DownloadRequest('https://h/a', path).destination]).toEqual([path, resolve(path)]);
+  });
+
   it('round-trips through JSON, a stream destination named, not serialised', () => {
     const request = new DownloadRequest('https://h/a', '/tmp/a', {
       data: { n: 1 },

@@ -222,7 +222,9 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
   report.attempts++;
   report.bytesDownloaded = offset;
 
-  const deadline = new AttemptDeadline(settings, limits, ctx.signal);
+  const legs = new Legs();
+  // The deadline owns the attempt's controller: it stops the legs as it aborts, no listener needed.
+  const deadline = new AttemptDeadline(settings, limits, ctx.signal, (reason) => legs.stop(reason));
   const { signal } = deadline;
   const counted = (bytes: number) => {
     report.bytesDownloaded += bytes;
@@ -241,9 +243,6 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
   // The origin's is read for every chunk: a redirect moves the attempt to another origin.
   const budgets: AttemptBudgets = { downloader: limits.speed, request: state.speed, host: () => pass.speed };
   const throttle = attemptThrottle(budgets);
-  const legs = new Legs();
-  const stop = () => legs.stop(signal);
-  signal.addEventListener('abort', stop, { once: true });
   try {
     signal.throwIfAborted();
     const shared = await sharedFields(ctx, state, { budgets, throttle }, pass);
@@ -317,13 +316,12 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
       state.writtenDigest = writtenDigest(only);
     }
   } catch (error) {
-    stop();
+    legs.stop(signal.aborted ? signal.reason : undefined);
     await legs.settled();
     if (deadline.expired && !ctx.signal.aborted) throw deadline.error(url);
     throw error;
   } finally {
     legs.close();
-    signal.removeEventListener('abort', stop);
     deadline.clear();
   }
   if (!state.unchanged) await verify(ctx, state, url);
@@ -391,10 +389,11 @@ class Legs {
     await body.settled();
   }
 
-  stop(signal: AbortSignal): void {
+  /** Ends every leg: its body takes no more bytes and a sink made for it is destroyed with `reason`. */
+  stop(reason: unknown): void {
     this.close();
-    const reason = signal.reason instanceof Error ? signal.reason : new Error('aborted');
-    for (const job of this.#jobs) job.madeSink?.destroy(reason);
+    const error = reason instanceof Error ? reason : new Error('aborted');
+    for (const job of this.#jobs) job.madeSink?.destroy(error);
   }
 
   close(): void {
@@ -519,14 +518,17 @@ class AttemptDeadline {
   readonly #settings: ResolvedConfig;
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #parent: AbortSignal;
-  readonly #onCancel = () => this.#controller.abort(this.#parent.reason);
+  readonly #onAbort: (reason: unknown) => void;
+  readonly #onCancel = () => this.#abort(this.#parent.reason);
   readonly floor: ThroughputFloor | null;
   #reason: 'request' | 'minSpeed' | null = null;
 
-  constructor(settings: ResolvedConfig, limits: SharedLimits, parent: AbortSignal) {
+  /** `onAbort` runs as the attempt's signal aborts, before any listener a backend added to it. */
+  constructor(settings: ResolvedConfig, limits: SharedLimits, parent: AbortSignal, onAbort: (reason: unknown) => void) {
     this.#settings = settings;
     this.#parent = parent;
-    if (parent.aborted) this.#controller.abort(parent.reason);
+    this.#onAbort = onAbort;
+    if (parent.aborted) this.#abort(parent.reason);
     else parent.addEventListener('abort', this.#onCancel, { once: true });
     if (settings.requestTimeout > 0) this.#timer = setTimeout(() => this.#expire('request'), settings.requestTimeout);
     const floor = effectiveFloor(settings.minSpeed, settings.maxSpeed, limits.concurrency.max);
@@ -545,7 +547,15 @@ class AttemptDeadline {
   #expire(reason: 'request' | 'minSpeed'): void {
     if (this.#controller.signal.aborted) return;
     this.#reason = reason;
-    this.#controller.abort();
+    this.#abort(undefined);
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#controller.signal.aborted) return;
+    // The reason AbortController would give: the legs stop with the very error the signal carries.
+    const why = reason ?? new DOMException('This operation was aborted', 'AbortError');
+    this.#onAbort(why);
+    this.#controller.abort(why);
   }
 
   error(url: URL): NectarError {

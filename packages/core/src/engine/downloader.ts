@@ -161,9 +161,13 @@ export abstract class Downloader {
       tls: () => this.#tlsMaterial(),
       proxy: this.#proxySettings(),
       route: async (url) => {
-        const backend = backends.get(url.href) ?? (await this.#route(url));
-        backends.set(url.href, backend);
-        this.#checkSupports(backend, request);
+        let backend = backends.get(url.href);
+        if (backend === undefined) {
+          backend = await this.#route(url);
+          // Checked before it is kept: a backend that cannot serve the request is never reused for it.
+          this.#checkSupports(backend, request);
+          backends.set(url.href, backend);
+        }
         return backend;
       },
     };

@@ -32,9 +32,10 @@ export function requestHeaders(config: ResolvedConfig, request: DownloadRequest)
     request.headers,
   );
   if (headers.authorization === undefined) {
-    // Credentials in the URL are the most specific, as with curl; then the config's.
-    const url = new URL(request.url);
-    if (url.username !== '') headers.authorization = basicAuthorization(decodeURIComponent(url.username), decodeURIComponent(url.password));
+    // Credentials in the URL are the most specific, as with curl; then the config's. Without an
+    // '@' anywhere the URL has none, and is not parsed again.
+    const url = request.url.includes('@') ? new URL(request.url) : null;
+    if (url !== null && url.username !== '') headers.authorization = basicAuthorization(decodeURIComponent(url.username), decodeURIComponent(url.password));
     else if (config.basicAuthUsername !== undefined) headers.authorization = basicAuthorization(config.basicAuthUsername, config.basicAuthPassword ?? '');
   }
   return headers;

@@ -153,11 +153,11 @@ export class AtomicFile implements DestinationWriter {
   /** false: the target is taken only if nothing is there (a hard link, which fails rather than replace). */
   #replace = true;
 
-  private constructor(destination: string, fd: number, url: string | undefined, kept: Kept = fresh) {
+  private constructor(destination: string, tempPath: string, fd: number, url: string | undefined, kept: Kept = fresh) {
     this.destination = destination;
     this.#target = destination;
     this.#url = url;
-    this.tempPath = partPath(destination);
+    this.tempPath = tempPath;
     this.#fd = fd;
     this.#size = kept.size;
     this.resumeValidator = kept.validator;
@@ -172,12 +172,12 @@ export class AtomicFile implements DestinationWriter {
     // No stat() of the destination first: on the common path it fails with ENOENT, and that
     // error (with its stack) costs more than the rest of opening. A folder is caught at rename.
     const temp = partPath(destination);
-    const previous = lockFor(destination);
+    const previous = lockFor(destination, temp);
     try {
       const created = previous === 'free' ? createExclusive(temp) : null;
-      if (created !== null) return new AtomicFile(destination, created, options.url);
+      if (created !== null) return new AtomicFile(destination, temp, created, options.url);
       // A part file is there with no live owner: kept on purpose, or left by a killed run.
-      return AtomicFile.#recover(destination, options);
+      return AtomicFile.#recover(destination, temp, options);
     } catch (error) {
       releaseLock(temp);
       throw destinationError(destination, error, 'write to');
@@ -189,8 +189,7 @@ export class AtomicFile implements DestinationWriter {
    * file of ours; anything else there (a symlink, a hard link, another user's file, a part
    * without sidecar) is removed and the download starts afresh.
    */
-  static #recover(destination: string, options: AtomicFileOptions): AtomicFile {
-    const temp = partPath(destination);
+  static #recover(destination: string, temp: string, options: AtomicFileOptions): AtomicFile {
     const sidecar = readSidecar(destination);
     quietly(() => unlinkSync(sidecarPath(destination)));
     const fd = quietly(() => openSync(temp, REOPEN));
@@ -198,16 +197,16 @@ export class AtomicFile implements DestinationWriter {
       const stat = fstatSync(fd);
       if (isOwnPlainFile(stat)) {
         if (sidecar !== null && options.url !== undefined && sidecar.urlDigest === urlDigest(options.url)) {
-          return new AtomicFile(destination, fd, options.url, { size: stat.size, validator: sidecar.validator, total: sidecar.total });
+          return new AtomicFile(destination, temp, fd, options.url, { size: stat.size, validator: sidecar.validator, total: sidecar.total });
         }
         ftruncateSync(fd, 0);
-        return new AtomicFile(destination, fd, options.url);
+        return new AtomicFile(destination, temp, fd, options.url);
       }
       closeSync(fd);
     }
     // Unlinking removes the planted name only, never what a link points at.
     quietly(() => unlinkSync(temp));
-    return new AtomicFile(destination, openSync(temp, CREATE), options.url);
+    return new AtomicFile(destination, temp, openSync(temp, CREATE), options.url);
   }
 
   get size(): number {
@@ -467,10 +466,10 @@ function replacedPart(path: string, destination: string): NectarError {
   });
 }
 
-/** Takes the lock of a destination's part file; a refusal names the destination. */
-function lockFor(destination: string): 'free' | 'stale' {
+/** Takes the lock of a destination's part file (`temp`); a refusal names the destination. */
+function lockFor(destination: string, temp: string): 'free' | 'stale' {
   try {
-    return acquireLock(partPath(destination), destination);
+    return acquireLock(temp, destination);
   } catch (error) {
     throw destinationError(destination, error, 'write to');
   }
@@ -490,7 +489,7 @@ function isOwnPlainFile(stat: Stats): boolean {
  */
 export async function holdDestination(destination: string): Promise<() => Promise<void>> {
   const temp = partPath(destination);
-  const previous = lockFor(destination);
+  const previous = lockFor(destination, temp);
   if (previous === 'stale') await Promise.all([unlink(temp).catch(() => {}), unlink(sidecarPath(destination)).catch(() => {})]);
   return async () => releaseLock(temp);
 }
