@@ -518,7 +518,7 @@ class AttemptDeadline {
   readonly #settings: ResolvedConfig;
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #parent: AbortSignal;
-  readonly #onAbort: (reason: unknown) => void;
+  #onAbort: (reason: unknown) => void;
   readonly #onCancel = () => this.#abort(this.#parent.reason);
   readonly floor: ThroughputFloor | null;
   #reason: 'request' | 'minSpeed' | null = null;
@@ -573,6 +573,10 @@ class AttemptDeadline {
   }
 
   clear(): void {
+    // Whatever still reaches the deadline for a while after the attempt (a backend's handler that
+    // its client keeps) must not keep the legs and their bodies alive: measured, it grew V8's
+    // young generation by ~20 MiB over 2,000 small files.
+    this.#onAbort = () => {};
     clearTimeout(this.#timer);
     this.#parent.removeEventListener('abort', this.#onCancel);
     this.floor?.stop();
