@@ -137,12 +137,13 @@ function normaliseDestination(value: unknown): Destination {
   return isAbsolute(value) ? resolve(value) : resolve(process.cwd(), value);
 }
 
-/** An empty, '.' or '..' segment, or a trailing slash after a name: what resolve() rewrites in a POSIX path. */
-const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;
+/** An empty, '.' or '..' segment: what resolve() rewrites inside a POSIX path. */
+const ODD_SEGMENT = /\/\/|\/\.\.?(?:\/|$)/;
 
 /** An absolute POSIX path that resolve() returns as it is: the common case, without resolve()'s scan. */
 function isNormalAbsolute(path: string): boolean {
-  return sep === '/' && path.startsWith('/') && !NOT_NORMAL.test(path);
+  // A trailing slash is checked apart: a regex '.' would not match a newline before it.
+  return sep === '/' && path.startsWith('/') && !(path.length > 1 && path.endsWith('/')) && !ODD_SEGMENT.test(path);
 }
 
 export function checkHeaders(value: unknown, field: string): Record<string, string> {

@@ -9,7 +9,7 @@ describe('DownloadRequest', () => {
   });
 
   it('normalises an absolute destination exactly as resolve() does, whether or not it needs it', () => {
-    const paths = ['/', '/a', '/a/', '/a//b', '//a', '/a/./b', '/./a', '/a/.', '/.', '/a/../b', '/../a', '/a/..', '/..', '/a/.b', '/a/..b', '/a/...', '/a/b.', '/a/b../c', '/a b/c'];
+    const paths = ['/', '/a', '/a/', '/a//b', '//a', '/a/./b', '/./a', '/a/.', '/.', '/a/../b', '/../a', '/a/..', '/..', '/a/.b', '/a/..b', '/a/...', '/a/b.', '/a/b../c', '/a b/c', '/a\n/', '/a\r/', '/a\u2028/'];
     for (const path of paths) expect([path, new DownloadRequest('https://h/a', path).destination]).toEqual([path, resolve(path)]);
   });
 

@@ -72,6 +72,8 @@ export function undiciBackend(options: UndiciBackendOptions = {}): UndiciBackend
 }
 
 async function openRunner(env: BackendEnv, options: UndiciBackendOptions): Promise<Runner> {
+  // On the main thread in either mode: a worker's undici gets the module from V8's process-wide cache.
+  await (await import('./http/baseline-parser.js')).compileParserBaseline();
   const threads = threadCount(options.threads ?? env.settings.threads);
   if (threads === 0) return inProcess(env);
   // Workers start as the load needs them: building the pool starts none.
@@ -84,12 +86,7 @@ async function openRunner(env: BackendEnv, options: UndiciBackendOptions): Promi
  * thread saves its start-up time and memory.
  */
 async function inProcess(env: BackendEnv): Promise<Runner> {
-  const [{ createDispatcher }, { httpTransfer }, { compileParserBaseline }] = await Promise.all([
-    import('./http/dispatcher.js'),
-    import('./http/transfer.js'),
-    import('./http/baseline-parser.js'),
-  ]);
-  await compileParserBaseline();
+  const [{ createDispatcher }, { httpTransfer }] = await Promise.all([import('./http/dispatcher.js'), import('./http/transfer.js')]);
   const closing = new AbortController();
   // Every pooled SOCKS connection listens on it for its life: no MaxListenersExceededWarning at the 11th.
   setMaxListeners(0, closing.signal);

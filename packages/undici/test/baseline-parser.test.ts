@@ -22,9 +22,10 @@ afterAll(async () => {
 });
 
 /** The tiers run.mjs reports, from a process of its own (V8 flags are process-wide). */
-async function tiers(nodeFlags: string[], name: string): Promise<{ parser: string; other: string }> {
+async function tiers(nodeFlags: string[], name: string, threads = 0): Promise<{ parser: string; other: string }> {
   const { UNDICI_NO_WASM_SIMD: _, ...env } = process.env;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--allow-natives-syntax', ...nodeFlags, script, url, tmp.path(name)], { env, timeout: 30_000 });
+  const args = ['--allow-natives-syntax', ...nodeFlags, script, url, tmp.path(name), String(threads)];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { env, timeout: 30_000 });
   return JSON.parse(stdout) as { parser: string; other: string };
 }
 
@@ -35,7 +36,13 @@ describe("undici's WebAssembly parser", () => {
     expect(await tiers([], 'default.bin')).toEqual({ parser: 'liftoff', other: 'turbofan' });
   });
 
+  it('runs on baseline code in worker threads too: the main thread compiles it, V8 shares it', async () => {
+    expect(await tiers([], 'threads.bin', 1)).toEqual({ parser: 'liftoff', other: 'turbofan' });
+  });
+
   it("leaves an application's own tier flags alone", async () => {
     expect(await tiers(['--liftoff-only'], 'liftoff-only.bin')).toEqual({ parser: 'liftoff', other: 'liftoff' });
+    // V8's other spelling of a negated flag: without dynamic tiering V8 optimises every function, undici's parser too.
+    expect((await tiers(['--nowasm-dynamic-tiering'], 'no-dynamic.bin')).parser).toBe('turbofan');
   });
 });

@@ -553,9 +553,12 @@ class AttemptDeadline {
   #abort(reason: unknown): void {
     if (this.#controller.signal.aborted) return;
     // The reason AbortController would give: the legs stop with the very error the signal carries.
-    const why = reason ?? new DOMException('This operation was aborted', 'AbortError');
-    this.#onAbort(why);
-    this.#controller.abort(why);
+    const why = reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
+    try {
+      this.#onAbort(why);
+    } finally {
+      this.#controller.abort(why);
+    }
   }
 
   error(url: URL): NectarError {

@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 
 /**
  * undici parses HTTP/1.1 with llhttp compiled to WebAssembly. V8 compiles each function with its
@@ -21,42 +22,52 @@ let parser: object | null | undefined;
 const wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object } }).WebAssembly;
 
 /** The flags set and put back below: an application that names one on its command line keeps its choice. */
-const TIER_FLAGS = /^--(?:no-)?(?:liftoff|liftoff[-_]only|wasm[-_]tier[-_]up|wasm[-_]dynamic[-_]tiering|wasm[-_]lazy[-_]compilation)(?:=|$)/;
+const TIER_FLAGS = /^--(?:no[-_]?)?(?:liftoff|liftoff[-_]only|wasm[-_]tier[-_]up|wasm[-_]dynamic[-_]tiering|wasm[-_]lazy[-_]compilation)(?:=|$)/;
+
+const BASELINE = ['--liftoff-only', '--no-wasm-lazy-compilation'];
+/** V8's defaults, every flag that --liftoff-only turned off with it included. */
+const DEFAULTS = ['--no-liftoff-only', '--wasm-tier-up', '--wasm-dynamic-tiering', '--wasm-lazy-compilation'];
 
 export async function compileParserBaseline(): Promise<void> {
-  if (parser !== undefined || chosenByApplication()) return;
+  if (parser !== undefined) return;
   parser = null;
+  if (!applies()) return;
   try {
     // undici's lazyllhttp() (dispatcher/client-h1.js) tries SIMD first and falls back to the plain parser.
-    if (simdAllowed()) parser = baseline((await import('undici/lib/llhttp/llhttp_simd-wasm.js')).default);
+    if (process.env.UNDICI_NO_WASM_SIMD !== '1') parser = baseline((await import('undici/lib/llhttp/llhttp_simd-wasm.js')).default);
     parser ??= baseline((await import('undici/lib/llhttp/llhttp-wasm.js')).default);
   } catch {
     // A later undici that moved its parser: undici compiles its own as it always did.
   }
 }
 
-// NODE_OPTIONS cannot carry these V8 flags: the command line is where an application sets them.
-function chosenByApplication(): boolean {
-  return process.execArgv.some((flag) => TIER_FLAGS.test(flag));
-}
-
-/** undici's rule: SIMD unless UNDICI_NO_WASM_SIMD=1, or on ppc64 before Node 24.12 (unless it is 0). */
-function simdAllowed(): boolean {
-  const override = process.env.UNDICI_NO_WASM_SIMD;
-  if (override === '1') return false;
-  if (override === '0' || process.arch !== 'ppc64') return true;
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  return major > 24 || (major === 24 && minor >= 12);
+/**
+ * Only where it is known to be safe. With --liftoff-only, anything Liftoff cannot compile aborts
+ * the process rather than failing: Liftoff compiles every instruction on x64 and arm64 (undici's
+ * ppc64 rule for SIMD does not arise there). The flags exist in V8 11 to 13 (Node 20 to 24); a
+ * later V8 is left alone until checked. Once per process, from the main thread: flags are
+ * process-wide, and a worker's compile of the same bytes gets this module from V8's cache too.
+ * NODE_OPTIONS cannot carry these V8 flags: the command line is where an application sets them.
+ */
+function applies(): boolean {
+  const v8Major = Number(process.versions.v8.split('.')[0]);
+  const known = (process.arch === 'x64' || process.arch === 'arm64') && v8Major >= 11 && v8Major <= 13;
+  return known && isMainThread && !process.execArgv.some((flag) => TIER_FLAGS.test(flag));
 }
 
 /** Compiled by Liftoff only; null where it does not compile (no SIMD here). */
 function baseline(bytes: Buffer): object | null {
-  setFlagsFromString('--liftoff-only --no-wasm-lazy-compilation');
+  setFlags(BASELINE);
   try {
     return new wasm.Module(bytes);
   } catch {
     return null;
   } finally {
-    setFlagsFromString('--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering --wasm-lazy-compilation');
+    setFlags(DEFAULTS);
   }
+}
+
+/** One flag per call: V8 skips the rest of a string after a flag it does not know. */
+function setFlags(flags: readonly string[]): void {
+  for (const flag of flags) setFlagsFromString(flag);
 }
