@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { DownloadReport, Redactor } from '@nectar/core/backend';
@@ -49,6 +50,15 @@ describe('file names', () => {
     expect(names.allocate('A.TXT')).toBe('/srv/out/A.TXT.1');
     expect(names.allocate('a.txt')).toBe('/srv/out/a.txt.2');
     expect(() => names.pathOf('../x')).toThrow(/outside/);
+    expect(() => names.pathOf('..')).toThrow(/outside/);
+    expect(() => names.pathOf('.')).toThrow(/outside/);
+    // Whatever the path it takes, a name lands where join() puts it.
+    for (const dir of ['/srv/out', '/']) {
+      const folder = new NameAllocator(dir);
+      for (const name of ['a', '.a', '..a', 'a..', '...', 'a b', 'a\\b', 'a/b', 'a//b', './a', 'a/../b']) {
+        expect([name, folder.pathOf(name)]).toEqual([name, join(dir, name)]);
+      }
+    }
     expect(isInside('/srv/out', '/srv/out')).toBe(false);
     expect(isInside('/srv/out', '/srv/outside')).toBe(false);
   });
