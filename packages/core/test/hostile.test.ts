@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +152,67 @@ describe('part files', () => {
     expect(recovered.size).toBe(0);
     await recovered.abandon();
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  /** A part file kept for a later run (keepPartial), as a failed download leaves it. */
+  async function keptPart(dest: string, bytes = 'kept bytes'): Promise<void> {
+    const file = await AtomicFile.open(dest, { url: 'https://h/f' });
+    file.write([Buffer.from(bytes)]);
+    await file.abandon({ validator: '"v1"', total: 100 });
+  }
+
+  it('resumes a kept part file whose sidecar names it', async () => {
+    const dest = join(await folder(), 'f');
+    await keptPart(dest);
+    const file = await AtomicFile.open(dest, { url: 'https://h/f' });
+    expect([file.size, file.resumeValidator, file.resumeTotal]).toEqual([10, '"v1"', 100]);
+    await file.abandon();
+  });
+
+  it('does not let a sidecar vouch for a later part file in its place (its part was replaced, then the run killed)', async () => {
+    const dir = await folder();
+    const dest = join(dir, 'f');
+    await keptPart(dest);
+    // Another download to the same name removed the kept part and wrote its own, then was killed.
+    await rm(partPath(dest));
+    await writeFile(partPath(dest), 'bytes of another file');
+    await symlink(`${spawnSync(process.execPath, ['-e', '0']).pid}:1`, lockPath(partPath(dest)));
+    const file = await AtomicFile.open(dest, { url: 'https://h/f' });
+    expect([file.size, file.resumeValidator]).toEqual([0, null]);
+    await file.abandon();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('does not block on a FIFO planted as the sidecar', async () => {
+    const dir = await folder();
+    const dest = join(dir, 'f');
+    await keptPart(dest);
+    const sidecar = `${partPath(dest)}.json`;
+    await rm(sidecar);
+    expect(spawnSync('mkfifo', [sidecar]).status).toBe(0);
+    // Without O_NONBLOCK the open waits for a writer: this one comes after 2 s, so the test
+    // fails by its clock instead of hanging the worker.
+    const writer = spawn('sh', ['-c', `sleep 2; echo '{}' > '${sidecar}'`], { stdio: 'ignore' });
+    try {
+      const started = performance.now();
+      const file = await AtomicFile.open(dest, { url: 'https://h/f' });
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(file.resumeValidator).toBeNull();
+      await file.abandon();
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  });
+
+  it('does not believe a sidecar that another user owns', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root, to give the sidecar to another user');
+    const dest = join(await folder(), 'f');
+    await keptPart(dest);
+    const { chown } = await import('node:fs/promises');
+    await chown(`${partPath(dest)}.json`, 65534, 65534);
+    const file = await AtomicFile.open(dest, { url: 'https://h/f' });
+    expect([file.size, file.resumeValidator]).toEqual([0, null]);
+    await file.abandon();
   });
 
   it('never resumes a part file owned by another user, even with a sidecar that vouches for it', async (t) => {

@@ -78,7 +78,26 @@ interface PartSidecar {
   urlDigest: string;
   validator: string;
   total: number | null;
+  /**
+   * The part file it vouches for: a sidecar outlives its part file (a kill between the rename and
+   * the sidecar's removal, a part removed by hand), and must not vouch for the next one there.
+   */
+  part: PartIdentity;
 }
+
+/** A file's identity, birth time included: an inode number alone is reused once its file is gone. */
+interface PartIdentity {
+  dev: number;
+  ino: number;
+  birth: number;
+}
+
+function partIdentity(stat: Stats): PartIdentity {
+  return { dev: stat.dev, ino: stat.ino, birth: stat.birthtimeMs };
+}
+
+/** A sidecar is a few hundred bytes: anything larger was not written by us. */
+const SIDECAR_MAX_BYTES = 4096;
 
 export function sidecarPath(destination: string): string {
   return `${partPath(destination)}.json`;
@@ -92,21 +111,34 @@ function urlDigest(url: string): string {
   return createHash('sha256').update(url).digest('hex');
 }
 
-function readSidecar(destination: string): PartSidecar | null {
+/**
+ * The sidecar of the part file `part` (fstat of our descriptor), or null. Only a plain file of
+ * ours is read: a neighbour's could vouch for bytes of another file, and opening a FIFO planted
+ * in its place would block the whole process (O_NONBLOCK: the open returns at once, and fstat
+ * refuses it).
+ */
+function readSidecar(destination: string, part: Stats): PartSidecar | null {
   try {
-    const fd = openSync(sidecarPath(destination), constants.O_RDONLY | constants.O_NOFOLLOW);
+    const fd = openSync(sidecarPath(destination), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     let text: string;
     try {
+      const stat = fstatSync(fd);
+      if (!isOwnPlainFile(stat) || stat.size > SIDECAR_MAX_BYTES) return null;
       text = readFileSync(fd, 'utf8');
     } finally {
       closeSync(fd);
     }
     const sidecar = JSON.parse(text) as Partial<PartSidecar>;
-    if (typeof sidecar.urlDigest !== 'string' || typeof sidecar.validator !== 'string') return null;
-    return { urlDigest: sidecar.urlDigest, validator: sidecar.validator, total: typeof sidecar.total === 'number' ? sidecar.total : null };
+    if (typeof sidecar.urlDigest !== 'string' || typeof sidecar.validator !== 'string' || !isSamePart(sidecar.part, part)) return null;
+    return { urlDigest: sidecar.urlDigest, validator: sidecar.validator, total: typeof sidecar.total === 'number' ? sidecar.total : null, part: sidecar.part };
   } catch {
     return null;
   }
+}
+
+function isSamePart(vouched: PartIdentity | undefined, part: Stats): vouched is PartIdentity {
+  const actual = partIdentity(part);
+  return typeof vouched === 'object' && vouched !== null && vouched.dev === actual.dev && vouched.ino === actual.ino && vouched.birth === actual.birth;
 }
 
 export interface AtomicFileOptions {
@@ -190,11 +222,11 @@ export class AtomicFile implements DestinationWriter {
    * without sidecar) is removed and the download starts afresh.
    */
   static #recover(destination: string, temp: string, options: AtomicFileOptions): AtomicFile {
-    const sidecar = readSidecar(destination);
-    quietly(() => unlinkSync(sidecarPath(destination)));
     const fd = quietly(() => openSync(temp, REOPEN));
-    if (fd !== undefined) {
-      const stat = fstatSync(fd);
+    const stat = fd === undefined ? undefined : fstatSync(fd);
+    const sidecar = stat === undefined ? null : readSidecar(destination, stat);
+    quietly(() => unlinkSync(sidecarPath(destination)));
+    if (fd !== undefined && stat !== undefined) {
       if (isOwnPlainFile(stat)) {
         if (sidecar !== null && options.url !== undefined && sidecar.urlDigest === urlDigest(options.url)) {
           return new AtomicFile(destination, temp, fd, options.url, { size: stat.size, validator: sidecar.validator, total: sidecar.total });
@@ -301,9 +333,18 @@ export class AtomicFile implements DestinationWriter {
     if (previous !== null) quietly(() => closeSync(previous));
   }
 
+  /** What a sidecar says of our own part file; null where it would vouch for nothing (no URL, a backend's link in its place). */
+  #sidecar(keep: { validator: string; total: number | null }): PartSidecar | null {
+    const fd = this.#fd;
+    if (this.#url === undefined || this.#identity !== null || fd === null) return null;
+    const part = quietly(() => partIdentity(fstatSync(fd)));
+    if (part === undefined) return null;
+    return { urlDigest: urlDigest(this.#url), validator: keep.validator, total: keep.total, part };
+  }
+
   vouch(keep: { validator: string; total: number | null }): void {
-    if (this.#url === undefined) return;
-    const sidecar: PartSidecar = { urlDigest: urlDigest(this.#url), validator: keep.validator, total: keep.total };
+    const sidecar = this.#sidecar(keep);
+    if (sidecar === null) return;
     quietly(() => unlinkSync(sidecarPath(this.destination)));
     const written = quietly(() => {
       writeSidecar(this.destination, sidecar);
@@ -345,9 +386,9 @@ export class AtomicFile implements DestinationWriter {
   }
 
   async abandon(keep?: { validator: string; total: number | null }): Promise<void> {
+    const sidecar = keep !== undefined && this.#size > 0 ? this.#sidecar(keep) : null;
     this.#close();
-    if (keep !== undefined && this.#size > 0 && this.#url !== undefined) {
-      const sidecar: PartSidecar = { urlDigest: urlDigest(this.#url), validator: keep.validator, total: keep.total };
+    if (sidecar !== null) {
       quietly(() => unlinkSync(sidecarPath(this.destination)));
       quietly(() => writeSidecar(this.destination, sidecar));
     } else {
