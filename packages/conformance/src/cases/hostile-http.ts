@@ -94,6 +94,16 @@ export function hostileHttpCases(ctx: SuiteContext): void {
     });
   }
 
+  it('waits past an interim response (103 Early Hints, 102 Processing) sent apart from the final one', async () => {
+    // Bounded, so that a client that takes the interim response for the final one fails here
+    // rather than waiting for its minimum-throughput window.
+    const { reports } = await fetchAll({ retries: 0, requestTimeout: 5000 }, ['/early-hints'], ['/processing']);
+    for (const report of reports) {
+      expectState(report, 'succeeded');
+      expectBytes(await readFile(String(report.destination)), server.body);
+    }
+  });
+
   it('fails a server trickling bytes below minSpeed, as a retryable timeout', async () => {
     const started = performance.now();
     const { folder, reports } = await fetchAll({ retries: 0, minSpeed: 100, minSpeedTime: 1000 }, ['/trickle']);

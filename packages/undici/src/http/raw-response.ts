@@ -83,6 +83,8 @@ class ResponseHandler implements Dispatcher.DispatchHandler, RawResponse {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Headers, statusMessage?: string): void {
+    // undici hands interim responses (102 Processing, 103 Early Hints) here too: the final one follows.
+    if (statusCode < 200) return;
     this.statusCode = statusCode;
     this.statusText = statusMessage ?? '';
     this.headers = headers;
