@@ -174,6 +174,27 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
     });
   });
 
+  describe.runIf(ctx.has('headers'))('mirrors', () => {
+    const other = extraServer(() => httpFixture());
+
+    it("sends a mirror on another origin none of the request's own credentials (its URL's userinfo, Authorization, Cookie)", async () => {
+      const folder = await ctx.folder();
+      const own = { authorization: 'Bearer request-secret', cookie: 'session=2', 'x-kept': 'yes' };
+      const withUserinfo = http.url('/missing').replace('http://', 'http://ann:url-secret@');
+      const reports = await ctx.downloader({ retries: 0 }).download([
+        new DownloadRequest(http.url('/missing'), join(folder, 'cross.json'), { mirrors: [other().url('/echo')], headers: own }),
+        new DownloadRequest(withUserinfo, join(folder, 'userinfo.json'), { mirrors: [other().url('/echo')] }),
+        new DownloadRequest(http.url('/missing'), join(folder, 'same.json'), { mirrors: [http.url('/echo')], headers: own }),
+      ]);
+      expectStates(reports, ['succeeded', 'succeeded', 'succeeded']);
+      const crossed = (await echoOf(join(folder, 'cross.json'))).headers;
+      expect([crossed.authorization, crossed.cookie, crossed['x-kept']]).toEqual([undefined, undefined, 'yes']);
+      expect((await echoOf(join(folder, 'userinfo.json'))).headers.authorization).toBeUndefined();
+      const same = (await echoOf(join(folder, 'same.json'))).headers;
+      expect([same.authorization, same.cookie]).toEqual([own.authorization, own.cookie]);
+    });
+  });
+
   describe.runIf(ctx.has('tls'))('TLS', () => {
     const https = extraServer(() => httpFixture({ tls: true }));
 

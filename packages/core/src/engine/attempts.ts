@@ -245,7 +245,7 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
   const throttle = attemptThrottle(budgets);
   try {
     signal.throwIfAborted();
-    const shared = await sharedFields(ctx, state, { budgets, throttle }, pass);
+    const shared = await sharedFields(ctx, state, url, { budgets, throttle }, pass);
     /** One job over `body`: the whole file, or one segment of it. */
     const job = (fields: LegFields, body: BodyWriter): AttemptJob => legs.add(new AttemptJob(shared, fields, body));
     const bodyWriter = (to: Pick<DestinationWriter, 'write'>, legSignal: AbortSignal, onBytes: BodyWriterOptions['onBytes']) =>
@@ -328,12 +328,18 @@ async function attemptThrough<D>(ctx: TransferContext<D>, state: Progress, url: 
 }
 
 /** The job fields every leg of one attempt shares. */
-async function sharedFields<D>(ctx: TransferContext<D>, state: Progress, bytes: Pick<SharedFields, 'budgets' | 'throttle'>, hosts: RequestPermits): Promise<SharedFields> {
+async function sharedFields<D>(
+  ctx: TransferContext<D>,
+  state: Progress,
+  url: URL,
+  bytes: Pick<SharedFields, 'budgets' | 'throttle'>,
+  hosts: RequestPermits,
+): Promise<SharedFields> {
   const { request, settings, limits, report } = ctx;
   return {
     request,
     config: settings,
-    headers: { ...requestHeaders(settings, request), ...conditionalHeaders(ctx.conditional ?? null) },
+    headers: { ...requestHeaders(settings, request, url.href), ...conditionalHeaders(ctx.conditional ?? null) },
     credentials: settings.basicAuthUsername === undefined ? null : { username: settings.basicAuthUsername, password: settings.basicAuthPassword ?? '' },
     tls: await ctx.tls(),
     proxy: ctx.proxy,
