@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -169,6 +169,29 @@ describe('re-syncs with a state store', () => {
       expect(await readFile(join(other, 'bad.bin'))).toEqual(Buffer.alloc(body.length, 'q'));
     } finally {
       await rm(other, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('reuse of another user\'s copy', () => {
+  it('copies it rather than linking it, without their write bits: they cannot rewrite the destination later', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root, to give the cached copy to another user');
+    const body = bodyOf(13);
+    const url = await fixture.publish('f/13.bin', body);
+    const shared = await mkdtemp(join(tmpdir(), 'nectar-reuse-shared-'));
+    try {
+      const cached = join(shared, 'tool.bin');
+      await writeFile(cached, body);
+      await chown(cached, 65534, 65534);
+      await chmod(cached, 0o666);
+      const [report] = await run({ reuseFrom: [shared] }, [new DownloadRequest(url, join(dir, 'tool.bin'), { expectedDigest: { algorithm: 'sha256', value: sha256(body) } })]);
+      expect(report?.outcome).toBe('reused');
+      const placed = await stat(join(dir, 'tool.bin'));
+      expect([placed.nlink, placed.uid, placed.mode & 0o022]).toEqual([1, 0, 0]);
+      await writeFile(cached, 'rewritten by its owner');
+      expect(await readFile(join(dir, 'tool.bin'))).toEqual(body);
+    } finally {
+      await rm(shared, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { copyFile, link, rename, unlink } from 'node:fs/promises';
+import { type Stats, constants } from 'node:fs';
+import { type FileHandle, chmod, copyFile, link, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { holdDestination, partPath } from '../output/destination.js';
 import type { ExpectedDigest } from '../request.js';
@@ -44,18 +44,73 @@ async function placeCopy(source: string, destination: string, expected: Expected
   const release = await holdDestination(destination);
   const part = partPath(destination);
   try {
-    await link(source, part).catch(() => copyFile(source, part, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE));
-    // Verified after placing, not before: the bytes checked are the ones that will stay.
-    if (!(await hasDigest(part, expected))) {
-      await unlink(part);
+    if (!(await placeAsPart(source, part))) return null;
+    try {
+      // Verified after placing, not before: the bytes checked are the ones that will stay.
+      if (!(await hasDigest(part, expected))) {
+        await unlink(part);
+        return null;
+      }
+      await rename(part, destination);
+      return await diskCopy(destination);
+    } catch {
+      await unlink(part).catch(() => {});
       return null;
     }
-    await rename(part, destination);
-    return await diskCopy(destination);
-  } catch {
-    await unlink(part).catch(() => {});
-    return null;
   } finally {
     await release();
   }
+}
+
+/**
+ * Puts the candidate's bytes at `part` as a file of our own, or returns false with nothing of ours
+ * left there. A hard link only to a plain file of ours that no one else may write: a link to
+ * another user's file (a shared cache folder) would let them rewrite the destination later, so
+ * theirs is copied, without their write bits. The candidate is opened once, never through a
+ * symlink nor blocking on a FIFO, and what is linked or copied is the file that was checked. A
+ * part file already there (kept by an earlier run) is not ours to remove.
+ */
+async function placeAsPart(source: string, part: string): Promise<boolean> {
+  const handle = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+  if (handle === null) return false;
+  try {
+    const checked = await handle.stat();
+    if (!checked.isFile()) return false;
+    if (isOwnAndPrivate(checked) && (await linkChecked(source, part, checked))) return true;
+    return await copyChecked(handle, source, part, checked);
+  } finally {
+    await handle.close();
+  }
+}
+
+function isOwnAndPrivate(stat: Stats): boolean {
+  return stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
+}
+
+/** A hard link, kept only if the name still led to the checked file (anyone who can write that folder may swap it). */
+async function linkChecked(source: string, part: string, checked: Stats): Promise<boolean> {
+  if (!(await link(source, part).then(() => true, () => false))) return false;
+  const linked = await lstat(part).catch(() => null);
+  if (linked !== null && linked.dev === checked.dev && linked.ino === checked.ino) return true;
+  await unlink(part).catch(() => {});
+  return false;
+}
+
+async function copyChecked(handle: FileHandle, source: string, part: string, checked: Stats): Promise<boolean> {
+  // Linux names the open file itself: the copy reads what was checked, whatever the name leads to now.
+  const from = process.platform === 'linux' ? `/proc/self/fd/${handle.fd}` : source;
+  try {
+    await copyFile(from, part, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+  } catch (error) {
+    // EEXIST: a part file is there, not ours; anything else may have left a partial copy of ours.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(part).catch(() => {});
+    return false;
+  }
+  try {
+    await chmod(part, checked.mode & 0o755);
+  } catch {
+    await unlink(part).catch(() => {});
+    return false;
+  }
+  return true;
 }
