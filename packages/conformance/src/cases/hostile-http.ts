@@ -104,6 +104,16 @@ export function hostileHttpCases(ctx: SuiteContext): void {
     }
   });
 
+  it('never takes a 416 for "complete" when no size was announced: it starts over', async (t) => {
+    if (!ctx.has('resume')) return t.skip('resume is not declared');
+    const before = server.requestsTo('/shrunk').length;
+    const { reports } = await fetchAll({}, ['/shrunk']);
+    expectState(reports[0], 'succeeded');
+    expectBytes(await readFile(String(reports[0]?.destination)), server.other);
+    const requests = server.requestsTo('/shrunk').slice(before);
+    expect(requests.map((r) => r.headers.range ?? 'whole')).toEqual(['whole', 'bytes=50-', 'whole']);
+  });
+
   it('fails a server trickling bytes below minSpeed, as a retryable timeout', async () => {
     const started = performance.now();
     const { folder, reports } = await fetchAll({ retries: 0, minSpeed: 100, minSpeedTime: 1000 }, ['/trickle']);

@@ -476,8 +476,14 @@ function confirmUnchanged<D>(ctx: TransferContext<D>, state: Progress, response:
 function checkContinues<D>(ctx: TransferContext<D>, state: Progress, offset: number, response: TransferResponse): void {
   const sameVersion = (response.validator ?? null) === state.validator;
   const sameSize = state.total === null || response.totalBytes === state.total;
-  if (sameVersion && sameSize) return;
-  const why = sameVersion ? `its size is now ${response.totalBytes}, not ${state.total}` : `its validator is now ${response.validator ?? '(none)'}, not ${state.validator}`;
+  // A 416 says "nothing past your offset": only a size announced before says that is the whole file.
+  const completeKnown = response.status !== 416 || state.total !== null;
+  if (sameVersion && sameSize && completeKnown) return;
+  const why = !completeKnown
+    ? 'it answered 416 and no size was ever announced, so the part file may not be the whole file'
+    : sameVersion
+      ? `its size is now ${response.totalBytes}, not ${state.total}`
+      : `its validator is now ${response.validator ?? '(none)'}, not ${state.validator}`;
   throw new NectarError('NECTAR_RESUME', `${redactUrl(ctx.request.url)} answered a resume from byte ${offset} with another version of the file: ${why}`, {
     retryable: true,
     details: { offset, restart: true, validator: response.validator ?? null, expectedValidator: state.validator },

@@ -48,7 +48,8 @@ export type AnsweredJob = ResumeJob & Pick<TransferJob, 'proxy'> & Partial<Pick<
 export function interpretResponse(job: AnsweredJob, answer: FinalResponse): ResponseOutcome {
   const { status, headers, url } = answer;
   if (status === 416 && completedBefore(job, headers)) {
-    const response = { status, headers, finalUrl: url.href, totalBytes: resumeOffset(job), resumed: true, validator: job.validator };
+    // The 416's own validator where it sends one: another version's is no word on our part file.
+    const response = { status, headers, finalUrl: url.href, totalBytes: resumeOffset(job), resumed: true, validator: resumeValidator(headers) ?? job.validator };
     return { kind: 'complete', response };
   }
   // A 304 to a request that was not conditional is a server fault, refused below like any 3xx.
