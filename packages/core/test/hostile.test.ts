@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DownloadReport, DownloadRequest, DownloaderConfig, DownloaderRegistry, NectarArgumentError, redactText, redactUrl, AtomicFile, Redactor, SpeedLimiter, lockPath, partPath, withDefaults } from '../src/backend.js';
+import { type Backend, ComposedDownloader, DownloadReport, DownloadRequest, DownloaderConfig, DownloaderRegistry, NectarArgumentError, NectarError, supportsAll, redactText, redactUrl, AtomicFile, Redactor, SpeedLimiter, lockPath, partPath, withDefaults } from '../src/backend.js';
 import { ThroughputFloor, effectiveFloor } from '../src/limits/throughput-floor.js';
 
 const folders: string[] = [];
@@ -44,6 +44,28 @@ describe('secrets', () => {
     const report = new DownloadReport(request);
     expect(report.url).toBe('https://u:***@h/f?token=***');
     expect(JSON.stringify(report)).not.toMatch(/pw|=t"/);
+  });
+
+  it('masks the Authorization values core builds (basic auth, proxy, URL userinfo) where a server quotes them', async () => {
+    // A backend passing on what a server said: a reason phrase that echoes the headers it got.
+    const quoting: Backend = {
+      name: 'quoting',
+      schemes: ['http'],
+      supports: supportsAll(true),
+      async transfer(job) {
+        throw new NectarError('NECTAR_HTTP_STATUS', `401 Bad ${job.headers.authorization} via ${job.proxy?.authorization}`);
+      },
+    };
+    const config = { retries: 0, basicAuthUsername: 'dave', basicAuthPassword: 'user-secret', proxyUrl: 'http://127.0.0.1:9', proxyUsername: 'pat', proxyPassword: 'proxy-secret' };
+    const downloader = new ComposedDownloader(quoting, config);
+    const dir = await folder();
+    const reports = await downloader.download([new DownloadRequest('http://h/f', join(dir, 'a')), new DownloadRequest('http://eve:url-secret@h/f', join(dir, 'b'))]);
+    await downloader.close();
+    const text = JSON.stringify(reports.map((r) => r.errorReport));
+    expect(text).toContain('401 Bad ***');
+    for (const [user, password] of [['dave', 'user-secret'], ['pat', 'proxy-secret'], ['eve', 'url-secret']]) {
+      expect(text).not.toContain(Buffer.from(`${user}:${password}`).toString('base64'));
+    }
   });
 
   it('does not quote a URL password in the error for a URL that does not parse', () => {

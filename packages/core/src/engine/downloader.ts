@@ -10,6 +10,7 @@ import { BytesInFlight } from '../limits/bytes-in-flight.js';
 import { HostLimits, type LimitChanges, hostLimitSettings, limitChanges } from '../limits/per-host.js';
 import { SpeedLimiter } from '../limits/speed.js';
 import { type ProxySettings, proxyFromConfig } from '../http/proxy.js';
+import { basicAuthorization } from '../http/headers.js';
 import { Redactor, headerSecrets, urlSecrets } from '../redact.js';
 import { DownloadReport } from '../report.js';
 import { DownloadRequest, type DownloadRequestJSON, describe } from '../request.js';
@@ -501,14 +502,37 @@ function errorReport(error: NectarError, report: DownloadReport, redactor: Redac
   return redactor.value(result) as Record<string, unknown>;
 }
 
-/** The secrets a config holds: they are masked in every report of its downloader. */
+/**
+ * The secrets a config holds: they are masked in every report of its downloader. The
+ * Authorization values core builds from them count too: a server may quote the header it got.
+ */
 function configRedactor(settings: ResolvedConfig): Redactor {
   const proxy = settings.proxyUrl === undefined ? [] : urlSecrets(settings.proxyUrl);
-  const secrets = [settings.basicAuthPassword, settings.proxyPassword, settings.sslClientKeyPassphrase, ...proxy, ...headerSecrets(settings.headers ?? {})];
+  const built: Record<string, string> = {};
+  if (settings.basicAuthUsername !== undefined) built.authorization = basicAuthorization(settings.basicAuthUsername, settings.basicAuthPassword ?? '');
+  const proxyAuthorization = proxyFromConfig(settings)?.authorization;
+  if (proxyAuthorization !== undefined) built['proxy-authorization'] = proxyAuthorization;
+  const secrets = [settings.basicAuthPassword, settings.proxyPassword, settings.sslClientKeyPassphrase, ...proxy, ...headerSecrets(settings.headers ?? {}), ...headerSecrets(built)];
   return new Redactor(secrets, settings.redactParams ?? []);
 }
 
 function requestRedactor(base: Redactor, request: DownloadRequest): Redactor {
-  const urls = [request.url, ...request.mirrors].flatMap((url) => urlSecrets(url, base.params));
-  return base.with([...urls, ...headerSecrets(request.headers)]);
+  const urls = [request.url, ...request.mirrors];
+  return base.with([...urls.flatMap((url) => urlSecrets(url, base.params)), ...headerSecrets(request.headers), ...urls.flatMap(userinfoSecrets)]);
+}
+
+/** The Authorization core builds from a URL's userinfo (http/headers.ts), as the server receives it. */
+function userinfoSecrets(url: string): string[] {
+  if (!url.includes('@') || !URL.canParse(url)) return [];
+  const { username, password } = new URL(url);
+  if (username === '') return [];
+  return headerSecrets({ authorization: basicAuthorization(safeDecode(username), safeDecode(password)) });
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
