@@ -41,12 +41,15 @@ export function redactUrl(url: string | URL, params: ReadonlySet<string> = defau
   const parsed = url instanceof URL ? new URL(url) : parseOrNull(url);
   if (parsed === null) return redactText(String(url), params);
   if (parsed.password !== '') parsed.password = MASK;
-  if (parsed.search === '') return parsed.href;
-  // Rewritten by hand rather than through searchParams, which would re-encode every other value.
-  parsed.search = parsed.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, lead: string, name: string) =>
-    params.has(safeDecode(name).toLowerCase()) ? `${lead}${name}=${MASK}` : whole,
-  );
+  if (parsed.search !== '') parsed.search = maskParams(parsed.search, params);
+  // A fragment is never sent, but OAuth's implicit flow puts its access_token there.
+  if (parsed.hash !== '') parsed.hash = maskParams(parsed.hash, params);
   return parsed.href;
+}
+
+/** `?a=1&token=x` or `#access_token=x&…` with secret values masked; rewritten by hand rather than through searchParams, which would re-encode every other value. */
+function maskParams(part: string, params: ReadonlySet<string>): string {
+  return part.replace(/([?&#])([^=&#]*)=([^&#]*)/g, (whole, lead: string, name: string) => (params.has(safeDecode(name).toLowerCase()) ? `${lead}${name}=${MASK}` : whole));
 }
 
 /**
@@ -59,7 +62,7 @@ export function redactText(text: string, params: ReadonlySet<string> = defaultPa
     // Greedy to the last '@' of the word: a password may hold one ("u:p@ss@host").
     .replace(/((?:[a-z][a-z0-9+.-]*:\/\/|^|[\s"'(<=])[^\s:/@"'<>]*:)[^\s/"'<>]+@/gi, `$1${MASK}@`)
     // A value ends where the query does, or before a ':' that ends the URL in a sentence ("…?sig=x: reset").
-    .replace(/([?&;])([^=&#\s"'<>]*)=([^&#\s"'<>]*?)(?=[&#\s"'<>]|:(?:\s|$)|$)/g, (whole, lead: string, name: string) =>
+    .replace(/([?&;#])([^=&#\s"'<>]*)=([^&#\s"'<>]*?)(?=[&#\s"'<>]|:(?:\s|$)|$)/g, (whole, lead: string, name: string) =>
       params.has(safeDecode(name).toLowerCase()) ? `${lead}${name}=${MASK}` : whole,
     );
 }
@@ -131,13 +134,15 @@ export class Redactor {
   }
 }
 
-/** The secrets a URL carries: its password and the values of its secret query parameters. */
+/** The secrets a URL carries: its password and the values of its secret query (and fragment) parameters. */
 export function urlSecrets(url: string, params: ReadonlySet<string> = defaultParams): string[] {
-  // Neither a password nor a query without these: no parse needed.
-  if ((!url.includes('@') && !url.includes('?')) || !URL.canParse(url)) return [];
+  // Neither a password, a query nor a fragment without these: no parse needed.
+  if ((!url.includes('@') && !url.includes('?') && !url.includes('#')) || !URL.canParse(url)) return [];
   const parsed = new URL(url);
   const secrets = parsed.password === '' ? [] : [parsed.password, safeDecode(parsed.password)];
-  for (const [name, value] of parsed.searchParams) if (params.has(name.toLowerCase()) && value !== '') secrets.push(value);
+  for (const [name, value] of [...parsed.searchParams, ...new URLSearchParams(parsed.hash.slice(1))]) {
+    if (params.has(name.toLowerCase()) && value !== '') secrets.push(value);
+  }
   return secrets;
 }
 
