@@ -1,16 +1,25 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isPartFileName } from '@nectar/core/backend';
 
-/** Longest name kept, in UTF-16 units: most filesystems allow 255 bytes. */
-const MAX_NAME = 200;
+/**
+ * Longest name kept, in UTF-8 bytes: most filesystems allow 255, and core's part file adds 19
+ * (`.<name>.nectar-part.lock`) while a repeated name gets `.<n>`.
+ */
+const MAX_NAME_BYTES = 200;
+
+/**
+ * Control characters (C0, DEL, C1) and the marks that reorder text (bidi overrides, embeddings,
+ * isolates, LRM, RLM, ALM): `invoice\u202Etxt.exe` would show as `invoiceexe.txt`.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+const UNSAFE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * A name from the network made safe to join to a folder: only its last segment (either slash),
- * no control characters or NUL, never '.', '..' or empty — those become `fallback`.
+ * no control or reordering characters, never '.', '..' or empty — those become `fallback`.
  */
 export function sanitiseName(raw: string, fallback: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-  const last = raw.split(/[/\\]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const last = raw.split(/[/\\]/).pop()!.replace(UNSAFE_IN_NAMES, '').trim();
   let name = last.replace(/^\.+$/, '');
   if (name === '') return fallback;
   // A download must not pose as one of core's part files, sidecars or locks.
@@ -19,10 +28,22 @@ export function sanitiseName(raw: string, fallback: string): string {
 }
 
 function shorten(name: string): string {
-  if (name.length <= MAX_NAME) return name;
+  if (Buffer.byteLength(name) <= MAX_NAME_BYTES) return name;
   const dot = name.lastIndexOf('.');
   const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
-  return name.slice(0, MAX_NAME - extension.length) + extension;
+  return leadingBytes(name.slice(0, name.length - extension.length), MAX_NAME_BYTES - Buffer.byteLength(extension)) + extension;
+}
+
+/** The longest start of `text` within `max` UTF-8 bytes, cut between characters, never inside one. */
+function leadingBytes(text: string, max: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const character of text) {
+    bytes += Buffer.byteLength(character);
+    if (bytes > max) break;
+    end += character.length;
+  }
+  return text.slice(0, end);
 }
 
 /** The file name a URL suggests: its path's last segment, percent-decoded, then sanitised. */

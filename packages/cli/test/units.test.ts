@@ -37,6 +37,22 @@ describe('file names', () => {
     expect(name.endsWith('.gz')).toBe(true);
   });
 
+  it('counts a name in UTF-8 bytes, leaving room for the part file, and never cuts a character', () => {
+    for (const raw of [`${'文'.repeat(150)}.txt`, '😀'.repeat(99), `${'é'.repeat(150)}😀😀.tar`]) {
+      const name = sanitiseName(raw, 'f');
+      expect(Buffer.byteLength(`.${name}.nectar-part.lock`)).toBeLessThanOrEqual(255);
+      // A lone surrogate would come back from UTF-8 as U+FFFD.
+      expect(Buffer.from(name).toString()).toBe(name);
+      expect(name.length).toBeGreaterThan(40);
+    }
+    expect(sanitiseName(`${'文'.repeat(150)}.txt`, 'f').endsWith('.txt')).toBe(true);
+  });
+
+  it('drops C1 controls and the marks that reorder text, so a name shows as what it is', () => {
+    expect(sanitiseName('invoice\u202Etxt.exe', 'f')).toBe('invoicetxt.exe');
+    expect(sanitiseName('a\u009b31mb\u2066c\u200fd.txt', 'f')).toBe('a31mbcd.txt');
+  });
+
   it('takes a URL path’s last segment, decoded', () => {
     expect(nameFromUrl(new URL('https://h/a/b%20c.txt?x=1#y'))).toBe('b c.txt');
     expect(nameFromUrl(new URL('https://h/'))).toBe('index.html');
@@ -172,6 +188,10 @@ describe('redaction', () => {
 describe('printable', () => {
   it('escapes control characters but tabs and newlines', () => {
     expect(printable('a\u001b[2Jb\u0000\u009b\tc\nd\re')).toBe('a\\u001b[2Jb\\u0000\\u009b\tc\nd\\u000de');
+  });
+
+  it('escapes the marks that reorder text', () => {
+    expect(printable('invoice\u202Etxt.exe')).toBe('invoice\\u202etxt.exe');
   });
 });
 
