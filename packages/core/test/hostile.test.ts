@@ -185,6 +185,19 @@ describe('part files', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it("takes over a lock that another user made naming a live process that is not theirs (pid 1): it blocked the destination for good", async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root, to give the planted lock to another user');
+    const dir = await folder();
+    const dest = join(dir, 'f');
+    await symlink('1:', lockPath(partPath(dest)));
+    const { lchown } = await import('node:fs/promises');
+    await lchown(lockPath(partPath(dest)), 65534, 65534);
+    const file = await AtomicFile.open(dest, { url: 'https://h/f' });
+    expect(await readlink(lockPath(partPath(dest)))).toMatch(new RegExp(`^${process.pid}:`));
+    await file.abandon();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   /** A part file kept for a later run (keepPartial), as a failed download leaves it. */
   async function keptPart(dest: string, bytes = 'kept bytes'): Promise<void> {
     const file = await AtomicFile.open(dest, { url: 'https://h/f' });

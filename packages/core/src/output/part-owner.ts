@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { NectarError } from '../errors.js';
 
 /**
@@ -72,22 +72,47 @@ export function acquireLock(partPath: string, destination: string): 'free' | 'st
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   const holder = readOwner(path);
-  if (holder !== null && isAlive(holder)) throw inUse(destination, partPath, holder);
+  if (holder !== null && isAlive(holder) && madeBy(path, holder)) throw inUse(destination, partPath, holder);
   // The owner is dead, or the lock is not one of ours (garbage, a regular file): take it over.
   // Two runs recovering the same stale lock at the same instant can both succeed here; that
   // needs two fresh processes racing for one abandoned destination within microseconds.
+  let kept: unknown = null;
   try {
     unlinkSync(path);
-  } catch {
-    // Gone already: another run may be taking it over too; symlink() below decides.
+  } catch (error) {
+    // Gone already: another run may be taking it over too; symlink() below decides. Not ours to
+    // remove (another user's, in a sticky folder): said as such below.
+    kept = error;
   }
   try {
     symlinkSync(encode(self), path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw inUse(destination, partPath, readOwner(path));
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const code = (kept as NodeJS.ErrnoException | null)?.code;
+    if (code === 'EPERM' || code === 'EACCES') throw foreignLock(destination, partPath);
+    throw inUse(destination, partPath, readOwner(path));
   }
   return 'stale';
+}
+
+function foreignLock(destination: string, partPath: string): NectarError {
+  const path = lockPath(partPath);
+  return new NectarError('NECTAR_DESTINATION', `${destination} is blocked by ${path}, a lock no live download of its owner holds, which this user may not remove`, {
+    details: { destination, tempPath: partPath, lockPath: path },
+  });
+}
+
+/**
+ * Whether the lock's owner is the user the named process runs as: a process makes its own lock.
+ * Another user's symlink naming a live process of someone else (pid 1, say) is not a lock but a
+ * way to block the destination for good. Where /proc does not tell, the lock is believed.
+ */
+function madeBy(path: string, holder: PartOwner): boolean {
+  try {
+    return lstatSync(path).uid === statSync(`/proc/${holder.pid}`).uid;
+  } catch {
+    return true;
+  }
 }
 
 function inUse(destination: string, partPath: string, holder: PartOwner | null): NectarError {
