@@ -293,7 +293,8 @@ export class AtomicFile implements DestinationWriter {
     if (this.#replacement !== null) return this.#replacement;
     const before = lstatSync(this.tempPath);
     const link = before.isSymbolicLink();
-    const fd = openSync(this.tempPath, constants.O_RDONLY | (link ? 0 : constants.O_NOFOLLOW));
+    // O_NONBLOCK: a FIFO swapped in since the lstat must not block the process (the checks below refuse it).
+    const fd = openSync(this.tempPath, constants.O_RDONLY | constants.O_NONBLOCK | (link ? 0 : constants.O_NOFOLLOW));
     const after = link ? lstatSync(this.tempPath) : fstatSync(fd);
     if (!sameFile(before, identity) || !sameFile(after, identity)) {
       closeSync(fd);

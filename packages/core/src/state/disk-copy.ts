@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { type FileHandle, lstat } from 'node:fs/promises';
 import type { ExpectedDigest } from '../request.js';
 import type { StateRecord } from './store.js';
 
@@ -30,6 +30,13 @@ export function matchesRecord(record: StateRecord, copy: DiskCopy | null): copy 
 export async function fileDigest(path: string, algorithm: string): Promise<string> {
   const hash = createHash(algorithm);
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The hex digest of an open file's bytes, from its start; the handle stays open. */
+export async function handleDigest(handle: FileHandle, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm);
+  for await (const chunk of handle.createReadStream({ start: 0, autoClose: false })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

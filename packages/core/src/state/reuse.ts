@@ -1,9 +1,9 @@
 import { type Stats, constants } from 'node:fs';
 import { type FileHandle, chmod, copyFile, link, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { holdDestination, partPath } from '../output/destination.js';
+import { type FileIdentity, holdDestination, partPath } from '../output/destination.js';
 import type { ExpectedDigest } from '../request.js';
-import { type DiskCopy, diskCopy, hasDigest, matchesRecord } from './disk-copy.js';
+import { type DiskCopy, diskCopy, handleDigest, matchesRecord } from './disk-copy.js';
 import { type StateStore, digestKey } from './store.js';
 
 /** How many known copies of the same bytes are tried before downloading after all. */
@@ -44,14 +44,21 @@ async function placeCopy(source: string, destination: string, expected: Expected
   const release = await holdDestination(destination);
   const part = partPath(destination);
   try {
-    if (!(await placeAsPart(source, part))) return null;
+    const placed = await placeAsPart(source, part);
+    if (placed === null) return null;
     try {
-      // Verified after placing, not before: the bytes checked are the ones that will stay.
-      if (!(await hasDigest(part, expected))) {
+      // Verified after placing, not before, through a descriptor of the very file placed, and
+      // checked again where it lands: anyone who can write the folder may swap the part's name.
+      if (!(await holdsDigest(part, placed, expected))) {
         await unlink(part);
         return null;
       }
       await rename(part, destination);
+      if (!sameFile(await lstat(destination), placed)) {
+        // Whatever was swapped in goes; never what it may point to.
+        await unlink(destination).catch(() => {});
+        return null;
+      }
       return await diskCopy(destination);
     } catch {
       await unlink(part).catch(() => {});
@@ -62,21 +69,36 @@ async function placeCopy(source: string, destination: string, expected: Expected
   }
 }
 
-/**
- * Puts the candidate's bytes at `part` as a file of our own, or returns false with nothing of ours
- * left there. A hard link only to a plain file of ours that no one else may write: a link to
- * another user's file (a shared cache folder) would let them rewrite the destination later, so
- * theirs is copied, without their write bits. The candidate is opened once, never through a
- * symlink nor blocking on a FIFO, and what is linked or copied is the file that was checked. A
- * part file already there (kept by an earlier run) is not ours to remove.
- */
-async function placeAsPart(source: string, part: string): Promise<boolean> {
-  const handle = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+/** Whether `part` is still the file placed and holds the expected bytes; read without following a link nor blocking on a FIFO. */
+async function holdsDigest(part: string, placed: FileIdentity, expected: ExpectedDigest): Promise<boolean> {
+  const handle = await open(part, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
   if (handle === null) return false;
   try {
+    return sameFile(await handle.stat(), placed) && (await handleDigest(handle, expected.algorithm)) === expected.value.toLowerCase();
+  } finally {
+    await handle.close();
+  }
+}
+
+function sameFile(stat: FileIdentity, identity: FileIdentity): boolean {
+  return stat.dev === identity.dev && stat.ino === identity.ino;
+}
+
+/**
+ * Puts the candidate's bytes at `part` as a file of our own and returns its identity, or null
+ * with nothing of ours left there. A hard link only to a plain file of ours that no one else may
+ * write: a link to another user's file (a shared cache folder) would let them rewrite the
+ * destination later, so theirs is copied, without their write bits. The candidate is opened
+ * once, never through a symlink nor blocking on a FIFO, and what is linked or copied is the file
+ * that was checked. A part file already there (kept by an earlier run) is not ours to remove.
+ */
+async function placeAsPart(source: string, part: string): Promise<FileIdentity | null> {
+  const handle = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+  if (handle === null) return null;
+  try {
     const checked = await handle.stat();
-    if (!checked.isFile()) return false;
-    if (isOwnAndPrivate(checked) && (await linkChecked(source, part, checked))) return true;
+    if (!checked.isFile()) return null;
+    if (isOwnAndPrivate(checked) && (await linkChecked(source, part, checked))) return checked;
     return await copyChecked(handle, source, part, checked);
   } finally {
     await handle.close();
@@ -96,7 +118,7 @@ async function linkChecked(source: string, part: string, checked: Stats): Promis
   return false;
 }
 
-async function copyChecked(handle: FileHandle, source: string, part: string, checked: Stats): Promise<boolean> {
+async function copyChecked(handle: FileHandle, source: string, part: string, checked: Stats): Promise<FileIdentity | null> {
   // Linux names the open file itself: the copy reads what was checked, whatever the name leads to now.
   const from = process.platform === 'linux' ? `/proc/self/fd/${handle.fd}` : source;
   try {
@@ -104,13 +126,17 @@ async function copyChecked(handle: FileHandle, source: string, part: string, che
   } catch (error) {
     // EEXIST: a part file is there, not ours; anything else may have left a partial copy of ours.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(part).catch(() => {});
-    return false;
+    return null;
   }
   try {
     await chmod(part, checked.mode & 0o755);
+    const copy = await lstat(part);
+    if (copy.isFile() && copy.uid === process.getuid?.() && copy.nlink === 1) return copy;
+    // Swapped already: the name is under our lock, whatever holds it goes.
+    await unlink(part);
+    return null;
   } catch {
     await unlink(part).catch(() => {});
-    return false;
+    return null;
   }
-  return true;
 }
