@@ -2,7 +2,7 @@ import { read, readSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { TransferJob } from '@nectar/core/backend';
-import { readError, type Source } from './source.js';
+import { checkUnchanged, readError, type Source } from './source.js';
 
 /**
  * Files of unknown size (/proc) are small: blocks of this size read them without allocating
@@ -52,6 +52,7 @@ async function copyBlocks(job: TransferJob, source: Source, start: number, end =
       const bytesRead = await reading;
       reading = null;
       if (bytesRead === 0) break;
+      checkUnchanged(source);
       const block = (buffers[turn] as Buffer).subarray(0, bytesRead);
       position += bytesRead;
       turn = 1 - turn;
@@ -82,6 +83,7 @@ async function pipeInto(job: TransferJob, source: Source, start: number): Promis
       const buffer = Buffer.allocUnsafe(Math.min(size, end - position));
       const bytesRead = await readAt(source, buffer, buffer.length, position);
       if (bytesRead === 0) return;
+      checkUnchanged(source);
       position += bytesRead;
       copied += bytesRead;
       yield buffer.subarray(0, bytesRead);

@@ -113,9 +113,30 @@ export function readError(path: string, error: unknown): NectarError {
   return new NectarError('NECTAR_BACKEND', `cannot read ${path}: ${(error as Error).message}`, { cause: error, details: { path, errno } });
 }
 
-/** Changes to size or modification time mean a partial copy cannot be continued. */
+/**
+ * Which version of a file a partial copy holds: another file in its place (another inode), or the
+ * same one written (size, mtime, or ctime — which its writer cannot set back, as `cp -p`,
+ * `rsync -t` or `touch -r` set back the mtime) cannot be continued.
+ */
 export function validatorOf(info: Stats): string {
-  return `${info.size}-${info.mtimeMs}`;
+  return `${info.dev}-${info.ino}-${info.size}-${info.mtimeMs}-${info.ctimeMs}`;
+}
+
+/**
+ * The source is still the file that was opened, as it was: checked after every block read, so
+ * that no block of another version is written — a split file's segments end by their own
+ * limits, and the last one to finish would otherwise never look. A writer updates the mtime
+ * before its bytes can be read, so a block read with new bytes is always caught.
+ */
+export function checkUnchanged(source: Source): void {
+  const now = fstatSync(source.fd);
+  const { info, path } = source;
+  if (now.size !== info.size || now.mtimeMs !== info.mtimeMs || now.ctimeMs !== info.ctimeMs) {
+    throw new NectarError('NECTAR_SIZE_MISMATCH', `${path} changed while it was copied (${info.size} bytes when opened, ${now.size} now)`, {
+      retryable: true,
+      details: { path, reason: 'source-changed', expected: info.size, actual: now.size },
+    });
+  }
 }
 
 /**
@@ -125,14 +146,8 @@ export function validatorOf(info: Stats): string {
  * (sysfs stats at 4096 bytes), which no retry mends.
  */
 export function checkCopied(source: Source, copied: number): void {
-  const now = fstatSync(source.fd);
-  const { info, path } = source;
-  if (now.size !== info.size || now.mtimeMs !== info.mtimeMs || now.ctimeMs !== info.ctimeMs) {
-    throw new NectarError('NECTAR_SIZE_MISMATCH', `${path} changed while it was copied (${info.size} bytes when opened, ${now.size} now)`, {
-      retryable: true,
-      details: { path, reason: 'source-changed', expected: info.size, actual: now.size },
-    });
-  }
+  checkUnchanged(source);
+  const { path } = source;
   if (source.size !== null && copied !== source.size) {
     throw new NectarError('NECTAR_SIZE_MISMATCH', `${path} stats at ${source.size} bytes but reads ${copied} without changing: a kernel file whose size is made up`, {
       details: { path, reason: 'short-read', expected: source.size, actual: copied },

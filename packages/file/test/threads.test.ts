@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -113,5 +114,54 @@ describe('core segments over file: URLs (the ranges capability)', () => {
     const { reports } = await copyAll({ threads, fileMode: 'hardlink' }, { segments: 2, minSegmentSize: 1024 * 1024 }, [new DownloadRequest(pathToFileURL(source).href, join(folder, 'linked'))]);
     expect(states(reports)).toEqual(['succeeded']);
     expect((await stat(join(folder, 'linked'))).ino).toBe((await stat(source)).ino);
+  });
+});
+
+describe('a source written while it is copied', () => {
+  const size = 4 * 1024 * 1024;
+
+  /** Rewrites the source in place after `ms`, same size, other bytes: no new inode, the mtime moves. */
+  function rewriteLater(source: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      setTimeout(async () => {
+        const handle = await open(source, 'r+');
+        await handle.write(Buffer.alloc(size, 'B'), 0, size, 0);
+        await handle.close();
+        resolve();
+      }, ms);
+    });
+  }
+
+  it.each([0, 2])('is never placed torn when its segments read two versions (threads: %i)', async (threads) => {
+    const source = join(folder, 'changing');
+    await writeFile(source, Buffer.alloc(size, 'A'));
+    const rewritten = rewriteLater(source, 400);
+    const config = { segments: 4, minSegmentSize: 1024 * 1024, maxSpeed: 4 * 1024 * 1024, retries: 2, retryDelay: 10 };
+    const { reports } = await copyAll({ threads }, config, [new DownloadRequest(pathToFileURL(source).href, join(folder, 'copy'))]);
+    await rewritten;
+    // Either the version the source holds now, whole (a retry), or a failure: never A's then B's.
+    if (reports[0]?.state === 'succeeded') expect((await readFile(join(folder, 'copy'))).equals(Buffer.alloc(size, 'B'))).toBe(true);
+    else expect(reports[0]?.errorReport.reason).toBe('source-changed');
+  });
+
+  it('does not resume a kept part onto the same file rewritten with its mtime set back (cp -p, rsync -t)', async () => {
+    const source = join(folder, 'kept');
+    await writeFile(source, Buffer.alloc(size, 'A'));
+    const { mtimeNs } = await stat(source, { bigint: true });
+    const request = () => new DownloadRequest(pathToFileURL(source).href, join(folder, 'kept-copy'));
+    const first = new ComposedDownloader(fileBackend({}), { retries: 0, keepPartial: true, maxSpeed: 2 * 1024 * 1024 });
+    setTimeout(() => first.cancel(), 600);
+    expect((await first.download([request()]))[0]?.state).toBe('canceled');
+    await first.close();
+    const handle = await open(source, 'r+');
+    await handle.write(Buffer.alloc(size, 'B'), 0, size, 0);
+    await handle.close();
+    // Set back to the nanosecond, as `touch -r` does (utimes() with a Date keeps milliseconds only).
+    const stamp = `@${mtimeNs / 1_000_000_000n}.${String(mtimeNs % 1_000_000_000n).padStart(9, '0')}`;
+    expect(spawnSync('touch', ['-m', '-d', stamp, source]).status).toBe(0);
+    expect((await stat(source, { bigint: true })).mtimeNs).toBe(mtimeNs);
+    const { reports } = await copyAll({}, { keepPartial: true }, [request()]);
+    expect(reports[0]?.outcome).toBe('downloaded');
+    expect((await readFile(join(folder, 'kept-copy'))).equals(Buffer.alloc(size, 'B'))).toBe(true);
   });
 });
