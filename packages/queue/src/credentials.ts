@@ -6,7 +6,14 @@ import { basicAuthorization } from '@nectar/core/http';
  * A secret a worker holds in its own configuration; jobs only name it. `headers` are added to
  * the request, `query` parameters to its URL (a token an origin wants in the query string).
  */
-export type Credential = { username: string; password: string } | { headers?: Record<string, string>; query?: Record<string, string> };
+export type Credential = ({ username: string; password: string } | { headers?: Record<string, string>; query?: Record<string, string> }) & {
+  /**
+   * The origins (`https://host[:port]`) it may be sent to; any, when absent. A job names a
+   * credential for a URL of its choosing: without this list, whoever can enqueue jobs (or write
+   * the farm's Redis) can have a worker send its secret to a host they pick.
+   */
+  origins?: readonly string[];
+};
 
 export type CredentialStore = Readonly<Record<string, Credential>>;
 
@@ -40,11 +47,14 @@ export function assertNoSecrets(url: string, headers: Readonly<Record<string, st
   if (parsed.password !== '') {
     throw new NectarError('NECTAR_INVALID_REQUEST', `the URL carries a password, which would be stored in Redis: ${resolveOnWorker}`, { details: { field: 'url' } });
   }
-  const param = [...parsed.searchParams].find(([name, value]) => value !== '' && rules.params.has(name.toLowerCase()))?.[0];
-  if (param !== undefined) {
-    throw new NectarError('NECTAR_INVALID_REQUEST', `query parameter ${param} is a token, which would be stored in Redis: ${resolveOnWorker}`, {
-      details: { field: `url.${param}` },
-    });
+  // The fragment too: OAuth's implicit flow puts its access_token there, and core masks it as a secret.
+  for (const [part, params] of [['query', parsed.searchParams], ['fragment', new URLSearchParams(parsed.hash.slice(1))]] as const) {
+    const param = [...params].find(([name, value]) => value !== '' && rules.params.has(name.toLowerCase()))?.[0];
+    if (param !== undefined) {
+      throw new NectarError('NECTAR_INVALID_REQUEST', `${part} parameter ${param} is a token, which would be stored in Redis: ${resolveOnWorker}`, {
+        details: { field: `url.${param}` },
+      });
+    }
   }
   for (const [name, value] of Object.entries(headers)) {
     if (rules.headers.has(name.toLowerCase()) || headerSecrets({ [name]: value }).length > 0) {
@@ -55,24 +65,34 @@ export function assertNoSecrets(url: string, headers: Readonly<Record<string, st
   }
 }
 
-function lookup(store: CredentialStore, id: string, worker: string): Credential {
+function lookup(store: CredentialStore, id: string, worker: string, url: string): Credential {
   const credential = Object.hasOwn(store, id) ? store[id] : undefined;
   if (credential === undefined) {
     throw new NectarError('NECTAR_AUTH', `credential ${JSON.stringify(id)} is not configured on worker ${worker}`, { details: { credential: id } });
   }
+  const { origin } = new URL(url);
+  if (credential.origins !== undefined && !credential.origins.some((allowed) => sameOrigin(allowed, origin))) {
+    throw new NectarError('NECTAR_AUTH', `credential ${JSON.stringify(id)} is not sent to ${origin}: worker ${worker} allows it for ${credential.origins.join(', ')} only`, {
+      details: { credential: id, origin },
+    });
+  }
   return credential;
 }
 
-/** The headers a credential adds to a request on the worker that resolves it. */
-export function credentialHeaders(store: CredentialStore, id: string, worker: string): Record<string, string> {
-  const credential = lookup(store, id, worker);
+function sameOrigin(allowed: string, origin: string): boolean {
+  return URL.canParse(allowed) && new URL(allowed).origin === origin;
+}
+
+/** The headers a credential adds to a request for `url` on the worker that resolves it. */
+export function credentialHeaders(store: CredentialStore, id: string, worker: string, url: string): Record<string, string> {
+  const credential = lookup(store, id, worker, url);
   if ('username' in credential) return { authorization: basicAuthorization(credential.username, credential.password) };
   return { ...credential.headers };
 }
 
 /** The URL with a credential's query parameters set, on the worker that resolves it. */
 export function credentialUrl(store: CredentialStore, id: string, worker: string, url: string): string {
-  const credential = lookup(store, id, worker);
+  const credential = lookup(store, id, worker, url);
   if ('username' in credential || credential.query === undefined) return url;
   const resolved = new URL(url);
   for (const [name, value] of Object.entries(credential.query)) resolved.searchParams.set(name, value);

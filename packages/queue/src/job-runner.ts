@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DownloadRequest, type NectarError, Redactor, redactUrl, toNectarError } from '@nectar/core/backend';
 import { type CredentialStore, credentialHeaders, credentialSecrets, credentialUrl } from './credentials.js';
 import type { JobData, JobRequest, StoredAt, WireProgress, WireReport } from './job-data.js';
@@ -115,15 +115,18 @@ async function commit(stage: string, destination: string, request: JobRequest, c
 /** A credential's headers and query parameters, added here; they are masked in what goes back. */
 function resolveCredential(request: JobRequest, ctx: JobContext): { url: string; headers: Record<string, string>; mask(wire: WireReport): WireReport } {
   if (request.credential === undefined) return { url: request.url, headers: { ...request.headers }, mask: (wire) => wire };
-  const added = credentialHeaders(ctx.credentials, request.credential, ctx.workerId);
+  const added = credentialHeaders(ctx.credentials, request.credential, ctx.workerId, request.url);
   const url = credentialUrl(ctx.credentials, request.credential, ctx.workerId, request.url);
   const redactor = new Redactor(credentialSecrets(ctx.credentials, request.credential));
   return { url, headers: { ...request.headers, ...added }, mask: (wire) => redactor.value(wire) as WireReport };
 }
 
-/** Local storage may re-root absolute destinations under the worker's own folder. */
+/**
+ * Local storage re-roots destinations under the worker's own folder, and never lets one out of
+ * it: job data comes from Redis, and `/../../etc/x` or a relative path must land inside too.
+ */
 function storedPath(destination: string, storage: StorageMode): string {
-  if (storage.mode === 'local' && storage.root !== undefined && isAbsolute(destination)) return join(storage.root, destination);
+  if (storage.mode === 'local' && storage.root !== undefined) return join(storage.root, resolve('/', destination));
   return destination;
 }
 

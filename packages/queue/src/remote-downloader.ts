@@ -122,7 +122,8 @@ export class QueueDownloader extends Downloader {
       mark: (write) => this.#mark(write),
       progressed: (report) => emit(this.listener, 'downloadProgress', report),
     });
-    this.#secrets = secretRules(options.secretHeaders, options.secretParams);
+    // The config's redactParams are secrets to this downloader's reports: they are to Redis too.
+    this.#secrets = secretRules(options.secretHeaders, [...(options.secretParams ?? []), ...(this.settings.redactParams ?? [])]);
     this.#outage = new RedisOutage(this.#redis.client, options.redisDownTimeout ?? 60_000, (ms) => this.#failAll(ms));
   }
 

@@ -1,7 +1,9 @@
 import { unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { lockPath, partPath, sidecarPath } from '@nectar/core/backend';
 import type { Redis } from 'ioredis';
 import type { ClusterKeys } from './naming.js';
+import { stageOwner } from './staging.js';
 
 /** A stage and what core's atomic writer keeps beside it: its part file, sidecar and lock. */
 function stageFiles(stage: string): string[] {
@@ -43,7 +45,10 @@ export class StageRegistry {
     const key = this.#keys.stages(jobId);
     const stages = await this.#redis.smembers(key);
     if (stages.length === 0) return [];
-    await Promise.all(stages.flatMap((stage) => stageFiles(stage).map((file) => unlink(file).catch(() => {}))));
+    // Only what is named as a stage: the set lives in Redis, and anyone who can write there must
+    // not get any other file removed.
+    const ours = stages.filter((stage) => stageOwner(basename(stage)) !== null);
+    await Promise.all(ours.flatMap((stage) => stageFiles(stage).map((file) => unlink(file).catch(() => {}))));
     await this.#redis.srem(key, ...stages);
     return stages;
   }

@@ -131,12 +131,21 @@ describe.runIf(redisAvailable)('producer → worker process → report', () => {
   it('refuses API-key headers and token query parameters, and resolves a query-token credential on the worker, masked in reports', async () => {
     const body = Buffer.from('token file');
     const url = await http.publish('token.bin', body);
-    const d = producer(redis.url, cluster, { credential: (r) => (String(r.destination).endsWith('token.bin') ? 'token' : undefined), secretHeaders: ['x-custom-secret'] });
-    const [viaCredential, apiKey, custom, param] = await d.download([
+    const d = producer(
+      redis.url,
+      cluster,
+      { credential: (r) => (String(r.destination).endsWith('token.bin') ? 'token' : undefined), secretHeaders: ['x-custom-secret'] },
+      undefined,
+      { redactParams: ['x-my-sig'] },
+    );
+    const [viaCredential, apiKey, custom, param, fragment, redacted] = await d.download([
       new DownloadRequest(url, join(folder.path, 'token.bin')),
       new DownloadRequest(url, join(folder.path, 'apikey.bin'), { headers: { 'X-Api-Key': 'apikey-in-clear' } }),
       new DownloadRequest(url, join(folder.path, 'custom.bin'), { headers: { 'X-Custom-Secret': 'custom-in-clear' } }),
       new DownloadRequest(`${url}?access_token=param-in-clear`, join(folder.path, 'param.bin')),
+      // OAuth's implicit flow puts the token in the fragment; config.redactParams names more secrets.
+      new DownloadRequest(`${url}#access_token=fragment-in-clear`, join(folder.path, 'fragment.bin')),
+      new DownloadRequest(`${url}?x-my-sig=redacted-in-clear`, join(folder.path, 'redacted.bin')),
     ]);
     await d.close();
     expect(viaCredential?.state).toBe('succeeded');
@@ -146,11 +155,12 @@ describe.runIf(redisAvailable)('producer → worker process → report', () => {
     expect(seen?.url).toContain('access_token=tok-q-s3cr3t');
     expect(seen?.headers['x-api-key']).toBe('key-h-s3cr3t');
     expect(JSON.stringify(viaCredential?.toJSON())).not.toContain('tok-q-s3cr3t');
-    for (const refused of [apiKey, custom, param]) expect(refused?.errorReport.code).toBe('NECTAR_INVALID_REQUEST');
+    for (const refused of [apiKey, custom, param, fragment, redacted]) expect(refused?.errorReport.code).toBe('NECTAR_INVALID_REQUEST');
     expect(param?.errorReport.message).toContain('access_token');
-    expect(JSON.stringify([apiKey, custom, param].map((r) => r?.toJSON()))).not.toMatch(/in-clear/);
+    expect(fragment?.errorReport.message).toContain('fragment parameter access_token');
+    expect(JSON.stringify([apiKey, custom, param, fragment, redacted].map((r) => r?.toJSON()))).not.toMatch(/in-clear/);
     const stored = await redisDump(redis);
-    for (const secret of ['tok-q-s3cr3t', 'key-h-s3cr3t', 'apikey-in-clear', 'custom-in-clear', 'param-in-clear']) expect(stored).not.toContain(secret);
+    for (const secret of ['tok-q-s3cr3t', 'key-h-s3cr3t', 'apikey-in-clear', 'custom-in-clear', 'param-in-clear', 'fragment-in-clear', 'redacted-in-clear']) expect(stored).not.toContain(secret);
   });
 
   it('stores files local to a worker under its root, and says where', async () => {
