@@ -40,7 +40,7 @@ export {
 export { lockPath } from './output/part-owner.js';
 export { PartWriter, type PartWriterOptions, writeAt } from './output/part-writer.js';
 export { ChunkWritable } from './output/sink.js';
-export { Redactor, headerSecrets, urlSecrets } from './redact.js';
+export { Redactor, fragmentParams, headerSecrets, urlSecrets } from './redact.js';
 export { isWritableStream } from './request.js';
 export { type TlsMaterial, loadTlsMaterial } from './tls/material.js';
 export { type ProxySettings, proxyFromConfig } from './http/proxy.js';

@@ -49,7 +49,7 @@ export function redactUrl(url: string | URL, params: ReadonlySet<string> = defau
 
 /** `?a=1&token=x` or `#access_token=x&…` with secret values masked; rewritten by hand rather than through searchParams, which would re-encode every other value. */
 function maskParams(part: string, params: ReadonlySet<string>): string {
-  return part.replace(/([?&#])([^=&#]*)=([^&#]*)/g, (whole, lead: string, name: string) => (params.has(safeDecode(name).toLowerCase()) ? `${lead}${name}=${MASK}` : whole));
+  return part.replace(/([?&#])([^=&#?]*)=([^&#]*)/g, (whole, lead: string, name: string) => (params.has(safeDecode(name).toLowerCase()) ? `${lead}${name}=${MASK}` : whole));
 }
 
 /**
@@ -62,7 +62,7 @@ export function redactText(text: string, params: ReadonlySet<string> = defaultPa
     // Greedy to the last '@' of the word: a password may hold one ("u:p@ss@host").
     .replace(/((?:[a-z][a-z0-9+.-]*:\/\/|^|[\s"'(<=])[^\s:/@"'<>]*:)[^\s/"'<>]+@/gi, `$1${MASK}@`)
     // A value ends where the query does, or before a ':' that ends the URL in a sentence ("…?sig=x: reset").
-    .replace(/([?&;#])([^=&#\s"'<>]*)=([^&#\s"'<>]*?)(?=[&#\s"'<>]|:(?:\s|$)|$)/g, (whole, lead: string, name: string) =>
+    .replace(/([?&;#])([^=&#?\s"'<>]*)=([^&#\s"'<>]*?)(?=[&#\s"'<>]|:(?:\s|$)|$)/g, (whole, lead: string, name: string) =>
       params.has(safeDecode(name).toLowerCase()) ? `${lead}${name}=${MASK}` : whole,
     );
 }
@@ -140,10 +140,20 @@ export function urlSecrets(url: string, params: ReadonlySet<string> = defaultPar
   if ((!url.includes('@') && !url.includes('?') && !url.includes('#')) || !URL.canParse(url)) return [];
   const parsed = new URL(url);
   const secrets = parsed.password === '' ? [] : [parsed.password, safeDecode(parsed.password)];
-  for (const [name, value] of [...parsed.searchParams, ...new URLSearchParams(parsed.hash.slice(1))]) {
+  for (const [name, value] of [...parsed.searchParams, ...fragmentParams(parsed.hash)]) {
     if (params.has(name.toLowerCase()) && value !== '') secrets.push(value);
   }
   return secrets;
+}
+
+/**
+ * The parameters a URL's fragment carries: `#access_token=…` (OAuth's implicit flow), and those
+ * after a '?' in it (`#/callback?access_token=…`, a single-page app's router).
+ */
+export function fragmentParams(hash: string): Array<[string, string]> {
+  const fragment = hash.startsWith('#') ? hash.slice(1) : hash;
+  const routed = fragment.indexOf('?');
+  return [...new URLSearchParams(fragment), ...(routed === -1 ? [] : new URLSearchParams(fragment.slice(routed + 1)))];
 }
 
 /** The secret part of an Authorization-style header value: the credentials after the scheme. */

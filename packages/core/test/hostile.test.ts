@@ -27,6 +27,10 @@ describe('secrets', () => {
     expect(redactUrl('https://h/cb#access_token=abc&state=1')).toBe('https://h/cb#access_token=***&state=1');
     expect(redactUrl('https://h/cb?a=1#state=1&id_token=x.y')).toBe('https://h/cb?a=1#state=1&id_token=***');
     expect(redactText('GET https://h/cb#access_token=abc failed')).toBe('GET https://h/cb#access_token=*** failed');
+    // A single-page app's router: the parameters after a '?' in the fragment.
+    expect(redactUrl('https://h/#/cb?access_token=abc&x=1')).toBe('https://h/#/cb?access_token=***&x=1');
+    expect(redactText('see https://h/#/cb?access_token=abc')).toBe('see https://h/#/cb?access_token=***');
+    expect(urlSecrets('https://h/#/cb?access_token=abcd')).toEqual(['abcd']);
     const request = new DownloadRequest('https://h/cb#access_token=abc', '/tmp/f');
     expect(JSON.stringify(new DownloadReport(request))).not.toContain('abc');
     expect(new Redactor().with(urlSecrets('https://h/cb#access_token=abcd')).text('quoted abcd')).toBe('quoted ***');

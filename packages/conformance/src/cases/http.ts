@@ -179,21 +179,34 @@ export function httpCapabilityCases(ctx: SuiteContext, http: HttpFixture): void 
   describe.runIf(ctx.has('headers') && ctx.has('basicAuth'))('mirrors', () => {
     const other = extraServer(() => httpFixture());
 
-    it("sends a mirror on another origin none of the request's own credentials (its URL's userinfo, Authorization, Cookie)", async () => {
+    it("treats a mirror on another origin as a cross-origin redirect: none of the request's own credentials or headers but the keep-list", async () => {
       const folder = await ctx.folder();
-      const own = { authorization: 'Bearer request-secret', cookie: 'session=2', 'x-kept': 'yes' };
+      const own = { authorization: 'Bearer request-secret', cookie: 'session=2', 'x-api-key': 'key-secret', accept: 'application/json' };
       const withUserinfo = http.url('/missing').replace('http://', 'http://ann:url-secret@');
       const reports = await ctx.downloader({ retries: 0 }).download([
         new DownloadRequest(http.url('/missing'), join(folder, 'cross.json'), { mirrors: [other().url('/echo')], headers: own }),
         new DownloadRequest(withUserinfo, join(folder, 'userinfo.json'), { mirrors: [other().url('/echo')] }),
         new DownloadRequest(http.url('/missing'), join(folder, 'same.json'), { mirrors: [http.url('/echo')], headers: own }),
+        new DownloadRequest(withUserinfo, join(folder, 'same-userinfo.json'), { mirrors: [http.url('/echo')] }),
       ]);
-      expectStates(reports, ['succeeded', 'succeeded', 'succeeded']);
+      expectStates(reports, ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
       const crossed = (await echoOf(join(folder, 'cross.json'))).headers;
-      expect([crossed.authorization, crossed.cookie, crossed['x-kept']]).toEqual([undefined, undefined, 'yes']);
+      expect([crossed.authorization, crossed.cookie, crossed['x-api-key'], crossed.accept]).toEqual([undefined, undefined, undefined, 'application/json']);
       expect((await echoOf(join(folder, 'userinfo.json'))).headers.authorization).toBeUndefined();
       const same = (await echoOf(join(folder, 'same.json'))).headers;
-      expect([same.authorization, same.cookie]).toEqual([own.authorization, own.cookie]);
+      expect([same.authorization, same.cookie, same['x-api-key']]).toEqual([own.authorization, own.cookie, own['x-api-key']]);
+      expect((await echoOf(join(folder, 'same-userinfo.json'))).headers.authorization).toBe(`Basic ${Buffer.from('ann:url-secret').toString('base64')}`);
+    });
+
+    it('sends a mirror on another origin the request\'s credentials with trustRedirects, as a redirect', async () => {
+      const folder = await ctx.folder();
+      const withUserinfo = http.url('/missing').replace('http://', 'http://ann:url-secret@');
+      const [report] = await ctx
+        .downloader({ retries: 0, trustRedirects: true })
+        .download([new DownloadRequest(withUserinfo, join(folder, 'trusted.json'), { mirrors: [other().url('/echo')], headers: { cookie: 'session=3' } })]);
+      expectState(report, 'succeeded');
+      const headers = (await echoOf(join(folder, 'trusted.json'))).headers;
+      expect([headers.authorization, headers.cookie]).toEqual([`Basic ${Buffer.from('ann:url-secret').toString('base64')}`, 'session=3']);
     });
   });
 

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config.js';
 import type { DownloadRequest } from '../request.js';
 import { version } from '../version.js';
+import { keptAcrossOrigins } from './redirects.js';
 
 export function basicAuthorization(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
@@ -22,6 +23,7 @@ export function mergeHeaders(...sets: Array<Readonly<Record<string, string>> | u
  * header was given explicitly. `url` is the attempt's: the request's own, or one of its mirrors.
  */
 export function requestHeaders(config: ResolvedConfig, request: DownloadRequest, url: string = request.url): Record<string, string> {
+  const own = ownOrigin(config, request, url);
   const headers = mergeHeaders(
     {
       'user-agent': config.userAgent ?? `nectar/${version}`,
@@ -29,36 +31,31 @@ export function requestHeaders(config: ResolvedConfig, request: DownloadRequest,
       'accept-encoding': config.decompress ? 'gzip, deflate, br' : 'identity',
     },
     config.headers,
-    ownHeaders(config, request, url),
+    own ? request.headers : keptAcrossOrigins(config, request.headers),
   );
   if (headers.authorization === undefined) {
-    // Credentials in the URL are the most specific, as with curl; then the config's. Without an
-    // '@' anywhere the URL has none, and is not parsed again.
-    const parsed = url.includes('@') ? new URL(url) : null;
-    if (parsed !== null && parsed.username !== '') headers.authorization = basicAuthorization(decodeURIComponent(parsed.username), decodeURIComponent(parsed.password));
+    // Credentials in the URL are the most specific, as with curl: the attempt's own, else the
+    // request's where they may go; then the config's.
+    const userinfo = userinfoAuthorization(url) ?? (own && url !== request.url ? userinfoAuthorization(request.url) : null);
+    if (userinfo !== null) headers.authorization = userinfo;
     else if (config.basicAuthUsername !== undefined) headers.authorization = basicAuthorization(config.basicAuthUsername, config.basicAuthPassword ?? '');
   }
   return headers;
 }
 
-/** Headers that carry credentials of one origin. */
-const credentialHeaders = ['authorization', 'cookie', 'proxy-authorization'];
-
 /**
- * The request's own headers for one of its URLs. Credentials given with a request (an
- * Authorization or Cookie, say from a .netrc entry for its host) are its URL's origin's: a mirror
- * on another origin does not get them, as a cross-origin redirect does not (`trustRedirects`
- * keeps them for both). The config's headers are the whole downloader's, sent to every origin.
+ * Whether `url` may get what was given with the request (its headers, its URL's userinfo): its
+ * own URL, a mirror on the same origin, or any with `trustRedirects`. A mirror on another origin
+ * is treated as a cross-origin redirect is (redirects.ts): the config's headers, which are the
+ * whole downloader's, still go everywhere.
  */
-function ownHeaders(config: ResolvedConfig, request: DownloadRequest, url: string): Readonly<Record<string, string>> {
-  if (url === request.url || config.trustRedirects || sameOrigin(url, request.url)) return request.headers;
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (!credentialHeaders.includes(name.toLowerCase())) kept[name] = value;
-  }
-  return kept;
+function ownOrigin(config: ResolvedConfig, request: DownloadRequest, url: string): boolean {
+  return url === request.url || config.trustRedirects || new URL(url).origin === new URL(request.url).origin;
 }
 
-function sameOrigin(a: string, b: string): boolean {
-  return new URL(a).origin === new URL(b).origin;
+/** Basic auth from a URL's userinfo, or null. Without an '@' the URL has none, and is not parsed again. */
+function userinfoAuthorization(url: string): string | null {
+  if (!url.includes('@')) return null;
+  const { username, password } = new URL(url);
+  return username === '' ? null : basicAuthorization(decodeURIComponent(username), decodeURIComponent(password));
 }

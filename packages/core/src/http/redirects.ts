@@ -75,14 +75,23 @@ export class RedirectTracker {
 
   #headersFor(url: URL, headers: Record<string, string>): Record<string, string> {
     if (!this.crossOrigin(url)) return { ...headers };
-    const keep = new Set(this.#config.redirectHeaders.map((h) => h.toLowerCase()));
-    const kept: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) {
-      const lower = name.toLowerCase();
-      if ((keep.has(lower) || transferHeaders.has(lower)) && !credentialHeaders.has(lower)) kept[lower] = value;
-    }
-    return kept;
+    return keptAcrossOrigins(this.#config, headers);
   }
+}
+
+/**
+ * The headers that go to another origin than the one they were given for (a redirect, a
+ * mirror): the keep-list (`redirectHeaders`) and the ones Nectar sets to get the right bytes,
+ * never a credential.
+ */
+export function keptAcrossOrigins(config: ResolvedConfig, headers: Readonly<Record<string, string>>): Record<string, string> {
+  const keep = new Set(config.redirectHeaders.map((h) => h.toLowerCase()));
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if ((keep.has(lower) || transferHeaders.has(lower)) && !credentialHeaders.has(lower)) kept[lower] = value;
+  }
+  return kept;
 }
 
 export function isRedirect(status: number): boolean {

@@ -137,8 +137,10 @@ function readSidecar(destination: string, part: Stats): PartSidecar | null {
 }
 
 function isSamePart(vouched: PartIdentity | undefined, part: Stats): vouched is PartIdentity {
-  const actual = partIdentity(part);
-  return typeof vouched === 'object' && vouched !== null && vouched.dev === actual.dev && vouched.ino === actual.ino && vouched.birth === actual.birth;
+  // Strict on purpose: where no birth time is known (no statx: WSL1, Linux before 4.11) libuv
+  // reports the ctime, which every write moves, and a kept part is then fetched again rather
+  // than trusted on an inode number that may have been reused.
+  return typeof vouched === 'object' && vouched !== null && vouched.dev === part.dev && vouched.ino === part.ino && vouched.birth === part.birthtimeMs;
 }
 
 export interface AtomicFileOptions {

@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { NectarError } from '../errors.js';
 
 /**
@@ -103,13 +103,18 @@ function foreignLock(destination: string, partPath: string): NectarError {
 }
 
 /**
- * Whether the lock's owner is the user the named process runs as: a process makes its own lock.
- * Another user's symlink naming a live process of someone else (pid 1, say) is not a lock but a
- * way to block the destination for good. Where /proc does not tell, the lock is believed.
+ * Whether the lock's owner is a user the named process runs as (its real, effective, saved or
+ * filesystem uid, from /proc/<pid>/status: /proc/<pid> itself is root's for a process that
+ * changed uid). A process makes its own lock; another user's symlink naming a live process of
+ * someone else (pid 1, say) is not a lock but a way to block the destination for good. A lock of
+ * our own user's is believed as ever; where /proc does not tell (not Linux), any lock is.
  */
 function madeBy(path: string, holder: PartOwner): boolean {
   try {
-    return lstatSync(path).uid === statSync(`/proc/${holder.pid}`).uid;
+    const owner = lstatSync(path).uid;
+    if (owner === process.getuid?.()) return true;
+    const uids = /^Uid:\s+(.*)$/m.exec(readFileSync(`/proc/${holder.pid}/status`, 'latin1'))?.[1]?.split(/\s+/).map(Number);
+    return uids === undefined || uids.includes(owner);
   } catch {
     return true;
   }
