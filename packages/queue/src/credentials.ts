@@ -1,5 +1,5 @@
 import { NectarError, secretQueryParams } from '@nectar/core';
-import { headerSecrets } from '@nectar/core/backend';
+import { fragmentParams, headerSecrets } from '@nectar/core/backend';
 import { basicAuthorization } from '@nectar/core/http';
 
 /**
@@ -48,7 +48,7 @@ export function assertNoSecrets(url: string, headers: Readonly<Record<string, st
     throw new NectarError('NECTAR_INVALID_REQUEST', `the URL carries a password, which would be stored in Redis: ${resolveOnWorker}`, { details: { field: 'url' } });
   }
   // The fragment too: OAuth's implicit flow puts its access_token there, and core masks it as a secret.
-  for (const [part, params] of [['query', parsed.searchParams], ['fragment', new URLSearchParams(parsed.hash.slice(1))]] as const) {
+  for (const [part, params] of [['query', [...parsed.searchParams]], ['fragment', fragmentParams(parsed.hash)]] as const) {
     const param = [...params].find(([name, value]) => value !== '' && rules.params.has(name.toLowerCase()))?.[0];
     if (param !== undefined) {
       throw new NectarError('NECTAR_INVALID_REQUEST', `${part} parameter ${param} is a token, which would be stored in Redis: ${resolveOnWorker}`, {

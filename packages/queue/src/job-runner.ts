@@ -115,6 +115,8 @@ async function commit(stage: string, destination: string, request: JobRequest, c
 /** A credential's headers and query parameters, added here; they are masked in what goes back. */
 function resolveCredential(request: JobRequest, ctx: JobContext): { url: string; headers: Record<string, string>; mask(wire: WireReport): WireReport } {
   if (request.credential === undefined) return { url: request.url, headers: { ...request.headers }, mask: (wire) => wire };
+  // A mirror is where the credential may go too, if core's rule lets it (the same origin, or trustRedirects).
+  for (const mirror of request.mirrors ?? []) credentialHeaders(ctx.credentials, request.credential, ctx.workerId, mirror);
   const added = credentialHeaders(ctx.credentials, request.credential, ctx.workerId, request.url);
   const url = credentialUrl(ctx.credentials, request.credential, ctx.workerId, request.url);
   const redactor = new Redactor(credentialSecrets(ctx.credentials, request.credential));

@@ -144,7 +144,7 @@ describe.runIf(redisAvailable)('producer → worker process → report', () => {
       new DownloadRequest(url, join(folder.path, 'custom.bin'), { headers: { 'X-Custom-Secret': 'custom-in-clear' } }),
       new DownloadRequest(`${url}?access_token=param-in-clear`, join(folder.path, 'param.bin')),
       // OAuth's implicit flow puts the token in the fragment; config.redactParams names more secrets.
-      new DownloadRequest(`${url}#access_token=fragment-in-clear`, join(folder.path, 'fragment.bin')),
+      new DownloadRequest(`${url}#/callback?access_token=fragment-in-clear`, join(folder.path, 'fragment.bin')),
       new DownloadRequest(`${url}?x-my-sig=redacted-in-clear`, join(folder.path, 'redacted.bin')),
     ]);
     await d.close();

@@ -91,5 +91,9 @@ describe.runIf(redisAvailable)('a worker given forged job data', () => {
     expect(report.state).toBe('failed');
     expect((report.errorReport as { code: string }).code).toBe('NECTAR_AUTH');
     expect(origin.hits.filter((h) => h.path.includes('exfil'))).toEqual([]);
+    // Nor through a mirror: an allowed URL that fails, then one elsewhere.
+    const mirrored = await run('cred-mirror', { url: 'https://files.example.org/missing', mirrors: [origin.url('f/exfil-mirror', { size: 10 })], destination: '/exfil-mirror', credential: 'api' });
+    expect((mirrored.errorReport as { code: string }).code).toBe('NECTAR_AUTH');
+    expect(origin.hits.filter((h) => h.path.includes('exfil'))).toEqual([]);
   });
 });
