@@ -27,11 +27,18 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
- * Control characters (C0 but tab and newline, DEL, C1) and the marks that reorder text (bidi
- * overrides, isolates) as `\u001b`-style escapes: a URL list or a server can put an escape
- * sequence in a name, and a printed line must not rewrite the terminal nor show another name.
+ * The marks that reorder text (ALM, LRM, RLM, bidi embeddings and overrides, isolates), as a
+ * regex character range: `invoice\u202Etxt.exe` shows as `invoiceexe.txt`.
+ */
+export const reorderingMarks = '\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069';
+
+const unprintable = new RegExp(`[\u0000-\u0008\u000b-\u001f\u007f-\u009f${reorderingMarks}]`, 'g');
+
+/**
+ * Control characters (C0 but tab and newline, DEL, C1) and the marks that reorder text as
+ * `\u001b`-style escapes: a URL list or a server can put an escape sequence in a name, and a
+ * printed line must not rewrite the terminal nor show another name.
  */
 export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(unprintable, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

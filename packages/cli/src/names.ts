@@ -1,5 +1,6 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isPartFileName } from '@nectar/core/backend';
+import { reorderingMarks } from './format.js';
 
 /**
  * Longest name kept, in UTF-8 bytes: most filesystems allow 255, and core's part file adds 19
@@ -7,24 +8,20 @@ import { isPartFileName } from '@nectar/core/backend';
  */
 const MAX_NAME_BYTES = 200;
 
-/**
- * Control characters (C0, DEL, C1) and the marks that reorder text (bidi overrides, embeddings,
- * isolates, LRM, RLM, ALM): `invoice\u202Etxt.exe` would show as `invoiceexe.txt`.
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-const UNSAFE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** Control characters (C0, DEL, C1) and the marks that reorder text: never part of a name. */
+const unsafeInNames = new RegExp(`[\u0000-\u001f\u007f-\u009f${reorderingMarks}]`, 'g');
 
 /**
  * A name from the network made safe to join to a folder: only its last segment (either slash),
  * no control or reordering characters, never '.', '..' or empty — those become `fallback`.
  */
 export function sanitiseName(raw: string, fallback: string): string {
-  const last = raw.split(/[/\\]/).pop()!.replace(UNSAFE_IN_NAMES, '').trim();
-  let name = last.replace(/^\.+$/, '');
+  const last = raw.split(/[/\\]/).pop()!.replace(unsafeInNames, '').trim();
+  const name = shorten(last.replace(/^\.+$/, ''));
   if (name === '') return fallback;
-  // A download must not pose as one of core's part files, sidecars or locks.
-  if (isPartFileName(name)) name += '_';
-  return shorten(name);
+  // A download must not pose as one of core's part files, sidecars or locks (checked after the
+  // cut, which may end a name on such a suffix).
+  return isPartFileName(name) ? `${name}_` : name;
 }
 
 function shorten(name: string): string {
@@ -34,14 +31,16 @@ function shorten(name: string): string {
   return leadingBytes(name.slice(0, name.length - extension.length), MAX_NAME_BYTES - Buffer.byteLength(extension)) + extension;
 }
 
-/** The longest start of `text` within `max` UTF-8 bytes, cut between characters, never inside one. */
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/** The longest start of `text` within `max` UTF-8 bytes, cut between what a reader sees as characters (👨‍👩‍👧 stays whole). */
 function leadingBytes(text: string, max: number): string {
   let bytes = 0;
   let end = 0;
-  for (const character of text) {
-    bytes += Buffer.byteLength(character);
+  for (const { segment } of graphemes.segment(text)) {
+    bytes += Buffer.byteLength(segment);
     if (bytes > max) break;
-    end += character.length;
+    end += segment.length;
   }
   return text.slice(0, end);
 }

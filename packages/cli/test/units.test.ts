@@ -48,6 +48,15 @@ describe('file names', () => {
     expect(sanitiseName(`${'文'.repeat(150)}.txt`, 'f').endsWith('.txt')).toBe(true);
   });
 
+  it('cuts between graphemes, and never ends a cut name on a part-file suffix', () => {
+    const family = '👨‍👩‍👧';
+    const cut = sanitiseName(`${'a'.repeat(190)}${family}${family}.bin`, 'f');
+    expect(cut.replace(/^a+/, '').replace(/\.bin$/, '')).not.toMatch(/\u200d$/);
+    expect(['', family]).toContain(cut.replace(/^a+/, '').replace(/\.bin$/, ''));
+    const posing = sanitiseName(`.${'a'.repeat(187)}.nectar-part.${'x'.repeat(20)}`, 'f');
+    expect(posing.endsWith('.nectar-part')).toBe(false);
+  });
+
   it('drops C1 controls and the marks that reorder text, so a name shows as what it is', () => {
     expect(sanitiseName('invoice\u202Etxt.exe', 'f')).toBe('invoicetxt.exe');
     expect(sanitiseName('a\u009b31mb\u2066c\u200fd.txt', 'f')).toBe('a31mbcd.txt');
