@@ -125,8 +125,9 @@ export function validatorOf(info: Stats): string {
 /**
  * The source is still the file that was opened, as it was: checked after every block read, so
  * that no block of another version is written — a split file's segments end by their own
- * limits, and the last one to finish would otherwise never look. A writer updates the mtime
- * before its bytes can be read, so a block read with new bytes is always caught.
+ * limits, and the last one to finish would otherwise never look. A writer moves the mtime as it
+ * writes, so a block read with new bytes is caught — unless the write fell within the same
+ * timestamp tick as the open (coarse clocks, FAT's 2 s), which stat cannot tell.
  */
 export function checkUnchanged(source: Source): void {
   const now = fstatSync(source.fd);
