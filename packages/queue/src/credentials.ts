@@ -83,6 +83,11 @@ function sameOrigin(allowed: string, origin: string): boolean {
   return URL.canParse(allowed) && new URL(allowed).origin === origin;
 }
 
+/** Throws NECTAR_AUTH unless the credential may go to every one of `urls` (a request's URL and its mirrors). */
+export function checkCredentialOrigins(store: CredentialStore, id: string, worker: string, urls: readonly string[]): void {
+  for (const url of urls) lookup(store, id, worker, url);
+}
+
 /** The headers a credential adds to a request for `url` on the worker that resolves it. */
 export function credentialHeaders(store: CredentialStore, id: string, worker: string, url: string): Record<string, string> {
   const credential = lookup(store, id, worker, url);

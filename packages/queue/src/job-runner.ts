@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DownloadRequest, type NectarError, Redactor, redactUrl, toNectarError } from '@nectar/core/backend';
-import { type CredentialStore, credentialHeaders, credentialSecrets, credentialUrl } from './credentials.js';
+import { type CredentialStore, checkCredentialOrigins, credentialHeaders, credentialSecrets, credentialUrl } from './credentials.js';
 import type { JobData, JobRequest, StoredAt, WireProgress, WireReport } from './job-data.js';
 import type { Lease } from './job-fetcher.js';
 import { jobIdOf } from './job-id.js';
@@ -116,7 +116,7 @@ async function commit(stage: string, destination: string, request: JobRequest, c
 function resolveCredential(request: JobRequest, ctx: JobContext): { url: string; headers: Record<string, string>; mask(wire: WireReport): WireReport } {
   if (request.credential === undefined) return { url: request.url, headers: { ...request.headers }, mask: (wire) => wire };
   // A mirror is where the credential may go too, if core's rule lets it (the same origin, or trustRedirects).
-  for (const mirror of request.mirrors ?? []) credentialHeaders(ctx.credentials, request.credential, ctx.workerId, mirror);
+  checkCredentialOrigins(ctx.credentials, request.credential, ctx.workerId, [request.url, ...(request.mirrors ?? [])]);
   const added = credentialHeaders(ctx.credentials, request.credential, ctx.workerId, request.url);
   const url = credentialUrl(ctx.credentials, request.credential, ctx.workerId, request.url);
   const redactor = new Redactor(credentialSecrets(ctx.credentials, request.credential));

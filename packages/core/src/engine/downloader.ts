@@ -10,7 +10,7 @@ import { BytesInFlight } from '../limits/bytes-in-flight.js';
 import { HostLimits, type LimitChanges, hostLimitSettings, limitChanges } from '../limits/per-host.js';
 import { SpeedLimiter } from '../limits/speed.js';
 import { type ProxySettings, proxyFromConfig } from '../http/proxy.js';
-import { basicAuthorization } from '../http/headers.js';
+import { basicAuthorization, userinfoAuthorization } from '../http/headers.js';
 import { Redactor, headerSecrets, urlSecrets } from '../redact.js';
 import { DownloadReport } from '../report.js';
 import { DownloadRequest, type DownloadRequestJSON, describe } from '../request.js';
@@ -523,16 +523,11 @@ function requestRedactor(base: Redactor, request: DownloadRequest): Redactor {
 
 /** The Authorization core builds from a URL's userinfo (http/headers.ts), as the server receives it. */
 function userinfoSecrets(url: string): string[] {
-  if (!url.includes('@') || !URL.canParse(url)) return [];
-  const { username, password } = new URL(url);
-  if (username === '') return [];
-  return headerSecrets({ authorization: basicAuthorization(safeDecode(username), safeDecode(password)) });
-}
-
-function safeDecode(text: string): string {
   try {
-    return decodeURIComponent(text);
+    const authorization = userinfoAuthorization(url);
+    return authorization === null ? [] : headerSecrets({ authorization });
   } catch {
-    return text;
+    // Undecodable: no header is ever built from it, so nothing to mask.
+    return [];
   }
 }

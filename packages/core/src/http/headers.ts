@@ -54,7 +54,7 @@ function ownOrigin(config: ResolvedConfig, request: DownloadRequest, url: string
 }
 
 /** Basic auth from a URL's userinfo, or null. Without an '@' the URL has none, and is not parsed again. */
-function userinfoAuthorization(url: string): string | null {
+export function userinfoAuthorization(url: string): string | null {
   if (!url.includes('@')) return null;
   const { username, password } = new URL(url);
   return username === '' ? null : basicAuthorization(decodeURIComponent(username), decodeURIComponent(password));

@@ -500,7 +500,8 @@ export async function openPartFile(path: string, destination: string): Promise<F
   throw replacedPart(path, destination);
 }
 
-function sameFile(stats: FileIdentity, identity: FileIdentity): boolean {
+/** The same device and inode: the same file, whatever name leads to it. */
+export function sameFile(stats: FileIdentity, identity: FileIdentity): boolean {
   return stats.dev === identity.dev && stats.ino === identity.ino;
 }
 

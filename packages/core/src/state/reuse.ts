@@ -1,7 +1,7 @@
 import { type Stats, constants } from 'node:fs';
 import { type FileHandle, chmod, copyFile, link, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type FileIdentity, holdDestination, partPath } from '../output/destination.js';
+import { type FileIdentity, holdDestination, partPath, sameFile } from '../output/destination.js';
 import type { ExpectedDigest } from '../request.js';
 import { type DiskCopy, diskCopy, handleDigest, matchesRecord } from './disk-copy.js';
 import { type StateStore, digestKey } from './store.js';
@@ -80,10 +80,6 @@ async function holdsDigest(part: string, placed: FileIdentity, expected: Expecte
   }
 }
 
-function sameFile(stat: FileIdentity, identity: FileIdentity): boolean {
-  return stat.dev === identity.dev && stat.ino === identity.ino;
-}
-
 /**
  * Puts the candidate's bytes at `part` as a file of our own and returns its identity, or null
  * with nothing of ours left there. A hard link only to a plain file of ours that no one else may
@@ -113,7 +109,7 @@ function isOwnAndPrivate(stat: Stats): boolean {
 async function linkChecked(source: string, part: string, checked: Stats): Promise<boolean> {
   if (!(await link(source, part).then(() => true, () => false))) return false;
   const linked = await lstat(part).catch(() => null);
-  if (linked !== null && linked.dev === checked.dev && linked.ino === checked.ino) return true;
+  if (linked !== null && sameFile(linked, checked)) return true;
   await unlink(part).catch(() => {});
   return false;
 }
